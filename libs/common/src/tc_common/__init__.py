@@ -1,0 +1,1 @@
+"""Shared contracts of teslaconnectivity: event schemas, topic names, settings parts, clock, logging."""

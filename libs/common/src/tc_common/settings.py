@@ -1,0 +1,61 @@
+"""Settings parts every service composes: one ``BaseSettings`` per service, nested models here.
+
+Settings are built once, in a service's composition root (``create_app(settings=None)``), and
+fail fast: a missing or placeholder secret stops the service at start, not at first use.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "changeme", "secret", "password", "xxx"})
+
+
+def reject_placeholder(name: str, value: SecretStr | None) -> None:
+    """Raise when a secret is a well-known placeholder; never echoes the value."""
+    if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(f"{name} is empty or a placeholder; set a real secret")
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = Field(
+        default="localhost:9092", description="Comma-separated host:port list."
+    )
+    request_timeout_ms: int = Field(default=30_000, ge=1_000)
+
+
+class PostgresSettings(BaseModel):
+    url: SecretStr = Field(
+        description="libpq connection string, e.g. postgresql://user:pass@host:5432/db"
+    )
+    pool_max_size: int = Field(default=5, ge=1, le=100)
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings; subclasses set ``env_prefix`` (``INGEST_``...)."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__", extra="ignore", env_ignore_empty=True
+    )
+
+    environment: Literal["development", "production"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    kafka: KafkaSettings = KafkaSettings()
+    http: HttpSettings = HttpSettings()
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> "ServiceSettings":
+        for name, value in self:
+            if isinstance(value, SecretStr):
+                reject_placeholder(name, value)
+            elif isinstance(value, BaseModel):
+                for inner, inner_value in value:
+                    if isinstance(inner_value, SecretStr):
+                        reject_placeholder(f"{name}.{inner}", inner_value)
+        return self

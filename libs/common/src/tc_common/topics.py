@@ -1,0 +1,22 @@
+"""Kafka topic names: the only place a topic string is written.
+
+Names follow ``<domain>.<event>.v<major>``. A breaking schema change gets a new class and a new
+topic (``...v2``); both run side by side until every consumer has moved. Messages on the
+vehicle topics are keyed by the vehicle id so per-vehicle order holds within a partition.
+"""
+
+from typing import Final
+
+TELEMETRY_SAMPLED_V1: Final = "vehicle.telemetry.v1"
+STATE_OF_CHARGE_CHANGED_V1: Final = "forecast.soc.v1"
+PROVISIONING_REQUESTED_V1: Final = "provisioning.requested.v1"
+PROVISIONING_ACKNOWLEDGED_V1: Final = "provisioning.acknowledged.v1"
+DEAD_LETTER_V1: Final = "ops.deadletter.v1"
+
+ALL_TOPICS: Final = (
+    TELEMETRY_SAMPLED_V1,
+    STATE_OF_CHARGE_CHANGED_V1,
+    PROVISIONING_REQUESTED_V1,
+    PROVISIONING_ACKNOWLEDGED_V1,
+    DEAD_LETTER_V1,
+)

@@ -1,0 +1,1 @@
+"""teslaconnectivity api service."""

@@ -1,0 +1,1 @@
+"""teslaconnectivity forecast service."""

@@ -1,0 +1,1 @@
+"""teslaconnectivity provisioner service."""
