@@ -1,0 +1,1 @@
+pytest_plugins = ["tc_devstack.pytest_plugin"]
