@@ -1,0 +1,1 @@
+"""The database schema that store writes and api reads: versioned SQL migrations."""
