@@ -1,0 +1,60 @@
+"""``make run``: the whole system on embedded defaults, until Ctrl-C."""
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from tc_devstack.stack import Stack, StackConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--run-dir", type=Path, default=Path(".run"),
+                        help="where the local database, logs and the API key live")
+    args = parser.parse_args(argv)
+    config = StackConfig.from_environment(args.run_dir.resolve())
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print("starting teslaconnectivity: broker, PostgreSQL, Tessie, five services ...", flush=True)
+    stack = Stack(config)
+    try:
+        stack.start()
+    except Exception as error:  # noqa: BLE001 - report and exit non-zero, children are stopped
+        print(f"start failed: {error}", file=sys.stderr)
+        return 1
+    try:
+        tessie = "simulated fleet at " + stack.tessie_base_url if stack.simulated else "real Tessie API"
+        print(
+            "\nteslaconnectivity is running\n"
+            f"  API           {stack.api_url}   (docs: {stack.api_url}/docs)\n"
+            f"  API key       {stack.api_key}   (header X-API-Key; stored in {config.run_dir / 'api-key'})\n"
+            f"  try           curl -H 'X-API-Key: {stack.api_key}' {stack.api_url}/v1/vehicles\n"
+            f"  Kafka         {stack.bootstrap_servers}\n"
+            f"  PostgreSQL    {stack.database_url.split('@')[-1]}\n"
+            f"  Tessie        {tessie}\n"
+            f"  logs          {stack.log_dir}/\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not stopping.wait(1.0):
+            for name, proc in list(stack.processes.items()):
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; stopping (see logs)", flush=True)
+                    stopping.set()
+        return 0
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""The whole system as local processes: broker, PostgreSQL, Tessie simulator, five services.
+
+``make run`` and the end-to-end tests both use ``Stack``: the same wiring a user gets is the
+wiring the tests check. Embedded parts are replaced by real ones when configured
+(``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``TESSIE_TOKEN``).
+"""
+
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from tc_devstack.kafka import LocalKafka
+from tc_devstack.net import free_port, wait_for_port
+from tc_devstack.postgres import LocalPostgres
+
+log = logging.getLogger("tc.stack")
+
+SERVICES = ("store", "forecast", "provisioner", "api", "ingest")
+"""Start order: consumers and the API first, the producer last, so nothing waits on a peer."""
+
+
+@dataclass
+class StackConfig:
+    run_dir: Path
+    kafka_bootstrap_servers: str | None = None
+    database_url: str | None = None
+    tessie_token: str | None = None
+    tessie_base_url: str = "https://api.tessie.com"
+    api_key: str | None = None
+    api_port: int | None = None
+    sim_vehicles: int = 3
+    sim_seed: int = 1
+    sim_sentry_share: float = 1.0
+    poll_interval_s: float = 10.0
+    keep_database: bool = True
+    log_level: str = "INFO"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, run_dir: Path) -> "StackConfig":
+        env = os.environ
+        return cls(
+            run_dir=run_dir,
+            kafka_bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            tessie_token=env.get("TESSIE_TOKEN") or None,
+            tessie_base_url=env.get("TESSIE_BASE_URL") or "https://api.tessie.com",
+            api_key=env.get("API_KEY") or None,
+            api_port=int(env.get("API_PORT", "8000")),
+            sim_vehicles=int(env.get("SIM_VEHICLES", "3")),
+            poll_interval_s=float(env.get("POLL_INTERVAL_S", "10")),
+        )
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.run_dir = config.run_dir
+        self.log_dir = self.run_dir / "logs"
+        self.kafka: LocalKafka | None = None
+        self.postgres: LocalPostgres | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.ports: dict[str, int] = {}
+        self.bootstrap_servers = ""
+        self.database_url = ""
+        self.tessie_base_url = ""
+        self.tessie_token = ""
+        self.api_key = ""
+        self.simulated = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "Stack":
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_infrastructure()
+            self._start_tessie()
+            self.api_key = self.config.api_key or self._persistent_secret("api-key")
+            for service in SERVICES:
+                self.start_service(service)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_infrastructure(self) -> None:
+        if self.config.kafka_bootstrap_servers:
+            self.bootstrap_servers = self.config.kafka_bootstrap_servers
+        else:
+            self.kafka = LocalKafka(log_path=self.log_dir / "kafka.log").start()
+            self.bootstrap_servers = self.kafka.bootstrap_servers
+        if self.config.database_url:
+            self.database_url = self.config.database_url
+        else:
+            self.postgres = LocalPostgres(
+                data_dir=self.run_dir / "postgres", keep=self.config.keep_database
+            ).start()
+            self.database_url = self.postgres.url
+
+    def _start_tessie(self) -> None:
+        if self.config.tessie_token:
+            self.tessie_base_url = self.config.tessie_base_url
+            self.tessie_token = self.config.tessie_token
+            return
+        self.simulated = True
+        self.tessie_token = secrets.token_urlsafe(24)
+        port = free_port()
+        self.ports["tessie-sim"] = port
+        self.tessie_base_url = f"http://127.0.0.1:{port}"
+        self._spawn(
+            "tessie-sim",
+            [
+                sys.executable, "-m", "tc_tessie_sim",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--vehicles", str(self.config.sim_vehicles),
+                "--seed", str(self.config.sim_seed),
+                "--sentry-share", str(self.config.sim_sentry_share),
+            ],
+            {"TESSIE_SIM_TOKEN": self.tessie_token},
+        )
+        wait_for_port("127.0.0.1", port, 30)
+
+    def _persistent_secret(self, name: str) -> str:
+        path = self.run_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        value = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(value + "\n")
+        return value
+
+    def _port_for(self, service: str) -> int:
+        if service not in self.ports:
+            wanted = self.config.api_port if service == "api" else None
+            self.ports[service] = wanted if wanted and self._port_free(wanted) else free_port()
+        return self.ports[service]
+
+    def service_env(self, service: str) -> dict[str, str]:
+        prefix = service.upper()
+        port = self._port_for(service)
+        env = {
+            f"{prefix}_HTTP__HOST": "127.0.0.1",
+            f"{prefix}_HTTP__PORT": str(port),
+            f"{prefix}_LOG_LEVEL": self.config.log_level,
+        }
+        if service != "api":
+            env[f"{prefix}_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
+        if service in ("store", "api"):
+            env[f"{prefix}_POSTGRES__URL"] = self.database_url
+        if service == "api":
+            env["API_API_KEYS"] = json.dumps([self.api_key])
+        if service == "ingest":
+            env["INGEST_TESSIE__BASE_URL"] = self.tessie_base_url
+            env["INGEST_TESSIE__TOKEN"] = self.tessie_token
+            env["INGEST_POLL_INTERVAL_S"] = str(self.config.poll_interval_s)
+        env.update({k: v for k, v in self.config.extra_env.items() if k.startswith(prefix + "_")})
+        return env
+
+    @staticmethod
+    def _port_free(port: int) -> bool:
+        import socket
+
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+            return True
+
+    def start_service(self, service: str, wait: bool = True) -> None:
+        env = self.service_env(service)
+        self._spawn(service, [sys.executable, "-m", f"tc_{service}"], env)
+        if wait:
+            self.wait_healthy(service)
+
+    def wait_healthy(self, service: str, timeout_s: float = 60.0) -> None:
+        url = f"http://127.0.0.1:{self.ports[service]}/healthz"
+        deadline = time.monotonic() + timeout_s
+        proc = self.processes[service]
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{service} exited with {proc.returncode}; see {self.log_dir / service}.log"
+                )
+            try:
+                if httpx.get(url, timeout=2.0).status_code < 300:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{service} not healthy after {timeout_s}s; see its log")
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        logfile = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[name] = subprocess.Popen(
+            cmd,
+            env={**os.environ, **env},
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            # Own session: Ctrl-C reaches only the orchestrator, which stops children in order.
+            start_new_session=True,
+        )
+        logfile.close()
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20.0) -> None:
+        proc = self.processes.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        # The producer first, then consumers, so in-flight samples are stored before shutdown.
+        for name in ("ingest", "tessie-sim", *[s for s in SERVICES if s != "ingest"]):
+            self.stop_service(name)
+        for name in list(self.processes):
+            self.stop_service(name)
+        if self.postgres is not None:
+            self.postgres.stop()
+            self.postgres = None
+        if self.kafka is not None:
+            self.kafka.stop()
+            self.kafka = None
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"

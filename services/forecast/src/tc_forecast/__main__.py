@@ -1,0 +1,3 @@
+from tc_forecast.main import run
+
+run()

@@ -1,0 +1,5 @@
+"""I/O implementations of the forecast service's ports."""
+
+from tc_forecast.adapters.memory import InMemorySocStateRepo
+
+__all__ = ["InMemorySocStateRepo"]

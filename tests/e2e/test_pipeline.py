@@ -1,0 +1,198 @@
+"""The whole system, for real: Tansu broker, PostgreSQL, Tessie simulator and all five services
+as separate processes, wired exactly as ``make run`` wires them."""
+
+import asyncio
+import json
+import signal
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested, TelemetrySampled
+from tc_common.topics import (
+    PROVISIONING_ACKNOWLEDGED_V1,
+    PROVISIONING_REQUESTED_V1,
+    STATE_OF_CHARGE_CHANGED_V1,
+    TELEMETRY_SAMPLED_V1,
+)
+from tc_devstack.stack import Stack, StackConfig
+
+from .conftest import eventually, read_whole_topic
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+MILES_TO_KM = 1.609344
+VEHICLES = 3
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    config = StackConfig(
+        run_dir=tmp_path_factory.mktemp("stack"),
+        sim_vehicles=VEHICLES,
+        poll_interval_s=2.0,
+        keep_database=False,
+        api_port=None,
+    )
+    with Stack(config) as running:
+        yield running
+
+
+def api(stack: Stack) -> httpx.Client:
+    return httpx.Client(
+        base_url=stack.api_url, headers={"X-API-Key": stack.api_key}, timeout=10.0
+    )
+
+
+def sim_vins(stack: Stack) -> list[str]:
+    response = httpx.get(
+        f"{stack.tessie_base_url}/vehicles",
+        headers={"Authorization": f"Bearer {stack.tessie_token}"},
+        timeout=10.0,
+    )
+    return sorted(v["vin"] for v in response.json()["results"])
+
+
+def stored_rows(stack: Stack) -> list[tuple[str, datetime]]:
+    with psycopg.connect(stack.database_url) as conn:
+        rows = conn.execute("select vehicle_id, sampled_at from telemetry").fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_every_simulated_vehicle_reaches_the_api_with_metric_values(stack: Stack) -> None:
+    vins = sim_vins(stack)
+    assert len(vins) == VEHICLES
+    with api(stack) as client:
+        listed = eventually(
+            lambda: (
+                ids
+                if len(ids := {v["vehicle_id"] for v in client.get("/v1/vehicles").json()})
+                == VEHICLES
+                else None
+            ),
+            60,
+            "every vehicle listed by the API",
+        )
+        assert sorted(listed) == vins
+        for vin in vins:
+            latest = client.get(f"/v1/vehicles/{vin}/latest").json()
+            raw = httpx.get(
+                f"{stack.tessie_base_url}/{vin}/state",
+                params={"use_cache": "true"},
+                headers={"Authorization": f"Bearer {stack.tessie_token}"},
+            ).json()
+            # The car keeps living between the two reads, so compare with a small tolerance.
+            odometer_km = raw["vehicle_state"]["odometer"] * MILES_TO_KM
+            range_km = raw["charge_state"]["battery_range"] * MILES_TO_KM
+            assert latest["odometer_km"] == pytest.approx(odometer_km, abs=2.0)
+            assert latest["battery_range_km"] == pytest.approx(range_km, abs=8.0)
+            assert latest["battery_level_pct"] == pytest.approx(
+                raw["charge_state"]["battery_level"], abs=2.0
+            )
+            assert datetime.fromisoformat(latest["sampled_at"]).tzinfo is not None
+
+
+def test_telemetry_keeps_growing_while_the_system_runs(stack: Stack) -> None:
+    vin = sim_vins(stack)[0]
+    with api(stack) as client:
+
+        def count() -> int:
+            body = client.get(f"/v1/vehicles/{vin}/telemetry", params={"limit": 10000}).json()
+            return int(body["count"])
+
+        before = eventually(count, 60, "first samples")
+        eventually(lambda: count() > before, 60, "more samples than before")
+
+
+def test_telemetry_flows_to_the_forecast_service(stack: Stack) -> None:
+    vins = set(sim_vins(stack))
+
+    def forecast_vins() -> set[str] | None:
+        seen = {
+            json.loads(value)["vehicle_id"]
+            for _, value in read_whole_topic(stack.bootstrap_servers, STATE_OF_CHARGE_CHANGED_V1)
+        }
+        return seen if seen == vins else None
+
+    eventually(forecast_vins, 60, "a state-of-charge event for every vehicle")
+
+
+def test_provisioner_answers_a_provisioning_request(stack: Stack) -> None:
+    request = ProvisioningRequested(
+        request_id=uuid.uuid4(),
+        requested_at=datetime.now(UTC),
+        email="driver@example.org",
+        device_name="laptop-1",
+        invitation_code="not-a-valid-invitation",
+    )
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap_servers, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(
+                PROVISIONING_REQUESTED_V1,
+                request.model_dump_json().encode(),
+                key=request.kafka_key(),
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+    def answer() -> ProvisioningAcknowledged | None:
+        for _, value in read_whole_topic(stack.bootstrap_servers, PROVISIONING_ACKNOWLEDGED_V1):
+            ack = ProvisioningAcknowledged.model_validate_json(value)
+            if ack.request_id == request.request_id:
+                return ack
+        return None
+
+    ack = eventually(answer, 60, "the provisioner's acknowledgement")
+    assert ack.outcome == "rejected"
+    assert "invitation" in ack.reason
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
+def test_restarting_the_store_loses_no_sample_and_stores_none_twice(
+    stack: Stack, how: signal.Signals
+) -> None:
+    eventually(lambda: len(stored_rows(stack)) > 0, 60, "stored samples")
+    stack.stop_service("store", sig=how)
+    # Samples keep flowing into Kafka while the store is down.
+    before_down = len(read_whole_topic(stack.bootstrap_servers, TELEMETRY_SAMPLED_V1))
+    eventually(
+        lambda: len(read_whole_topic(stack.bootstrap_servers, TELEMETRY_SAMPLED_V1))
+        > before_down + VEHICLES,
+        60,
+        "samples published while the store is down",
+    )
+    stack.start_service("store")
+
+    def published() -> set[tuple[str, datetime]]:
+        samples = set()
+        for _, value in read_whole_topic(stack.bootstrap_servers, TELEMETRY_SAMPLED_V1):
+            event = TelemetrySampled.model_validate_json(value)
+            samples.add((event.vehicle_id, event.sampled_at))
+        return samples
+
+    def caught_up() -> tuple[set[tuple[str, datetime]], list[tuple[str, datetime]]] | None:
+        expected = published()
+        rows = stored_rows(stack)
+        return (expected, rows) if expected <= set(rows) else None
+
+    expected, rows = eventually(caught_up, 90, "the restarted store to catch up")
+    assert len(rows) == len(set(rows)), "a sample was stored twice"
+    # Everything stored came from the topic: nothing invented, nothing lost.
+    assert set(rows) - published() == set()
+    assert expected <= set(rows)
+
+
+def test_run_dir_holds_logs_of_every_process(stack: Stack) -> None:
+    logs = {p.stem for p in Path(stack.log_dir).glob("*.log")}
+    assert {"ingest", "store", "forecast", "api", "provisioner", "tessie-sim", "kafka"} <= logs
