@@ -40,8 +40,9 @@ class HttpSettings(BaseModel):
 class ServiceSettings(BaseSettings):
     """Base of every service's settings; subclasses set ``env_prefix`` (``INGEST_``...)."""
 
+    # hide_input_in_errors: a rejected secret must not be echoed in the start-up error.
     model_config = SettingsConfigDict(
-        env_nested_delimiter="__", extra="ignore", env_ignore_empty=True
+        env_nested_delimiter="__", extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
     )
 
     environment: Literal["development", "production"] = "development"

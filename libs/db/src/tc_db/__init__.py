@@ -1,1 +1,24 @@
-"""The database schema that store writes and api reads: versioned SQL migrations."""
+"""The database schema that store writes and api reads: versioned SQL migrations.
+
+Tables: ``vehicles``, ``telemetry`` (one row per vehicle and ``sampled_at``), the
+``telemetry_hourly`` rollup (a TimescaleDB continuous aggregate, or a plain view with the same
+columns), ``schema_info`` and ``schema_migrations``.
+"""
+
+from tc_db.migrate import (
+    StorageMode,
+    apply_migrations,
+    apply_migrations_sync,
+    load_migrations,
+    storage_mode,
+    timescaledb_usable,
+)
+
+__all__ = [
+    "StorageMode",
+    "apply_migrations",
+    "apply_migrations_sync",
+    "load_migrations",
+    "storage_mode",
+    "timescaledb_usable",
+]

@@ -18,7 +18,7 @@ MAX_LIMIT = 10_000
 DEFAULT_ORDER: SortOrder = "asc"
 
 
-class InvalidQuery(ValueError):
+class InvalidQueryError(ValueError):
     """A query the caller must change; the message says how and names the parameter."""
 
     def __init__(self, parameter: str, message: str) -> None:
@@ -48,7 +48,7 @@ def _require_aware(parameter: str, value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidQuery(
+        raise InvalidQueryError(
             parameter,
             f"'{parameter}' must carry a timezone, e.g. 2026-11-25T06:30:00Z or "
             "2026-11-25T07:30:00+01:00",
@@ -76,9 +76,9 @@ def resolve_query(
     if start is None:
         start = end - DEFAULT_WINDOW
     if start >= end:
-        raise InvalidQuery("from", "'from' must be before 'to'")
+        raise InvalidQueryError("from", "'from' must be before 'to'")
     if end - start > MAX_WINDOW:
-        raise InvalidQuery(
+        raise InvalidQueryError(
             "from",
             f"the window from 'from' to 'to' may span at most {MAX_WINDOW.days} days; "
             "split the request",
@@ -86,7 +86,5 @@ def resolve_query(
     if limit is None:
         limit = DEFAULT_LIMIT
     if not MIN_LIMIT <= limit <= MAX_LIMIT:
-        raise InvalidQuery("limit", f"'limit' must be between {MIN_LIMIT} and {MAX_LIMIT}")
-    return TelemetryQuery(
-        from_at=start, to_at=end, limit=limit, order=order or DEFAULT_ORDER
-    )
+        raise InvalidQueryError("limit", f"'limit' must be between {MIN_LIMIT} and {MAX_LIMIT}")
+    return TelemetryQuery(from_at=start, to_at=end, limit=limit, order=order or DEFAULT_ORDER)

@@ -12,7 +12,8 @@ MIN_API_KEY_LENGTH = 16
 
 
 class ApiSettings(ServiceSettings):
-    """``API_POSTGRES__URL``, ``API_API_KEYS`` (comma-separated or a JSON list), ``API_HTTP__PORT``."""
+    """Read from ``API_POSTGRES__URL``, ``API_API_KEYS`` (comma-separated or a JSON list),
+    ``API_HTTP__PORT``, ``API_DB_TIMEOUT_S`` and ``API_LOG_LEVEL``."""
 
     model_config = SettingsConfigDict(
         env_prefix="API_",

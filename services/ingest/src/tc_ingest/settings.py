@@ -3,7 +3,7 @@
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from tc_common.settings import HttpSettings, ServiceSettings
@@ -11,6 +11,8 @@ from tc_common.settings import HttpSettings, ServiceSettings
 
 class TessieSettings(BaseModel):
     """``INGEST_TESSIE__TOKEN`` (required), ``INGEST_TESSIE__BASE_URL``..."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     base_url: str = Field(default="https://api.tessie.com", description="Tessie REST base URL.")
     token: SecretStr = Field(description="Tessie personal access token (dash.tessie.com).")
@@ -25,13 +27,15 @@ class TessieSettings(BaseModel):
 
 
 class IngestSettings(ServiceSettings):
-    """``INGEST_TESSIE__TOKEN``, ``INGEST_POLL_INTERVAL_S``, ``INGEST_VINS``, ``INGEST_KAFKA__...``."""
+    """Env: ``INGEST_TESSIE__TOKEN``, ``INGEST_POLL_INTERVAL_S``, ``INGEST_VINS``..."""
 
     model_config = SettingsConfigDict(
         env_prefix="INGEST_",
         env_nested_delimiter="__",
         extra="ignore",
         env_ignore_empty=True,
+        # A validation error would otherwise echo the raw input, token included.
+        hide_input_in_errors=True,
     )
 
     http: HttpSettings = HttpSettings(port=8101)

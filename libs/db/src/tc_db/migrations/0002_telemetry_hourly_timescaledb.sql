@@ -12,7 +12,9 @@ SELECT create_hypertable(
     'telemetry', 'sampled_at',
     chunk_time_interval => INTERVAL '7 days',
     if_not_exists => TRUE,
-    migrate_data => TRUE
+    migrate_data => TRUE,
+    -- 0001 already indexes (vehicle_id, sampled_at) and (sampled_at DESC).
+    create_default_indexes => FALSE
 )
 -- step
 ALTER TABLE telemetry SET (

@@ -1,0 +1,70 @@
+"""The event contracts are tolerant, frozen, UTC-only and keyed by vehicle."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from tc_common.events import MessageDeadLettered, TelemetrySampled
+
+NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
+
+
+def sample(**overrides: object) -> TelemetrySampled:
+    fields: dict[str, object] = {
+        "vehicle_id": "5YJ3E7EB0KF000001",
+        "sampled_at": NOW,
+        "fetched_at": NOW,
+        "online_state": "online",
+    }
+    fields.update(overrides)
+    return TelemetrySampled.model_validate(fields)
+
+
+def test_unknown_fields_from_a_newer_producer_are_ignored() -> None:
+    event = sample(brand_new_field=42)
+    assert not hasattr(event, "brand_new_field")
+
+
+def test_naive_timestamps_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="timezone"):
+        sample(sampled_at=datetime(2026, 11, 25, 6, 30))  # noqa: DTZ001
+
+
+def test_timestamps_in_other_zones_are_normalised_to_utc() -> None:
+    oslo_winter = timezone(timedelta(hours=1))
+    event = sample(sampled_at=datetime(2026, 11, 25, 7, 30, tzinfo=oslo_winter))
+    assert event.sampled_at == NOW
+    assert event.sampled_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("battery_level_pct", 101), ("battery_level_pct", -1), ("latitude_deg", 91), ("speed_kmh", -5)],
+)
+def test_physically_impossible_values_are_rejected(field: str, value: float) -> None:
+    with pytest.raises(ValidationError):
+        sample(**{field: value})
+
+
+def test_events_are_frozen() -> None:
+    with pytest.raises(ValidationError):
+        sample().battery_level_pct = 50  # type: ignore[misc]
+
+
+def test_vehicle_events_are_keyed_by_vin_and_round_trip_through_json() -> None:
+    event = sample(battery_level_pct=71.5, odometer_km=12345.6)
+    assert event.kafka_key() == b"5YJ3E7EB0KF000001"
+    assert TelemetrySampled.model_validate_json(event.model_dump_json()) == event
+
+
+def test_a_dead_letter_keeps_the_original_key() -> None:
+    letter = MessageDeadLettered(
+        consumer="store",
+        source_topic="vehicle.telemetry.v1",
+        key="VIN1",
+        payload="{}",
+        reason="sampled_at: Field required",
+        failed_at=NOW,
+    )
+    assert letter.kafka_key() == b"VIN1"

@@ -1,0 +1,3 @@
+from tc_api.main import run
+
+run()

@@ -1,0 +1,134 @@
+"""``TelemetryReader`` over the PostgreSQL tables that the store service writes (schema: tc_db)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.rows import class_row, dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from tc_api.domain import SortOrder, TelemetryQuery, Vehicle
+from tc_api.ports import TelemetryUnavailableError
+from tc_common.events import TelemetrySampled
+
+# Named explicitly rather than derived from the event, so an additive field in the event
+# contract cannot break this query before a migration adds the column.
+_TELEMETRY_COLUMNS = (
+    "vehicle_id",
+    "sampled_at",
+    "fetched_at",
+    "online_state",
+    "battery_level_pct",
+    "usable_battery_level_pct",
+    "battery_range_km",
+    "charge_limit_pct",
+    "charging_state",
+    "charger_power_kw",
+    "charge_energy_added_kwh",
+    "latitude_deg",
+    "longitude_deg",
+    "heading_deg",
+    "speed_kmh",
+    "power_kw",
+    "shift_state",
+    "odometer_km",
+    "inside_temp_c",
+    "outside_temp_c",
+    "is_climate_on",
+    "sentry_mode",
+    "locked",
+)
+_SELECT_TELEMETRY = sql.SQL("SELECT {columns} FROM telemetry").format(
+    columns=sql.SQL(", ").join(sql.Identifier(c) for c in _TELEMETRY_COLUMNS)
+)
+_DIRECTION: dict[SortOrder, sql.Composable] = {"asc": sql.SQL("ASC"), "desc": sql.SQL("DESC")}
+
+
+def open_pool(url: str, *, max_size: int, timeout_s: float) -> AsyncConnectionPool[Any]:
+    """A pool that is not opened yet; ``await pool.open()`` in the app's lifespan.
+
+    Sessions are read-only (the api never writes) and a statement may run at most 10 s.
+    """
+    return AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        timeout=timeout_s,
+        open=False,
+        name="tc-api",
+        check=AsyncConnectionPool.check_connection,
+        kwargs={
+            "autocommit": True,
+            "options": "-c default_transaction_read_only=on -c statement_timeout=10s",
+        },
+    )
+
+
+def _vehicle(row: dict[str, Any]) -> Vehicle:
+    return Vehicle(
+        vehicle_id=row["vehicle_id"],
+        first_sampled_at=row["first_sampled_at"].astimezone(UTC),
+        last_sampled_at=row["last_sampled_at"].astimezone(UTC),
+    )
+
+
+class PostgresTelemetryReader:
+    """Reads ``vehicles`` and ``telemetry``; outages surface as ``TelemetryUnavailableError``."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        # OperationalError covers a lost server, a refused connection and a statement timeout.
+        except (PoolTimeout, psycopg.OperationalError) as error:
+            raise TelemetryUnavailableError(type(error).__name__) from error
+
+    async def ping(self) -> None:
+        async with self._connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def list_vehicles(self) -> list[Vehicle]:
+        async with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "SELECT vehicle_id, first_sampled_at, last_sampled_at FROM vehicles "
+                "ORDER BY vehicle_id"
+            )
+            return [_vehicle(row) for row in await cur.fetchall()]
+
+    async def get_vehicle(self, vehicle_id: str) -> Vehicle | None:
+        async with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "SELECT vehicle_id, first_sampled_at, last_sampled_at FROM vehicles "
+                "WHERE vehicle_id = %s",
+                (vehicle_id,),
+            )
+            row = await cur.fetchone()
+            return _vehicle(row) if row else None
+
+    async def latest_sample(self, vehicle_id: str) -> TelemetrySampled | None:
+        statement = sql.SQL("{select} WHERE vehicle_id = %s ORDER BY sampled_at DESC LIMIT 1")
+        async with (
+            self._connection() as conn,
+            conn.cursor(row_factory=class_row(TelemetrySampled)) as cur,
+        ):
+            await cur.execute(statement.format(select=_SELECT_TELEMETRY), (vehicle_id,))
+            return await cur.fetchone()
+
+    async def samples(self, vehicle_id: str, query: TelemetryQuery) -> list[TelemetrySampled]:
+        statement = sql.SQL(
+            "{select} WHERE vehicle_id = %s AND sampled_at >= %s AND sampled_at < %s "
+            "ORDER BY sampled_at {direction} LIMIT %s"
+        ).format(select=_SELECT_TELEMETRY, direction=_DIRECTION[query.order])
+        async with (
+            self._connection() as conn,
+            conn.cursor(row_factory=class_row(TelemetrySampled)) as cur,
+        ):
+            await cur.execute(statement, (vehicle_id, query.from_at, query.to_at, query.limit))
+            return await cur.fetchall()

@@ -1,0 +1,88 @@
+"""Composition root of the api service: settings, pool, reader, routes, metrics."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+
+from tc_api.adapters.postgres import PostgresTelemetryReader, open_pool
+from tc_api.metrics import PrometheusMiddleware
+from tc_api.ports import TelemetryReader, TelemetryUnavailableError
+from tc_api.routes import health, vehicles
+from tc_api.routes.health import RETRY_AFTER_S
+from tc_api.schemas import UnavailableBody
+from tc_api.settings import ApiSettings
+from tc_common.clock import Clock, SystemClock
+from tc_common.logging import configure_logging, register_secret
+
+
+async def _on_unavailable(_request: Request, _error: Exception) -> JSONResponse:
+    body = UnavailableBody(
+        detail="the telemetry database is unavailable; retry later",
+        retry_after_s=RETRY_AFTER_S,
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    reader: TelemetryReader | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the app; with ``reader`` given (tests), no database pool is opened."""
+    settings = settings or ApiSettings()
+    registry = CollectorRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if reader is not None:
+            yield
+            return
+        pool = open_pool(
+            settings.postgres.url.get_secret_value(),
+            max_size=settings.postgres.pool_max_size,
+            timeout_s=settings.db_timeout_s,
+        )
+        # Not waiting for the first connection: the api starts while the database is down
+        # and reports it through /healthz and 503s instead of crash-looping.
+        await pool.open(wait=False)
+        app.state.reader = PostgresTelemetryReader(pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="teslaconnectivity api",
+        description="Private, read-only API serving stored vehicle telemetry to the dashboard.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    if reader is not None:
+        app.state.reader = reader
+    app.state.clock = clock or SystemClock()
+    app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
+    app.add_middleware(PrometheusMiddleware, registry=registry)
+    app.add_exception_handler(TelemetryUnavailableError, _on_unavailable)
+    app.include_router(health.router)
+    app.include_router(vehicles.router)
+    return app
+
+
+def run() -> None:
+    settings = ApiSettings()
+    configure_logging("api", settings.log_level)
+    for key in settings.api_keys:
+        register_secret(key.get_secret_value())
+    uvicorn.run(
+        create_app(settings), host=settings.http.host, port=settings.http.port, log_config=None
+    )

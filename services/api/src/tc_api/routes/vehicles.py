@@ -1,0 +1,119 @@
+"""Vehicles and their telemetry, for the customer's dashboard. Every route needs an API key."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.exceptions import RequestValidationError
+
+from tc_api import domain
+from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, ReaderDep
+from tc_api.schemas import (
+    ErrorBody,
+    TelemetryPage,
+    TelemetrySample,
+    UnavailableBody,
+    VehicleOut,
+)
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["vehicles"],
+    dependencies=[Authenticated],
+    responses={
+        401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
+        503: {"model": UnavailableBody, "description": "The database is unavailable; retry."},
+    },
+)
+
+VehicleId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=32,
+        description="The vehicle's VIN.",
+        examples=["5YJ3E7EB0KF000001"],
+    ),
+]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such vehicle."}
+}
+
+
+def _unknown_vehicle(vehicle_id: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        f"vehicle {vehicle_id!r} is not known; GET /v1/vehicles lists the known vehicles",
+    )
+
+
+@router.get("/vehicles", response_model=list[VehicleOut])
+async def list_vehicles(reader: ReaderDep) -> list[VehicleOut]:
+    return [VehicleOut.from_vehicle(v) for v in await reader.list_vehicles()]
+
+
+@router.get("/vehicles/{vehicle_id}/latest", response_model=TelemetrySample, responses=_NOT_FOUND)
+async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> TelemetrySample:
+    sample = await reader.latest_sample(vehicle_id)
+    if sample is None:
+        if await reader.get_vehicle(vehicle_id) is None:
+            raise _unknown_vehicle(vehicle_id)
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"vehicle {vehicle_id!r} has no telemetry yet"
+        )
+    return TelemetrySample.from_event(sample)
+
+
+@router.get(
+    "/vehicles/{vehicle_id}/telemetry",
+    response_model=TelemetryPage,
+    response_model_by_alias=True,
+    responses=_NOT_FOUND,
+)
+async def get_telemetry(
+    vehicle_id: VehicleId,
+    reader: ReaderDep,
+    clock: ClockDep,
+    from_at: Annotated[
+        datetime | None,
+        Query(
+            alias="from",
+            description="Inclusive start, ISO-8601 with a timezone "
+            f"(default: {domain.DEFAULT_WINDOW} before 'to').",
+            examples=["2026-11-25T00:00:00Z"],
+        ),
+    ] = None,
+    to_at: Annotated[
+        datetime | None,
+        Query(
+            alias="to",
+            description="Exclusive end, ISO-8601 with a timezone (default: now). "
+            f"At most {domain.MAX_WINDOW.days} days after 'from'.",
+            examples=["2026-11-26T00:00:00Z"],
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            description=f"Most samples to return, {domain.MIN_LIMIT}..{domain.MAX_LIMIT} "
+            f"(default {domain.DEFAULT_LIMIT}).",
+            json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_LIMIT},
+        ),
+    ] = None,
+    order: Annotated[
+        domain.SortOrder | None,
+        Query(description=f"By sampled_at (default {domain.DEFAULT_ORDER})."),
+    ] = None,
+) -> TelemetryPage:
+    try:
+        query = domain.resolve_query(
+            from_at=from_at, to_at=to_at, limit=limit, order=order, now=clock.now()
+        )
+    except domain.InvalidQueryError as error:
+        # Same body as FastAPI's own parameter errors, so clients parse one 422 format.
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", error.parameter), "msg": error.message}]
+        ) from error
+    if await reader.get_vehicle(vehicle_id) is None:
+        raise _unknown_vehicle(vehicle_id)
+    return TelemetryPage.build(vehicle_id, query, await reader.samples(vehicle_id, query))

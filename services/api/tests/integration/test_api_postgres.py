@@ -1,0 +1,287 @@
+"""The real app against a real PostgreSQL, with the schema created by tc_db's migrations."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from asgi_lifespan import LifespanManager
+
+from tc_api.adapters.postgres import open_pool
+from tc_api.main import create_app
+from tc_api.settings import ApiSettings
+from tc_common.clock import FixedClock
+from tc_db import apply_migrations_sync
+from tc_devstack import free_port
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+KEY = "integration-key-0123456789"
+VIN = "5YJ3E7EB0KF000001"
+OTHER_VIN = "5YJ3E7EB0KF000002"
+SAMPLES = 48  # one every 5 minutes for the last 4 hours
+
+
+def _telemetry_row(vehicle_id: str, index: int) -> dict[str, Any]:
+    sampled_at = NOW - timedelta(minutes=5 * (SAMPLES - index))
+    return {
+        "vehicle_id": vehicle_id,
+        "sampled_at": sampled_at,
+        "fetched_at": sampled_at + timedelta(seconds=2),
+        "online_state": "online",
+        "battery_level_pct": 50.0 + index * 0.5,
+        "usable_battery_level_pct": 49.0 + index * 0.5,
+        "battery_range_km": 250.0 + index,
+        "charge_limit_pct": 80.0,
+        "charging_state": "Charging",
+        "charger_power_kw": 11.0,
+        "charge_energy_added_kwh": index * 0.9,
+        "latitude_deg": 52.52,
+        "longitude_deg": 13.405,
+        "heading_deg": 90.0,
+        "speed_kmh": None,
+        "power_kw": -11.2,
+        "shift_state": "P",
+        "odometer_km": 12_345.6,
+        "inside_temp_c": 21.5,
+        "outside_temp_c": -3.0,
+        "is_climate_on": True,
+        "sentry_mode": False,
+        "locked": True,
+    }
+
+
+@pytest.fixture
+def seeded_url(database_url: str) -> str:
+    apply_migrations_sync(database_url)
+    rows = [_telemetry_row(VIN, i) for i in range(SAMPLES)]
+    columns = list(rows[0])
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # A server in another time zone must still yield UTC from the api.
+        conn.execute(
+            psycopg.sql.SQL("ALTER DATABASE {} SET timezone = 'America/New_York'").format(
+                psycopg.sql.Identifier(conn.info.dbname)
+            )
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                psycopg.sql.SQL("INSERT INTO telemetry ({}) VALUES ({})").format(
+                    psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns)),
+                    psycopg.sql.SQL(", ").join(psycopg.sql.Placeholder(c) for c in columns),
+                ),
+                rows,
+            )
+            cur.executemany(
+                "INSERT INTO vehicles (vehicle_id, first_sampled_at, last_sampled_at) "
+                "VALUES (%s, %s, %s)",
+                [
+                    (VIN, rows[0]["sampled_at"], rows[-1]["sampled_at"]),
+                    (OTHER_VIN, NOW - timedelta(days=2), NOW - timedelta(days=2)),
+                ],
+            )
+    return database_url
+
+
+def _settings(url: str, **overrides: Any) -> ApiSettings:
+    return ApiSettings(postgres={"url": url}, api_keys=[KEY], **overrides)
+
+
+@pytest.fixture
+async def client(seeded_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(_settings(seeded_url), clock=FixedClock(NOW))
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app),
+            base_url="http://api.test",
+            headers={"X-API-Key": KEY},
+        ) as http,
+    ):
+        yield http
+
+
+async def test_health_reports_a_reachable_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_vehicles_are_listed_from_the_vehicles_table_in_utc(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/v1/vehicles")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "vehicle_id": VIN,
+            "first_sampled_at": "2026-11-25T08:00:00Z",
+            "last_sampled_at": "2026-11-25T11:55:00Z",
+        },
+        {
+            "vehicle_id": OTHER_VIN,
+            "first_sampled_at": "2026-11-23T12:00:00Z",
+            "last_sampled_at": "2026-11-23T12:00:00Z",
+        },
+    ]
+
+
+async def test_latest_returns_every_stored_value_of_the_newest_row(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(f"/v1/vehicles/{VIN}/latest")
+
+    assert response.status_code == 200
+    expected = _telemetry_row(VIN, SAMPLES - 1)
+    expected["sampled_at"] = "2026-11-25T11:55:00Z"
+    expected["fetched_at"] = "2026-11-25T11:55:02Z"
+    assert response.json() == expected
+
+
+async def test_the_default_window_is_the_last_24_hours_oldest_first(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(f"/v1/vehicles/{VIN}/telemetry")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["from"], body["to"], body["count"]) == (
+        "2026-11-24T12:00:00Z",
+        "2026-11-25T12:00:00Z",
+        SAMPLES,
+    )
+    times = [s["sampled_at"] for s in body["samples"]]
+    assert times == sorted(times)
+    assert times[0] == "2026-11-25T08:00:00Z"
+    assert body["samples"][0]["battery_level_pct"] == 50.0
+    assert body["samples"][-1]["battery_range_km"] == 250.0 + SAMPLES - 1
+
+
+async def test_desc_with_a_limit_returns_the_newest_samples_first(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        f"/v1/vehicles/{VIN}/telemetry", params={"order": "desc", "limit": 3}
+    )
+
+    body = response.json()
+    assert body["count"] == 3
+    assert [s["sampled_at"] for s in body["samples"]] == [
+        "2026-11-25T11:55:00Z",
+        "2026-11-25T11:50:00Z",
+        "2026-11-25T11:45:00Z",
+    ]
+
+
+async def test_the_window_includes_from_and_excludes_to(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        f"/v1/vehicles/{VIN}/telemetry",
+        # 11:00 and 11:10 in Berlin are 10:00 and 10:10 UTC: samples at 10:00 and 10:05.
+        params={"from": "2026-11-25T11:00:00+01:00", "to": "2026-11-25T11:10:00+01:00"},
+    )
+
+    body = response.json()
+    assert [s["sampled_at"] for s in body["samples"]] == [
+        "2026-11-25T10:00:00Z",
+        "2026-11-25T10:05:00Z",
+    ]
+
+
+async def test_a_vehicle_without_samples_in_the_window_gets_an_empty_page(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(f"/v1/vehicles/{OTHER_VIN}/telemetry")
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["samples"]) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "detail"),
+    [
+        pytest.param(
+            "/v1/vehicles", {"X-API-Key": ""}, 401, "missing X-API-Key header", id="no-key"
+        ),
+        pytest.param(
+            "/v1/vehicles",
+            {"X-API-Key": "wrong-key-0123456789"},
+            401,
+            "invalid X-API-Key",
+            id="wrong-key",
+        ),
+        pytest.param(
+            "/v1/vehicles/NOPE/latest", {}, 404, "vehicle 'NOPE' is not known", id="unknown-latest"
+        ),
+        pytest.param(
+            "/v1/vehicles/NOPE/telemetry",
+            {},
+            404,
+            "vehicle 'NOPE' is not known",
+            id="unknown-telemetry",
+        ),
+        pytest.param(
+            f"/v1/vehicles/{OTHER_VIN}/latest", {}, 404, "has no telemetry yet", id="no-samples"
+        ),
+        pytest.param(
+            f"/v1/vehicles/{VIN}/telemetry?from=2026-11-25T06:00:00",
+            {},
+            422,
+            "'from' must carry a timezone",
+            id="naive",
+        ),
+        pytest.param(
+            f"/v1/vehicles/{VIN}/telemetry?limit=10001",
+            {},
+            422,
+            "'limit' must be between 1 and 10000",
+            id="limit",
+        ),
+    ],
+)
+async def test_refusals_are_4xx_with_a_useful_detail(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], status: int, detail: str
+) -> None:
+    response = await client.get(path, headers=headers)
+
+    assert response.status_code == status
+    body = response.json()["detail"]
+    # 401/404 carry a sentence; 422 carries FastAPI's list of parameter errors.
+    message = body if isinstance(body, str) else body[0]["msg"]
+    assert detail in message
+
+
+async def test_an_unreachable_database_gives_503_with_a_retry_hint() -> None:
+    url = f"postgresql://tc:pw@127.0.0.1:{free_port()}/nothing"
+    app = create_app(_settings(url, db_timeout_s=0.5), clock=FixedClock(NOW))
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app),
+            base_url="http://api.test",
+            headers={"X-API-Key": KEY},
+        ) as http,
+    ):
+        health = await http.get("/healthz")
+        vehicles = await http.get("/v1/vehicles")
+
+    assert health.status_code == 503
+    assert health.json() == {"status": "unavailable", "database": "unavailable"}
+    assert vehicles.status_code == 503
+    assert vehicles.headers["Retry-After"] == "5"
+    assert vehicles.json()["retry_after_s"] == 5
+    assert "pw" not in vehicles.text
+
+
+async def test_the_api_database_sessions_are_read_only(seeded_url: str) -> None:
+    pool = open_pool(seeded_url, max_size=1, timeout_s=5)
+    await pool.open(wait=True)
+    try:
+        async with pool.connection() as conn:
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                await conn.execute("DELETE FROM telemetry")
+    finally:
+        await pool.close()

@@ -1,0 +1,155 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tc_api.domain import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    InvalidQueryError,
+    SortOrder,
+    TelemetryQuery,
+    resolve_query,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CET = timezone(timedelta(hours=1))
+# A wall-clock time without an offset: ambiguous, so the API refuses it.
+NAIVE = NOW.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    ("from_at", "to_at", "limit", "order", "expected"),
+    [
+        pytest.param(
+            None,
+            None,
+            None,
+            None,
+            TelemetryQuery(NOW - timedelta(hours=24), NOW, DEFAULT_LIMIT, "asc"),
+            id="nothing-given-last-24h-asc-1000",
+        ),
+        pytest.param(
+            NOW - timedelta(days=3),
+            None,
+            None,
+            None,
+            TelemetryQuery(NOW - timedelta(days=3), NOW, DEFAULT_LIMIT, "asc"),
+            id="only-from-runs-until-now",
+        ),
+        pytest.param(
+            None,
+            NOW - timedelta(days=2),
+            None,
+            None,
+            TelemetryQuery(NOW - timedelta(days=3), NOW - timedelta(days=2), DEFAULT_LIMIT, "asc"),
+            id="only-to-takes-24h-before-it",
+        ),
+        pytest.param(
+            NOW - timedelta(days=31),
+            NOW,
+            1,
+            "desc",
+            TelemetryQuery(NOW - timedelta(days=31), NOW, 1, "desc"),
+            id="31-days-limit-1-desc-is-the-largest-window",
+        ),
+        pytest.param(
+            datetime(2026, 11, 25, 7, 0, tzinfo=CET),
+            datetime(2026, 11, 25, 8, 0, tzinfo=CET),
+            MAX_LIMIT,
+            None,
+            TelemetryQuery(
+                datetime(2026, 11, 25, 6, 0, tzinfo=UTC),
+                datetime(2026, 11, 25, 7, 0, tzinfo=UTC),
+                MAX_LIMIT,
+                "asc",
+            ),
+            id="offsets-become-utc",
+        ),
+        pytest.param(
+            NOW + timedelta(hours=1),
+            NOW + timedelta(hours=2),
+            None,
+            None,
+            TelemetryQuery(
+                NOW + timedelta(hours=1), NOW + timedelta(hours=2), DEFAULT_LIMIT, "asc"
+            ),
+            id="a-future-window-is-allowed-and-simply-empty",
+        ),
+    ],
+)
+def test_a_valid_query_gets_defaults_and_utc_bounds(
+    from_at: datetime | None,
+    to_at: datetime | None,
+    limit: int | None,
+    order: SortOrder | None,
+    expected: TelemetryQuery,
+) -> None:
+    query = resolve_query(from_at=from_at, to_at=to_at, limit=limit, order=order, now=NOW)
+
+    assert query == expected
+    assert query.from_at.utcoffset() == timedelta(0)
+    assert query.to_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("from_at", "to_at", "limit", "parameter", "message"),
+    [
+        pytest.param(
+            NAIVE,
+            None,
+            None,
+            "from",
+            "must carry a timezone",
+            id="naive-from",
+        ),
+        pytest.param(
+            None,
+            NAIVE,
+            None,
+            "to",
+            "must carry a timezone",
+            id="naive-to",
+        ),
+        pytest.param(NOW, NOW, None, "from", "before 'to'", id="empty-window"),
+        pytest.param(NOW, NOW - timedelta(seconds=1), None, "from", "before 'to'", id="reversed"),
+        pytest.param(
+            NOW + timedelta(seconds=1),
+            None,
+            None,
+            "from",
+            "before 'to'",
+            id="only-from-in-the-future",
+        ),
+        pytest.param(
+            NOW - timedelta(days=31, seconds=1),
+            NOW,
+            None,
+            "from",
+            "at most 31 days",
+            id="31-days-and-a-second",
+        ),
+        pytest.param(
+            NOW - timedelta(days=40),
+            None,
+            None,
+            "from",
+            "at most 31 days",
+            id="only-from-40-days-ago",
+        ),
+        pytest.param(None, None, 0, "limit", "between 1 and 10000", id="limit-0"),
+        pytest.param(None, None, -5, "limit", "between 1 and 10000", id="limit-negative"),
+        pytest.param(None, None, MAX_LIMIT + 1, "limit", "between 1 and 10000", id="limit-10001"),
+    ],
+)
+def test_an_invalid_query_is_refused_with_a_message_naming_the_parameter(
+    from_at: datetime | None,
+    to_at: datetime | None,
+    limit: int | None,
+    parameter: str,
+    message: str,
+) -> None:
+    with pytest.raises(InvalidQueryError) as raised:
+        resolve_query(from_at=from_at, to_at=to_at, limit=limit, order=None, now=NOW)
+
+    assert raised.value.parameter == parameter
+    assert message in raised.value.message

@@ -1,0 +1,383 @@
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from tc_api.domain import TelemetryQuery, Vehicle
+from tc_api.main import create_app
+from tc_api.ports import TelemetryUnavailableError
+from tc_api.schemas import TelemetrySample
+from tc_api.settings import ApiSettings
+from tc_common.clock import FixedClock
+from tc_common.events import TelemetrySampled
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+KEY = "dashboard-key-0123456789"
+ROTATED_KEY = "next-dashboard-key-abcdef"
+VIN = "5YJ3E7EB0KF000001"
+SILENT_VIN = "5YJ3E7EB0KF000002"
+
+
+def sample(minutes_ago: int, **values: Any) -> TelemetrySampled:
+    at = NOW - timedelta(minutes=minutes_ago)
+    return TelemetrySampled(
+        vehicle_id=VIN,
+        sampled_at=at,
+        fetched_at=at + timedelta(seconds=3),
+        online_state="online",
+        **values,
+    )
+
+
+@dataclass
+class FakeTelemetryReader:
+    vehicles: dict[str, Vehicle] = field(default_factory=dict)
+    telemetry: dict[str, list[TelemetrySampled]] = field(default_factory=dict)
+    available: bool = True
+    queries: list[TelemetryQuery] = field(default_factory=list)
+
+    def _check(self) -> None:
+        if not self.available:
+            raise TelemetryUnavailableError("down")
+
+    async def ping(self) -> None:
+        self._check()
+
+    async def list_vehicles(self) -> list[Vehicle]:
+        self._check()
+        return sorted(self.vehicles.values(), key=lambda v: v.vehicle_id)
+
+    async def get_vehicle(self, vehicle_id: str) -> Vehicle | None:
+        self._check()
+        return self.vehicles.get(vehicle_id)
+
+    async def latest_sample(self, vehicle_id: str) -> TelemetrySampled | None:
+        self._check()
+        samples = self.telemetry.get(vehicle_id, [])
+        return max(samples, key=lambda s: s.sampled_at, default=None)
+
+    async def samples(self, vehicle_id: str, query: TelemetryQuery) -> list[TelemetrySampled]:
+        self._check()
+        self.queries.append(query)
+        inside = [
+            s
+            for s in self.telemetry.get(vehicle_id, [])
+            if query.from_at <= s.sampled_at < query.to_at
+        ]
+        inside.sort(key=lambda s: s.sampled_at, reverse=query.order == "desc")
+        return inside[: query.limit]
+
+
+@pytest.fixture
+def reader() -> FakeTelemetryReader:
+    samples = [
+        sample(90, battery_level_pct=70.0),
+        sample(30, battery_level_pct=71.5, charger_power_kw=11.0, charging_state="Charging"),
+        sample(10, battery_level_pct=72.0, battery_range_km=301.5, speed_kmh=None),
+    ]
+    return FakeTelemetryReader(
+        vehicles={
+            VIN: Vehicle(VIN, samples[0].sampled_at, samples[-1].sampled_at),
+            SILENT_VIN: Vehicle(SILENT_VIN, NOW - timedelta(days=1), NOW - timedelta(days=1)),
+        },
+        telemetry={VIN: samples},
+    )
+
+
+@pytest.fixture
+async def client(reader: FakeTelemetryReader) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ApiSettings(
+        postgres={"url": "postgresql://unused@127.0.0.1:1/unused"},
+        api_keys=[KEY, ROTATED_KEY],
+    )
+    app = create_app(settings, reader=reader, clock=FixedClock(NOW))
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app),
+            base_url="http://api.test",
+            headers={"X-API-Key": KEY},
+        ) as http,
+    ):
+        yield http
+
+
+class TestApiKey:
+    async def test_a_request_without_a_key_is_refused_with_401_and_a_challenge(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/v1/vehicles", headers={"X-API-Key": ""})
+
+        assert response.status_code == 401
+        assert response.json() == {"detail": "missing X-API-Key header"}
+        assert response.headers["WWW-Authenticate"] == 'APIKey header="X-API-Key"'
+
+    @pytest.mark.parametrize(
+        "path", ["/v1/vehicles", f"/v1/vehicles/{VIN}/latest", f"/v1/vehicles/{VIN}/telemetry"]
+    )
+    async def test_a_wrong_key_is_refused_on_every_v1_route_without_echoing_it(
+        self, client: httpx.AsyncClient, path: str
+    ) -> None:
+        wrong = KEY + "x"
+        response = await client.get(path, headers={"X-API-Key": wrong})
+
+        assert response.status_code == 401
+        assert response.json() == {"detail": "invalid X-API-Key"}
+        assert wrong not in response.text
+
+    async def test_every_configured_key_is_accepted_so_keys_can_be_rotated(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/v1/vehicles", headers={"X-API-Key": ROTATED_KEY})
+
+        assert response.status_code == 200
+
+    async def test_health_and_metrics_need_no_key(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/healthz", headers={"X-API-Key": ""})).status_code == 200
+        assert (await client.get("/metrics", headers={"X-API-Key": ""})).status_code == 200
+
+
+class TestHealth:
+    async def test_health_is_ok_when_the_database_answers(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz")
+
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "database": "ok"}
+
+    async def test_health_is_503_when_the_database_is_down(
+        self, client: httpx.AsyncClient, reader: FakeTelemetryReader
+    ) -> None:
+        reader.available = False
+
+        response = await client.get("/healthz")
+
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "unavailable"}
+        assert response.headers["Retry-After"] == "5"
+
+
+class TestVehicles:
+    async def test_vehicles_are_listed_with_utc_times(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/vehicles")
+
+        assert response.status_code == 200
+        assert response.json() == [
+            {
+                "vehicle_id": VIN,
+                "first_sampled_at": "2026-11-25T10:30:00Z",
+                "last_sampled_at": "2026-11-25T11:50:00Z",
+            },
+            {
+                "vehicle_id": SILENT_VIN,
+                "first_sampled_at": "2026-11-24T12:00:00Z",
+                "last_sampled_at": "2026-11-24T12:00:00Z",
+            },
+        ]
+
+    async def test_a_database_outage_is_a_503_with_a_retry_hint_not_a_500(
+        self, client: httpx.AsyncClient, reader: FakeTelemetryReader
+    ) -> None:
+        reader.available = False
+
+        response = await client.get("/v1/vehicles")
+
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json() == {
+            "detail": "the telemetry database is unavailable; retry later",
+            "retry_after_s": 5,
+        }
+
+
+class TestLatest:
+    async def test_latest_is_the_newest_sample_with_units_in_field_names(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{VIN}/latest")
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["sampled_at"] == "2026-11-25T11:50:00Z"
+        assert body["fetched_at"] == "2026-11-25T11:50:03Z"
+        assert body["battery_level_pct"] == 72.0
+        assert body["battery_range_km"] == 301.5
+        assert body["speed_kmh"] is None
+        assert "schema_version" not in body
+
+    async def test_latest_of_an_unknown_vehicle_is_404_pointing_to_the_list(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/v1/vehicles/NOPE/latest")
+
+        assert response.status_code == 404
+        assert response.json() == {
+            "detail": "vehicle 'NOPE' is not known; GET /v1/vehicles lists the known vehicles"
+        }
+
+    async def test_latest_of_a_vehicle_without_samples_is_404_saying_so(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{SILENT_VIN}/latest")
+
+        assert response.status_code == 404
+        assert response.json() == {"detail": f"vehicle '{SILENT_VIN}' has no telemetry yet"}
+
+
+class TestTelemetry:
+    async def test_without_parameters_the_last_24_hours_come_oldest_first(
+        self, client: httpx.AsyncClient, reader: FakeTelemetryReader
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{VIN}/telemetry")
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["vehicle_id"] == VIN
+        assert body["from"] == "2026-11-24T12:00:00Z"
+        assert body["to"] == "2026-11-25T12:00:00Z"
+        assert (body["order"], body["limit"], body["count"]) == ("asc", 1000, 3)
+        assert [s["battery_level_pct"] for s in body["samples"]] == [70.0, 71.5, 72.0]
+        assert body["samples"][1]["charger_power_kw"] == 11.0
+        assert body["samples"][1]["charging_state"] == "Charging"
+
+    async def test_window_offsets_are_converted_to_utc_and_limit_and_order_apply(
+        self, client: httpx.AsyncClient, reader: FakeTelemetryReader
+    ) -> None:
+        response = await client.get(
+            f"/v1/vehicles/{VIN}/telemetry",
+            params={
+                "from": "2026-11-25T11:00:00+01:00",
+                "to": "2026-11-25T12:00:00Z",
+                "limit": 1,
+                "order": "desc",
+            },
+        )
+
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["from"], body["to"]) == ("2026-11-25T10:00:00Z", "2026-11-25T12:00:00Z")
+        assert body["count"] == 1
+        assert body["samples"][0]["sampled_at"] == "2026-11-25T11:50:00Z"
+        assert reader.queries == [
+            TelemetryQuery(
+                from_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+                to_at=NOW,
+                limit=1,
+                order="desc",
+            )
+        ]
+
+    @pytest.mark.parametrize(
+        ("params", "parameter", "message"),
+        [
+            pytest.param(
+                {"from": "2026-11-25T06:00:00"}, "from", "'from' must carry a timezone", id="naive"
+            ),
+            pytest.param(
+                {"to": "2026-11-25T06:00:00"}, "to", "'to' must carry a timezone", id="naive-to"
+            ),
+            pytest.param(
+                {"from": "2026-11-25T12:00:00Z", "to": "2026-11-25T11:00:00Z"},
+                "from",
+                "'from' must be before 'to'",
+                id="reversed",
+            ),
+            pytest.param(
+                {"from": "2026-10-01T00:00:00Z", "to": "2026-11-25T00:00:00Z"},
+                "from",
+                "at most 31 days",
+                id="too-long",
+            ),
+            pytest.param(
+                {"limit": "0"}, "limit", "'limit' must be between 1 and 10000", id="limit-0"
+            ),
+            pytest.param({"limit": "10001"}, "limit", "between 1 and 10000", id="limit-10001"),
+        ],
+    )
+    async def test_an_invalid_window_or_limit_is_422_with_a_clear_message(
+        self, client: httpx.AsyncClient, params: dict[str, str], parameter: str, message: str
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{VIN}/telemetry", params=params)
+
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", parameter]
+        assert message in error["msg"]
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"order": "sideways"}, {"limit": "many"}, {"from": "yesterday"}],
+        ids=["order", "limit-not-a-number", "from-not-a-time"],
+    )
+    async def test_a_malformed_parameter_is_422_naming_it(
+        self, client: httpx.AsyncClient, params: dict[str, str]
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{VIN}/telemetry", params=params)
+
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", *params]
+
+    async def test_telemetry_of_an_unknown_vehicle_is_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/vehicles/NOPE/telemetry")
+
+        assert response.status_code == 404
+        assert "not known" in response.json()["detail"]
+
+    async def test_a_known_vehicle_with_nothing_in_the_window_gets_an_empty_page(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{SILENT_VIN}/telemetry")
+
+        assert response.status_code == 200
+        assert (response.json()["count"], response.json()["samples"]) == (0, [])
+
+
+class TestDocsAndMetrics:
+    async def test_openapi_documents_the_routes_and_the_api_key_scheme(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        spec = (await client.get("/openapi.json")).json()
+
+        assert set(spec["paths"]) == {
+            "/healthz",
+            "/v1/vehicles",
+            "/v1/vehicles/{vehicle_id}/latest",
+            "/v1/vehicles/{vehicle_id}/telemetry",
+        }
+        assert spec["components"]["securitySchemes"]["APIKeyHeader"] == {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "One of the keys configured in API_API_KEYS.",
+        }
+        assert (await client.get("/docs")).status_code == 200
+
+    async def test_metrics_count_requests_by_route_template_and_status(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await client.get(f"/v1/vehicles/{VIN}/latest")
+        await client.get("/v1/vehicles/NOPE/latest")
+        await client.get("/v1/vehicles/OTHER/latest")
+        await client.get("/no/such/path/12345")
+        await client.get("/docs")
+
+        text = (await client.get("/metrics")).text
+
+        route = "/v1/vehicles/{vehicle_id}/latest"
+        assert f'tc_api_requests_total{{method="GET",route="{route}",status="200"}} 1.0' in text
+        assert f'tc_api_requests_total{{method="GET",route="{route}",status="404"}} 2.0' in text
+        assert 'route="<unmatched>",status="404"' in text
+        assert "NOPE" not in text
+        assert "/no/such/path" not in text
+        assert 'tc_api_requests_total{method="GET",route="/docs",status="200"} 1.0' in text
+        assert "tc_api_request_duration_seconds_bucket" in text
+
+
+def test_a_sample_has_exactly_the_field_names_of_the_telemetry_event() -> None:
+    event_fields = set(TelemetrySampled.model_fields) - {"schema_version"}
+
+    assert set(TelemetrySample.model_fields) == event_fields

@@ -1,0 +1,165 @@
+"""The forecast app against a real Kafka-protocol broker: real topics, groups and offsets."""
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from asgi_lifespan import LifespanManager
+from faststream.asgi import AsgiFastStream
+
+from tc_common.events import MessageDeadLettered, StateOfChargeChanged, TelemetrySampled
+from tc_common.topics import DEAD_LETTER_V1, STATE_OF_CHARGE_CHANGED_V1, TELEMETRY_SAMPLED_V1
+from tc_devstack import LocalKafka
+from tc_forecast.main import create_app
+from tc_forecast.settings import ForecastSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+T0 = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
+
+
+def new_vin() -> str:
+    return f"TEST{uuid.uuid4().hex[:13].upper()}"
+
+
+def sample(vin: str, minute: int, level_pct: float) -> TelemetrySampled:
+    at = T0 + timedelta(minutes=minute)
+    return TelemetrySampled(
+        vehicle_id=vin,
+        sampled_at=at,
+        fetched_at=at,
+        online_state="online",
+        battery_level_pct=level_pct,
+    )
+
+
+async def healthz_status(app: AsgiFastStream) -> int:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://forecast") as client:
+        return (await client.get("/healthz", timeout=30)).status_code
+
+
+async def wait_for_healthz(app: AsgiFastStream, status: int, timeout_s: float = 30.0) -> int:
+    """Poll ``/healthz`` until it answers ``status`` (or time runs out); the last answer."""
+    latest = -1
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            while True:
+                latest = await healthz_status(app)
+                if latest == status:
+                    break
+                await asyncio.sleep(0.2)
+    return latest
+
+
+@pytest.fixture
+async def running_app(kafka: LocalKafka) -> AsyncIterator[AsgiFastStream]:
+    app = create_app(ForecastSettings(kafka={"bootstrap_servers": kafka.bootstrap_servers}))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+        # The lifespan reports "started" before the broker has connected; wait for it.
+        assert await wait_for_healthz(app, 204) == 204
+        yield app
+
+
+async def produce(kafka: LocalKafka, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def consume_until(
+    kafka: LocalKafka, topic: str, key: bytes, count: int, timeout_s: float = 45.0
+) -> list[bytes]:
+    """Values under ``key`` on ``topic`` from the beginning, once ``count`` arrived (or timeout)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[bytes] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(found) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                found += [
+                    m.value
+                    for ms in batch.values()
+                    for m in ms
+                    if m.key == key and m.value is not None
+                ]
+    except TimeoutError:
+        pass
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_telemetry_samples_come_out_as_state_of_charge_changes(
+    kafka: LocalKafka, running_app: AsgiFastStream
+) -> None:
+    vin = new_vin()
+    script = [sample(vin, 0, 72.0), sample(vin, 1, 72.4), sample(vin, 2, 73.5)]
+    await produce(
+        kafka, TELEMETRY_SAMPLED_V1, [(e.kafka_key(), e.model_dump_json().encode()) for e in script]
+    )
+
+    values = await consume_until(kafka, STATE_OF_CHARGE_CHANGED_V1, vin.encode(), count=2)
+
+    changes = [StateOfChargeChanged.model_validate_json(v) for v in values]
+    assert [(c.battery_level_pct, c.previous_battery_level_pct, c.as_of) for c in changes] == [
+        (72.0, None, T0),
+        (73.5, 72.0, T0 + timedelta(minutes=2)),
+    ]
+
+
+async def test_malformed_sample_lands_on_the_dead_letter_topic(
+    kafka: LocalKafka, running_app: AsgiFastStream
+) -> None:
+    vin = new_vin()
+    await produce(kafka, TELEMETRY_SAMPLED_V1, [(vin.encode(), b'{"vehicle_id": "no dates"}')])
+    # A valid sample after the bad one proves the partition was not blocked by it.
+    await produce(
+        kafka,
+        TELEMETRY_SAMPLED_V1,
+        [(vin.encode(), sample(vin, 0, 50.0).model_dump_json().encode())],
+    )
+
+    letters = await consume_until(kafka, DEAD_LETTER_V1, vin.encode(), count=1)
+    changes = await consume_until(kafka, STATE_OF_CHARGE_CHANGED_V1, vin.encode(), count=1)
+
+    (letter,) = [MessageDeadLettered.model_validate_json(v) for v in letters]
+    assert (letter.consumer, letter.source_topic) == ("forecast", TELEMETRY_SAMPLED_V1)
+    assert letter.payload == '{"vehicle_id": "no dates"}'
+    assert [StateOfChargeChanged.model_validate_json(v).battery_level_pct for v in changes] == [
+        50.0
+    ]
+
+
+async def test_healthz_follows_the_broker_and_metrics_are_served(
+    kafka: LocalKafka, running_app: AsgiFastStream
+) -> None:
+    transport = httpx.ASGITransport(app=running_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://forecast") as client:
+        metrics = await client.get("/metrics")
+    kafka.pause()
+    try:
+        during_outage = await healthz_status(running_app)
+    finally:
+        kafka.resume()
+    after_outage = await wait_for_healthz(running_app, 204)
+
+    assert metrics.status_code == 200
+    assert "tc_dead_letters_total" in metrics.text
+    assert (during_outage, after_outage) == (500, 204)

@@ -1,0 +1,3 @@
+from tc_ingest.main import run
+
+run()

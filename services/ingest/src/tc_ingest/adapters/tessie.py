@@ -1,0 +1,296 @@
+"""Tessie REST client: cached reads only, bounded retries, tolerant parsing.
+
+It never calls ``/wake`` and always sends ``use_cache=true`` on ``/state``: a live read keeps
+legacy Model S/X awake and drains the battery (home-assistant/core#107982).
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from tc_common.clock import Clock, SystemClock
+from tc_common.logging import redact
+from tc_ingest.domain import VehicleState, is_transient, parse_retry_after, retry_delay_s
+from tc_ingest.errors import (
+    TessieAuthError,
+    TessieError,
+    TessieUnavailableError,
+    TessieVehicleNotFoundError,
+)
+from tc_ingest.settings import TessieSettings
+
+log = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _loose_float(value: Any) -> float | None:
+    # Tessie's documented types are loose: numbers arrive as int, float or numeric strings.
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _loose_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+    return None
+
+
+def _loose_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+_Num = Annotated[float | None, BeforeValidator(_loose_float)]
+_Bool = Annotated[bool | None, BeforeValidator(_loose_bool)]
+_Str = Annotated[str | None, BeforeValidator(_loose_str)]
+
+
+def _tolerant_part(value: Any) -> Any:
+    return value if isinstance(value, dict) else None
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _ChargeState(_Wire):
+    timestamp: _Num = None
+    battery_level: _Num = None
+    usable_battery_level: _Num = None
+    battery_range: _Num = None
+    charge_limit_soc: _Num = None
+    charging_state: _Str = None
+    charger_power: _Num = None
+    charge_energy_added: _Num = None
+
+
+class _DriveState(_Wire):
+    timestamp: _Num = None
+    gps_as_of: _Num = None
+    latitude: _Num = None
+    longitude: _Num = None
+    heading: _Num = None
+    speed: _Num = None
+    power: _Num = None
+    shift_state: _Str = None
+
+
+class _ClimateState(_Wire):
+    timestamp: _Num = None
+    inside_temp: _Num = None
+    outside_temp: _Num = None
+    is_climate_on: _Bool = None
+
+
+class _VehicleStatePart(_Wire):
+    timestamp: _Num = None
+    odometer: _Num = None
+    locked: _Bool = None
+    sentry_mode: _Bool = None
+
+
+_Part = BeforeValidator(_tolerant_part)
+
+
+class _State(_Wire):
+    vin: _Str = None
+    state: _Str = None
+    charge_state: Annotated[_ChargeState | None, _Part] = None
+    drive_state: Annotated[_DriveState | None, _Part] = None
+    climate_state: Annotated[_ClimateState | None, _Part] = None
+    vehicle_state: Annotated[_VehicleStatePart | None, _Part] = None
+
+    def to_domain(self, vin: str) -> VehicleState:
+        charge = self.charge_state or _ChargeState()
+        drive = self.drive_state or _DriveState()
+        climate = self.climate_state or _ClimateState()
+        vehicle = self.vehicle_state or _VehicleStatePart()
+        return VehicleState(
+            vin=vin,
+            state=self.state,
+            charge_state_timestamp_ms=charge.timestamp,
+            drive_state_timestamp_ms=drive.timestamp,
+            climate_state_timestamp_ms=climate.timestamp,
+            vehicle_state_timestamp_ms=vehicle.timestamp,
+            gps_as_of_s=drive.gps_as_of,
+            battery_level_pct=charge.battery_level,
+            usable_battery_level_pct=charge.usable_battery_level,
+            battery_range_mi=charge.battery_range,
+            charge_limit_soc_pct=charge.charge_limit_soc,
+            charging_state=charge.charging_state,
+            charger_power_kw=charge.charger_power,
+            charge_energy_added_kwh=charge.charge_energy_added,
+            latitude_deg=drive.latitude,
+            longitude_deg=drive.longitude,
+            heading_deg=drive.heading,
+            speed_mph=drive.speed,
+            power_kw=drive.power,
+            shift_state=drive.shift_state,
+            odometer_mi=vehicle.odometer,
+            inside_temp_c=climate.inside_temp,
+            outside_temp_c=climate.outside_temp,
+            is_climate_on=climate.is_climate_on,
+            sentry_mode=vehicle.sentry_mode,
+            locked=vehicle.locked,
+        )
+
+
+class _VehicleEntry(_Wire):
+    vin: _Str = None
+    is_active: _Bool = None
+    last_state: dict[str, Any] | None = None
+
+
+class _Vehicles(_Wire):
+    results: list[_VehicleEntry] = []
+
+
+class _Status(_Wire):
+    status: _Str = None
+
+
+class TessieHttpClient:
+    """The ``TelemetrySource`` backed by Tessie's REST API.
+
+    Transient failures (408, 429, 5xx, timeouts, connection errors) are retried up to
+    ``max_attempts`` times per call with exponential backoff and jitter, honouring
+    ``Retry-After``; then ``TessieUnavailableError`` is raised and the poller tries next cycle.
+    401/403 raise ``TessieAuthError`` at once, 404 ``TessieVehicleNotFoundError``.
+    """
+
+    def __init__(
+        self,
+        settings: TessieSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        on_error: Callable[[str], None] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._settings = settings
+        self._token = settings.token.get_secret_value()
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            timeout=settings.timeout_s,
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {self._token}",
+                "Accept": "application/json",
+            },
+            follow_redirects=False,
+        )
+        self._sleep = sleep
+        self._jitter = jitter
+        self._on_error = on_error or (lambda _status: None)
+        self._clock = clock or SystemClock()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def list_vehicles(self, only_active: bool = True) -> list[str]:
+        body = await self._get("/vehicles", {"only_active": _flag(only_active)}, what="/vehicles")
+        vehicles = self._parse(_Vehicles, body, "/vehicles")
+        # Tessie lists vehicles it holds no state for with last_state null; skip them like
+        # Home Assistant does: there is nothing to poll yet.
+        return [v.vin for v in vehicles.results if v.vin and v.last_state is not None]
+
+    async def get_status(self, vin: str) -> str:
+        body = await self._get(f"/{vin}/status", None, what="/{vin}/status", vin=vin)
+        return self._parse(_Status, body, "/{vin}/status").status or "unknown"
+
+    async def get_state(self, vin: str) -> VehicleState:
+        # use_cache=true is Tessie's default, but it is sent explicitly so no default change
+        # on their side can ever turn this into a live read.
+        body = await self._get(f"/{vin}/state", {"use_cache": "true"}, what="/{vin}/state", vin=vin)
+        return self._parse(_State, body, "/{vin}/state").to_domain(vin)
+
+    def _parse(self, model: type[_M], body: Any, what: str) -> _M:
+        try:
+            return model.model_validate(body if isinstance(body, dict) else {})
+        except ValidationError as error:
+            raise TessieUnavailableError(
+                f"unexpected {what} body ({error.error_count()} errors)"
+            ) from None
+
+    async def _get(
+        self, path: str, params: dict[str, str] | None, *, what: str, vin: str | None = None
+    ) -> Any:
+        attempts = self._settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            retry_after_s: float | None = None
+            try:
+                response = await self._http.get(path, params=params)
+            except httpx.TimeoutException:
+                reason = "timeout"
+            except httpx.TransportError as error:
+                reason = f"connection error ({type(error).__name__})"
+            else:
+                status = response.status_code
+                if status < 400:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        self._on_error("bad_body")
+                        raise TessieUnavailableError(f"GET {what} returned no JSON") from None
+                self._on_error(str(status))
+                if status in (401, 403):
+                    raise TessieAuthError(status)
+                if status == 404 and vin is not None:
+                    raise TessieVehicleNotFoundError(vin)
+                if not is_transient(status):
+                    raise TessieError(f"GET {what} failed with HTTP {status}")
+                reason = f"HTTP {status}"
+                retry_after_s = parse_retry_after(
+                    response.headers.get("Retry-After"), self._clock.now()
+                )
+            if reason.startswith(("timeout", "connection")):
+                self._on_error("timeout" if reason == "timeout" else "connection")
+            if retry_after_s is not None and retry_after_s > self._settings.backoff_cap_s:
+                # Waiting that long inside one poll would stall it: give up and let the poller
+                # come back after Retry-After.
+                raise TessieUnavailableError(f"GET {what}: {reason}", retry_after_s=retry_after_s)
+            if attempt == attempts:
+                break
+            delay = retry_delay_s(
+                attempt,
+                retry_after_s=retry_after_s,
+                base_s=self._settings.backoff_base_s,
+                cap_s=self._settings.backoff_cap_s,
+                jitter=self._jitter(),
+            )
+            log.info(
+                "GET %s: %s; retry %d/%d in %.1fs",
+                what,
+                redact(reason, [self._token]),
+                attempt,
+                attempts - 1,
+                delay,
+            )
+            await self._sleep(delay)
+        raise TessieUnavailableError(f"GET {what}: {reason} after {attempts} attempts")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,228 @@
+"""Ingest against the Tessie simulator and a real Kafka-protocol broker (Tansu)."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from asgi_lifespan import LifespanManager
+from prometheus_client import CollectorRegistry
+
+from tc_common.clock import SystemClock
+from tc_common.events import TelemetrySampled
+from tc_common.messaging import build_broker, ensure_topics
+from tc_common.settings import KafkaSettings
+from tc_common.topics import TELEMETRY_SAMPLED_V1
+from tc_devstack.kafka import LocalKafka
+from tc_ingest.adapters.kafka import KafkaSamplePublisher
+from tc_ingest.adapters.tessie import TessieHttpClient
+from tc_ingest.main import create_app
+from tc_ingest.metrics import IngestMetrics
+from tc_ingest.poller import TelemetryPoller
+from tc_ingest.settings import IngestSettings, TessieSettings
+from tc_tessie_sim.server import running_simulator
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+SIM_TOKEN = "sim-token-123456"
+# A Tuesday, 20:30 in Oslo: every simulated car is parked at home with sentry on, so awake and
+# refreshing Tessie's cache every 10 s. The simulated time runs on from here at real speed, so
+# the tests do not depend on the hour they run at (at 10:30 the cars would sleep at work).
+SIM_START = datetime(2024, 6, 4, 18, 30, tzinfo=UTC)
+
+
+def evening_clock() -> Callable[[], datetime]:
+    started = time.monotonic()
+    return lambda: SIM_START + timedelta(seconds=time.monotonic() - started)
+
+
+async def consume(
+    bootstrap: str,
+    until: Callable[[list[tuple[bytes | None, TelemetrySampled]]], bool],
+    *,
+    since: datetime,
+    timeout_s: float,
+) -> list[tuple[bytes | None, TelemetrySampled]]:
+    """Read the telemetry topic from the start; keep what was fetched since ``since``."""
+    consumer = AIOKafkaConsumer(
+        TELEMETRY_SAMPLED_V1,
+        bootstrap_servers=bootstrap,
+        group_id=f"ingest-test-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen: list[tuple[bytes | None, TelemetrySampled]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not until(seen):
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        event = TelemetrySampled.model_validate_json(record.value or b"")
+                        # The session broker is shared: ignore other tests' samples.
+                        if event.fetched_at >= since:
+                            seen.append((record.key, event))
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110  # nothing to wait on but the poller's progress
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+def simulator() -> Any:
+    with running_simulator(
+        token=SIM_TOKEN, vehicles=3, seed=1, sentry_share=1.0, now=evening_clock()
+    ) as sim:
+        yield sim
+
+
+async def test_the_service_publishes_metric_samples_keyed_by_vin_without_waking_cars(
+    kafka: LocalKafka, simulator: Any
+) -> None:
+    settings = IngestSettings(
+        tessie=TessieSettings(base_url=simulator.base_url, token=SIM_TOKEN),
+        kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers),
+        poll_interval_s=5,
+    )
+    since = datetime.now(UTC)
+    vins = set(simulator.vins)
+
+    async with LifespanManager(create_app(settings), startup_timeout=60, shutdown_timeout=30):
+        seen = await consume(
+            kafka.bootstrap_servers,
+            lambda got: {e.vehicle_id for _, e in got} >= vins,
+            since=since,
+            timeout_s=90,
+        )
+
+    assert {e.vehicle_id for _, e in seen} == vins
+    for key, event in seen:
+        assert key == event.vehicle_id.encode()
+        assert event.online_state == "online"
+        assert event.battery_level_pct is not None
+        assert 0 <= event.battery_level_pct <= 100
+        # a car with 100 % rated range of up to ~650 km; in miles it would read ~60 % of this
+        assert event.battery_range_km is not None
+        assert 0 < event.battery_range_km < 700
+        assert event.odometer_km is not None
+        assert event.odometer_km > 0
+        assert event.latitude_deg is not None
+        assert 55 < event.latitude_deg < 72
+    pairs = [(e.vehicle_id, e.sampled_at) for _, e in seen]
+    assert len(pairs) == len(set(pairs)), "a sample was published twice"
+    stats = simulator.stats()
+    assert sum(stats["wakes"].values()) == 0
+    assert stats["live_reads"] == 0
+
+
+class RecordingKafkaPublisher:
+    """The real Kafka publisher, remembering every sample the poller handed it."""
+
+    def __init__(self, inner: KafkaSamplePublisher) -> None:
+        self.inner = inner
+        self.offered: list[TelemetrySampled] = []
+        self.failures = 0
+
+    async def publish(self, sample: TelemetrySampled) -> None:
+        self.offered.append(sample)
+        try:
+            await self.inner.publish(sample)
+        except Exception:
+            self.failures += 1
+            raise
+
+
+@pytest.fixture
+async def outage_poller(
+    kafka: LocalKafka, simulator: Any
+) -> AsyncIterator[tuple[TelemetryPoller, RecordingKafkaPublisher]]:
+    await ensure_topics(kafka.bootstrap_servers, [TELEMETRY_SAMPLED_V1])
+    registry = CollectorRegistry()
+    # A short request timeout so that publishing during the outage fails (and is retried)
+    # rather than merely waiting for the broker to come back.
+    broker = build_broker(
+        KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=1_000),
+        service="ingest-test",
+        registry=registry,
+    )
+    publisher = RecordingKafkaPublisher(
+        KafkaSamplePublisher(broker.publisher(TELEMETRY_SAMPLED_V1, schema=TelemetrySampled))
+    )
+    metrics = IngestMetrics(registry)
+    tessie = TessieHttpClient(
+        TessieSettings(base_url=simulator.base_url, token=SIM_TOKEN),
+        on_error=metrics.count_tessie_error,
+    )
+    poller = TelemetryPoller(
+        tessie,
+        publisher,
+        clock=SystemClock(),
+        metrics=metrics,
+        poll_interval_s=1.0,
+        publish_backoff_base_s=0.5,
+        publish_backoff_cap_s=2.0,
+    )
+    await broker.start()
+    try:
+        yield poller, publisher
+    finally:
+        await poller.stop()
+        await tessie.aclose()
+        await broker.stop()
+
+
+async def test_samples_polled_during_a_broker_outage_are_published_after_it(
+    kafka: LocalKafka,
+    simulator: Any,
+    outage_poller: tuple[TelemetryPoller, RecordingKafkaPublisher],
+) -> None:
+    poller, publisher = outage_poller
+    since = datetime.now(UTC)
+    vins = set(simulator.vins)
+    await poller.start()
+    await eventually(lambda: {s.vehicle_id for s in publisher.offered} >= vins, timeout_s=30)
+
+    kafka.pause()
+    try:
+        paused_at = datetime.now(UTC)
+        # Longer than Tessie's 10 s cache refresh: new samples arrive while the broker is down.
+        await asyncio.sleep(12)
+    finally:
+        kafka.resume()
+    resumed_at = datetime.now(UTC)
+
+    await eventually(
+        lambda: (
+            all(poller.pending_count(vin) == 0 for vin in vins)
+            and any(s.fetched_at > resumed_at for s in publisher.offered)
+        ),
+        timeout_s=60,
+    )
+
+    expected = {(s.vehicle_id, s.sampled_at) for s in publisher.offered}
+    during_outage = {
+        (s.vehicle_id, s.sampled_at)
+        for s in publisher.offered
+        if paused_at <= s.fetched_at <= resumed_at
+    }
+    seen = await consume(
+        kafka.bootstrap_servers,
+        lambda got: expected <= {(e.vehicle_id, e.sampled_at) for _, e in got},
+        since=since,
+        timeout_s=60,
+    )
+
+    assert publisher.failures > 0, "the outage did not make any publish fail"
+    assert during_outage, "no sample was polled while the broker was down"
+    assert expected <= {(e.vehicle_id, e.sampled_at) for _, e in seen}
+    assert all(key == e.vehicle_id.encode() for key, e in seen)

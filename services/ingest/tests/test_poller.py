@@ -1,0 +1,311 @@
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tc_common.clock import FixedClock
+from tc_ingest.adapters.tessie import TessieHttpClient
+from tc_ingest.metrics import IngestMetrics
+from tc_ingest.poller import TelemetryPoller
+
+from .conftest import TOKEN, VIN_A, VIN_B, FakeTessie, RecordingPublisher
+
+MakeClient = Callable[..., TessieHttpClient]
+MakePoller = Callable[..., TelemetryPoller]
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def make_poller(
+    make_client: MakeClient,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+    metrics: IngestMetrics,
+) -> MakePoller:
+    def build(token: str = TOKEN, **overrides: Any) -> TelemetryPoller:
+        options: dict[str, Any] = {
+            "poll_interval_s": 0.02,
+            "publish_backoff_base_s": 0.01,
+            "publish_backoff_cap_s": 0.02,
+            "auth_backoff_s": 0.5,
+            "jitter": lambda: 0.0,
+            **overrides,
+        }
+        return TelemetryPoller(
+            make_client(token=token), publisher, clock=clock, metrics=metrics, **options
+        )
+
+    return build
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110  # the loops under test own no event to wait on
+            await asyncio.sleep(0.01)
+
+
+class TestOnePoll:
+    async def test_the_first_snapshot_of_a_vehicle_is_published(
+        self, make_poller: MakePoller, publisher: RecordingPublisher
+    ) -> None:
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        assert await poller.flush(VIN_A)
+
+        [sample] = publisher.published
+        assert sample.vehicle_id == VIN_A
+        assert sample.battery_range_km == pytest.approx(231.4 * 1.609344)
+        assert poller.last_published_at(VIN_A) == sample.sampled_at
+
+    async def test_the_same_snapshot_is_published_only_once(
+        self, make_poller: MakePoller, publisher: RecordingPublisher
+    ) -> None:
+        poller = make_poller()
+
+        for _ in range(3):
+            await poller.poll_vehicle(VIN_A)
+            await poller.flush(VIN_A)
+
+        assert len(publisher.published) == 1
+
+    async def test_a_newer_snapshot_is_published_after_the_first(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        poller = make_poller()
+        await poller.poll_vehicle(VIN_A)
+        await poller.flush(VIN_A)
+
+        fake_tessie.advance(VIN_A, 15_000)
+        await poller.poll_vehicle(VIN_A)
+        await poller.flush(VIN_A)
+
+        first, second = publisher.published
+        assert second.sampled_at - first.sampled_at == timedelta(seconds=15)
+
+    async def test_a_sleeping_car_gets_no_state_read(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.statuses[VIN_A] = "asleep"
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        await poller.flush(VIN_A)
+
+        assert fake_tessie.paths() == [f"/{VIN_A}/status"]
+        assert publisher.published == []
+
+    async def test_a_car_waiting_for_sleep_is_read_from_the_cache(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.statuses[VIN_A] = "waiting_for_sleep"
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        await poller.flush(VIN_A)
+
+        assert fake_tessie.paths() == [f"/{VIN_A}/status", f"/{VIN_A}/state"]
+        assert len(publisher.published) == 1
+        assert fake_tessie.wakes == fake_tessie.live_reads == 0
+
+    async def test_polls_published_samples_and_sample_age_are_measured(
+        self,
+        make_poller: MakePoller,
+        metrics: IngestMetrics,
+        clock: FixedClock,
+    ) -> None:
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        await poller.flush(VIN_A)
+        clock.advance(timedelta(seconds=60))
+        await poller.poll_vehicle(VIN_A)
+
+        assert metrics.polls._value.get() == 2
+        assert metrics.samples_published.labels(vehicle=VIN_A)._value.get() == 1
+        # snapshot taken 16:00:00.123, clock now 16:01:30
+        age = metrics.last_sample_age.labels(vehicle=VIN_A)._value.get()
+        assert age == pytest.approx(89.877)
+
+
+class TestBrokerOutage:
+    async def test_a_sample_the_broker_did_not_acknowledge_stays_queued(
+        self, make_poller: MakePoller, publisher: RecordingPublisher
+    ) -> None:
+        poller = make_poller()
+        publisher.down = True
+
+        await poller.poll_vehicle(VIN_A)
+        delivered = await poller.flush(VIN_A)
+
+        assert not delivered
+        assert poller.last_published_at(VIN_A) is None
+        assert poller.pending_count(VIN_A) == 1
+
+    async def test_queued_samples_are_sent_in_order_once_the_broker_is_back(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        poller = make_poller()
+        publisher.down = True
+        for _ in range(3):
+            await poller.poll_vehicle(VIN_A)
+            await poller.flush(VIN_A)
+            fake_tessie.advance(VIN_A, 10_000)
+
+        publisher.down = False
+        assert await poller.flush(VIN_A)
+
+        times = [s.sampled_at for s in publisher.published]
+        assert len(times) == 3
+        assert times == sorted(times)
+        assert poller.last_published_at(VIN_A) == times[-1]
+        assert poller.pending_count(VIN_A) == 0
+
+
+class TestLoops:
+    async def test_configured_vins_are_polled_until_stopped(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.add(VIN_B)
+        poller = make_poller(vins=[VIN_A, VIN_B])
+
+        await poller.start()
+        await eventually(lambda: len(publisher.published) == 2)
+        await poller.stop()
+
+        assert {s.vehicle_id for s in publisher.published} == {VIN_A, VIN_B}
+        assert "/vehicles" not in fake_tessie.paths()
+        assert poller.vehicles == []
+        requests_after_stop = len(fake_tessie.requests)
+        await asyncio.sleep(0.1)
+        assert len(fake_tessie.requests) == requests_after_stop
+
+    async def test_vehicles_are_discovered_when_no_vins_are_configured(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.add(VIN_B)
+        poller = make_poller()
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 2)
+            assert poller.vehicles == [VIN_A, VIN_B]
+        finally:
+            await poller.stop()
+
+        assert fake_tessie.paths()[0] == "/vehicles"
+
+    async def test_each_new_snapshot_is_published_once_while_polling(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        poller = make_poller(vins=[VIN_A])
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 1)
+            fake_tessie.advance(VIN_A, 30_000)
+            await eventually(lambda: len(publisher.published) == 2)
+            await asyncio.sleep(0.1)
+        finally:
+            await poller.stop()
+
+        assert len(publisher.published) == 2
+
+    async def test_samples_from_a_broker_outage_are_published_after_it(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        poller = make_poller(vins=[VIN_A])
+        publisher.down = True
+
+        await poller.start()
+        try:
+            await eventually(lambda: publisher.attempts >= 3)
+            fake_tessie.advance(VIN_A, 30_000)
+            await eventually(lambda: poller.pending_count(VIN_A) == 2)
+            publisher.down = False
+            await eventually(lambda: len(publisher.published) == 2)
+        finally:
+            await poller.stop()
+
+        first, second = publisher.published
+        assert second.sampled_at - first.sampled_at == timedelta(seconds=30)
+
+    async def test_a_rejected_token_is_logged_once_and_never_printed(
+        self,
+        make_poller: MakePoller,
+        fake_tessie: FakeTessie,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        fake_tessie.add(VIN_B)
+        bad_token = "revoked-token-9d8c7b6a"
+        poller = make_poller(token=bad_token, vins=[VIN_A, VIN_B], auth_backoff_s=0.05)
+        caplog.set_level(logging.INFO, logger="tc_ingest")
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(fake_tessie.requests) >= 6)
+        finally:
+            await poller.stop()
+
+        rejections = [r for r in caplog.records if "rejected the access token" in r.message]
+        assert len(rejections) == 1
+        assert bad_token not in caplog.text
+        assert all(p.endswith("/status") for p in fake_tessie.paths())
+
+    async def test_polling_resumes_when_the_token_is_accepted_again(
+        self,
+        make_poller: MakePoller,
+        publisher: RecordingPublisher,
+        fake_tessie: FakeTessie,
+    ) -> None:
+        fake_tessie.fail_next(401)
+        poller = make_poller(vins=[VIN_A], auth_backoff_s=0.05)
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 1)
+        finally:
+            await poller.stop()
+
+    async def test_a_vehicle_that_left_the_account_stops_being_polled(
+        self,
+        make_poller: MakePoller,
+        publisher: RecordingPublisher,
+        fake_tessie: FakeTessie,
+    ) -> None:
+        fake_tessie.add(VIN_B)
+        poller = make_poller(vins=[VIN_A, VIN_B])
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 2)
+            del fake_tessie.states[VIN_B]
+            await eventually(lambda: poller.vehicles == [VIN_A])
+            fake_tessie.advance(VIN_A, 30_000)
+            await eventually(lambda: len(publisher.published) == 3)
+        finally:
+            await poller.stop()
+
+    async def test_transient_tessie_errors_do_not_stop_the_loop(
+        self,
+        make_poller: MakePoller,
+        publisher: RecordingPublisher,
+        fake_tessie: FakeTessie,
+    ) -> None:
+        fake_tessie.fail_next(500, count=12)
+        poller = make_poller(vins=[VIN_A])
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 1)
+        finally:
+            await poller.stop()
+
+        assert len(fake_tessie.requests) > 12

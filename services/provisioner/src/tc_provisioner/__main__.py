@@ -1,0 +1,3 @@
+from tc_provisioner.main import run
+
+run()

@@ -1,0 +1,109 @@
+"""The provisioner handler wired into the app's broker, over FastStream's in-memory Kafka."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+from tc_common.clock import FixedClock
+from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.topics import (
+    DEAD_LETTER_V1,
+    PROVISIONING_ACKNOWLEDGED_V1,
+    PROVISIONING_REQUESTED_V1,
+)
+from tc_provisioner.main import create_app
+from tc_provisioner.settings import ProvisionerSettings
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+CODES = ["WELCOME-ONE", "WELCOME-TWO"]
+
+
+@pytest.fixture
+def broker() -> KafkaBroker:
+    settings = ProvisionerSettings(
+        beta_cap=1, invitation_sha256=tuple(hashlib.sha256(c.encode()).hexdigest() for c in CODES)
+    )
+    app = create_app(settings, clock=FixedClock(NOW))
+    assert isinstance(app.broker, KafkaBroker)
+    return app.broker
+
+
+def request(
+    code: str, device: str = "pixel-8", request_id: uuid.UUID | None = None
+) -> ProvisioningRequested:
+    return ProvisioningRequested(
+        request_id=request_id or uuid.uuid4(),
+        requested_at=NOW,
+        email="ada@example.org",
+        device_name=device,
+        invitation_code=code,
+    )
+
+
+def ack_publisher(broker: KafkaBroker) -> Any:
+    (publisher,) = [
+        p
+        for p in broker.publishers
+        if p.topic == PROVISIONING_ACKNOWLEDGED_V1  # type: ignore[attr-defined]
+    ]
+    return publisher
+
+
+def published_answers(broker: KafkaBroker) -> list[ProvisioningAcknowledged]:
+    mock = ack_publisher(broker).mock
+    return [ProvisioningAcknowledged.model_validate(c.args[0]) for c in mock.call_args_list]
+
+
+async def test_requests_are_answered_in_order_with_the_cap_and_idempotency(
+    broker: KafkaBroker,
+) -> None:
+    first = request("WELCOME-ONE")
+    script = [
+        first,
+        request("WRONG"),
+        first,  # a retry: same answer, no second seat
+        request("WELCOME-TWO", device="ipad"),
+    ]
+    async with TestKafkaBroker(broker) as br:
+        for r in script:
+            await br.publish(r, PROVISIONING_REQUESTED_V1, key=r.kafka_key())
+
+        answers = published_answers(br)
+
+    assert [(a.request_id, a.outcome, a.reason, a.decided_at) for a in answers] == [
+        (first.request_id, "accepted", "accepted: seat 1 of 1", NOW),
+        (script[1].request_id, "rejected", "rejected: the invitation code is not valid", NOW),
+        (first.request_id, "accepted", "accepted: seat 1 of 1", NOW),
+        (script[3].request_id, "rejected", "rejected: the private beta is full (1 of 1)", NOW),
+    ]
+
+
+async def test_answer_is_keyed_by_request_id(broker: KafkaBroker) -> None:
+    r = request("WELCOME-ONE")
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(r, PROVISIONING_REQUESTED_V1, key=r.kafka_key())
+
+        (call,) = ack_publisher(br).mock.call_args_list
+
+    assert ProvisioningAcknowledged.model_validate(call.args[0]).kafka_key() == r.kafka_key()
+
+
+async def test_malformed_request_is_dead_lettered_and_not_answered(broker: KafkaBroker) -> None:
+    dead_letters: list[MessageDeadLettered] = []
+
+    @broker.subscriber(DEAD_LETTER_V1)
+    async def spy(letter: MessageDeadLettered) -> None:
+        dead_letters.append(letter)
+
+    async with TestKafkaBroker(broker) as br:
+        await br.publish({"request_id": "not-a-uuid"}, PROVISIONING_REQUESTED_V1, key=b"k")
+
+        assert not ack_publisher(br).mock.called
+
+    (letter,) = dead_letters
+    assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V1)
+    assert "request_id" in letter.reason

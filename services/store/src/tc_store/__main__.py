@@ -1,0 +1,3 @@
+from tc_store.main import run
+
+run()

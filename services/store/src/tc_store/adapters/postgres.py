@@ -1,0 +1,171 @@
+"""The telemetry repository on PostgreSQL (plain or TimescaleDB), with retries on outages."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+import psycopg
+from prometheus_client import Counter
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from tc_common.logging import redact
+from tc_db import apply_migrations
+from tc_store.domain import (
+    TELEMETRY_COLUMNS,
+    SaveResult,
+    TelemetryRow,
+    backoff_delays_s,
+    dedupe_rows,
+    vehicle_spans,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Errors that mean "the database is not reachable right now" (refused, restarting, connection
+# lost, no pooled connection in time). Anything else is a bug and is not retried here.
+TRANSIENT_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+_INSERT_TELEMETRY = sql.SQL(
+    "INSERT INTO telemetry ({columns}) VALUES ({values}) "
+    "ON CONFLICT (vehicle_id, sampled_at) DO NOTHING"
+).format(
+    columns=sql.SQL(", ").join(sql.Identifier(c) for c in TELEMETRY_COLUMNS),
+    values=sql.SQL(", ").join(sql.Placeholder() for _ in TELEMETRY_COLUMNS),
+)
+
+_UPSERT_VEHICLE = """
+    INSERT INTO vehicles (vehicle_id, first_sampled_at, last_sampled_at)
+    VALUES (%s, %s, %s)
+    ON CONFLICT (vehicle_id) DO UPDATE SET
+        first_sampled_at = least(vehicles.first_sampled_at, excluded.first_sampled_at),
+        last_sampled_at = greatest(vehicles.last_sampled_at, excluded.last_sampled_at),
+        updated_at = now()
+"""
+
+
+class PostgresTelemetryRepo:
+    """`TelemetryRepo` on a psycopg connection pool.
+
+    Call `start` before use (opens the pool and applies the migrations, waiting for the
+    database as long as it takes) and `close` at shutdown.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_max_size: int = 5,
+        retries: Counter | None = None,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 15.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self._url = url
+        self._pool_max_size = pool_max_size
+        self._retries = retries
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._connect_timeout_s = connect_timeout_s
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+
+    async def start(self, *, retention_days: int | None = None) -> None:
+        if self._pool is None:
+            self._pool = AsyncConnectionPool(
+                self._url,
+                min_size=1,
+                max_size=self._pool_max_size,
+                open=False,
+                timeout=self._connect_timeout_s,
+                # A connection from before a database restart is dead: check it on checkout
+                # rather than failing the first write after every outage.
+                check=AsyncConnectionPool.check_connection,
+                kwargs={"connect_timeout": max(1, round(self._connect_timeout_s))},
+                name="tc-store",
+            )
+            await self._pool.open(wait=False)
+
+        async def migrate() -> list[str]:
+            async with self._connection() as conn:
+                return await apply_migrations(conn, retention_days=retention_days)
+
+        applied = await self._retrying("apply migrations", migrate)
+        log.info("database schema ready (applied now: %s)", ", ".join(applied) or "none")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def save_samples(self, rows: Sequence[TelemetryRow]) -> SaveResult:
+        unique = dedupe_rows(rows)
+        if not unique:
+            return SaveResult(stored=0, duplicates=0)
+
+        async def write() -> SaveResult:
+            async with self._connection() as conn, conn.transaction():
+                async with conn.cursor() as cur:
+                    await cur.executemany(_INSERT_TELEMETRY, [row.values for row in unique])
+                    stored = max(cur.rowcount, 0)  # executemany sums the rows affected
+                    for span in vehicle_spans(unique):
+                        await cur.execute(
+                            _UPSERT_VEHICLE,
+                            (span.vehicle_id, span.first_sampled_at, span.last_sampled_at),
+                        )
+                return SaveResult(stored=stored, duplicates=len(rows) - stored)
+
+        return await self._retrying("store telemetry", write)
+
+    async def ping(self) -> bool:
+        if self._pool is None:
+            return False
+        try:
+            async with self._pool.connection(timeout=self._connect_timeout_s) as conn:
+                await conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def _connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        if self._pool is None:
+            raise RuntimeError("PostgresTelemetryRepo.start() was not called")
+        return self._pool.connection()
+
+    async def _retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run ``operation`` until it succeeds, backing off while the database is away.
+
+        A commit whose outcome is unknown (connection lost during COMMIT) is simply repeated:
+        the writes are idempotent, so a repeat stores nothing twice.
+        """
+        delays = backoff_delays_s(self._retry_initial_s, self._retry_max_s)
+        attempt = 0
+        while True:
+            try:
+                return await operation()
+            except TRANSIENT_ERRORS as error:
+                attempt += 1
+                delay_s = next(delays)
+                if self._retries is not None:
+                    self._retries.inc()
+                # The message of a libpq error names host and port, never the password, but
+                # redact anyway in case a URL ends up in it.
+                log.warning(
+                    "%s failed (attempt %d, database unreachable: %s); retrying in %.1f s",
+                    what,
+                    attempt,
+                    redact(str(error).strip(), extra_secrets=_password(self._url)),
+                    delay_s,
+                )
+                await asyncio.sleep(delay_s)
+
+
+def _password(url: str) -> tuple[str, ...]:
+    try:
+        password = psycopg.conninfo.conninfo_to_dict(url).get("password")
+    except psycopg.ProgrammingError:
+        return ()
+    return (str(password),) if password else ()

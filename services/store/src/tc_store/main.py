@@ -1,0 +1,73 @@
+"""Composition root of the store service: Kafka telemetry in, PostgreSQL rows out."""
+
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
+from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+from psycopg.conninfo import conninfo_to_dict
+
+from tc_common.logging import configure_logging, register_secret
+from tc_common.messaging import asgi_app, build_broker, ensure_topics
+from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
+from tc_store.adapters.postgres import PostgresTelemetryRepo
+from tc_store.handlers import build_router
+from tc_store.metrics import StoreMetrics
+from tc_store.ports import TelemetryRepo
+from tc_store.settings import StoreSettings
+
+
+def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
+    settings = settings or StoreSettings()
+    database_url = settings.postgres.url.get_secret_value()
+    if password := conninfo_to_dict(database_url).get("password"):
+        register_secret(str(password))
+    registry = CollectorRegistry()
+    metrics = StoreMetrics.create(registry)
+    broker = build_broker(settings.kafka, service="store", registry=registry)
+    repo = PostgresTelemetryRepo(
+        database_url,
+        pool_max_size=settings.postgres.pool_max_size,
+        retries=metrics.db_retries,
+        retry_initial_s=settings.db_retry_initial_s,
+        retry_max_s=settings.db_retry_max_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
+    )
+    broker.include_router(build_router(repo, metrics, group_id=settings.consumer_group))
+
+    async def prepare() -> None:
+        await ensure_topics(
+            settings.kafka.bootstrap_servers, [TELEMETRY_SAMPLED_V1, DEAD_LETTER_V1]
+        )
+        # Blocks until the database is reachable and migrated: consuming before that would
+        # only pile up retries.
+        await repo.start(retention_days=settings.retention_days)
+
+    app = asgi_app(
+        broker,
+        registry,
+        title="teslaconnectivity store",
+        on_startup=[prepare],
+        on_shutdown=[repo.close],
+    )
+    # Routes match in order: this /healthz (broker *and* database) shadows the broker-only one.
+    app.routes.insert(0, ("/healthz", _healthz(broker, repo)))
+    return app
+
+
+def _healthz(broker: KafkaBroker, repo: TelemetryRepo) -> HttpHandler:
+    @get(description="204 when both the Kafka broker and the database answer, else 503.")
+    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
+        if await broker.ping(timeout=5.0) and await repo.ping():
+            return AsgiResponse(b"", 204)
+        return AsgiResponse(b"", 503)
+
+    return healthz
+
+
+def run() -> None:
+    settings = StoreSettings()
+    configure_logging("store", settings.log_level)
+    uvicorn.run(
+        create_app(settings), host=settings.http.host, port=settings.http.port, log_config=None
+    )

@@ -1,0 +1,133 @@
+"""A database outage mid-stream: the store waits for the database, loses and doubles nothing."""
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tc_common.events import TelemetrySampled
+from tc_devstack import LocalPostgres
+from tc_store.settings import StoreSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+T0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[LocalPostgres]:
+    """A cluster of this test's own, so stopping it disturbs no other test."""
+    base = Path(tempfile.mkdtemp(prefix="tc-store-outage-"))
+    pg = LocalPostgres(data_dir=base)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def samples(vin: str, minutes: range) -> list[TelemetrySampled]:
+    return [
+        TelemetrySampled(
+            vehicle_id=vin,
+            sampled_at=T0 + timedelta(minutes=m),
+            fetched_at=T0 + timedelta(minutes=m, seconds=2),
+            online_state="online",
+            battery_level_pct=float(m),
+        )
+        for m in minutes
+    ]
+
+
+async def test_database_outage_loses_nothing_and_stores_nothing_twice(
+    kafka, own_postgres, consumer_group, run_store, publish, helpers, caplog
+):
+    caplog.set_level(logging.WARNING, logger="tc_store")
+    vin = f"OUT{uuid.uuid4().hex[:12].upper()}"
+    settings = StoreSettings(
+        postgres={"url": own_postgres.url},
+        kafka={"bootstrap_servers": kafka.bootstrap_servers},
+        consumer_group=consumer_group,
+        db_retry_initial_s=0.2,
+        db_retry_max_s=1.0,
+        db_connect_timeout_s=1.0,
+    )
+    before, during = samples(vin, range(5)), samples(vin, range(5, 10))
+
+    async def stored() -> int:
+        rows = await helpers.query(
+            own_postgres.url, "SELECT count(*) FROM telemetry WHERE vehicle_id = %s", (vin,)
+        )
+        return int(rows[0][0])
+
+    await publish(before)
+    async with run_store(settings) as store:
+
+        async def before_stored() -> bool:
+            return await stored() == len(before)
+
+        await helpers.wait_until(before_stored, what="samples before the outage stored")
+
+        own_postgres.stop()
+        await publish(during + before[:2])
+
+        async def retrying() -> bool:
+            return await store.metric("tc_store_db_retries_total") >= 3
+
+        await helpers.wait_until(retrying, what="the store retrying against the dead database")
+        unhealthy = (await store.get("/healthz")).status_code
+
+        own_postgres.start()
+
+        async def all_stored() -> bool:
+            return await stored() == len(before) + len(during)
+
+        await helpers.wait_until(all_stored, what="samples from the outage stored")
+        duplicates = await store.metric("tc_store_duplicates_ignored_total")
+
+    assert await stored() == len(before) + len(during)
+    assert unhealthy == 503
+    assert duplicates >= 2
+    retry_logs = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert retry_logs
+    assert not any(own_postgres.password in line for line in retry_logs)
+
+
+async def test_store_started_while_the_database_is_down_migrates_once_it_is_back(
+    kafka, own_postgres, consumer_group, run_store, publish, helpers
+):
+    vin = f"LATE{uuid.uuid4().hex[:12].upper()}"
+    settings = StoreSettings(
+        postgres={"url": own_postgres.url},
+        kafka={"bootstrap_servers": kafka.bootstrap_servers},
+        consumer_group=consumer_group,
+        db_retry_initial_s=0.2,
+        db_retry_max_s=0.5,
+        db_connect_timeout_s=1.0,
+    )
+    own_postgres.stop()
+    await publish(samples(vin, range(3)))
+
+    async def start_database_soon() -> None:
+        await asyncio.sleep(3)
+        own_postgres.start()
+
+    restart = asyncio.create_task(start_database_soon())
+    async with run_store(settings):
+        # Startup (the migrations) could only finish after the database came back.
+        assert restart.done()
+
+        async def stored() -> bool:
+            rows = await helpers.query(
+                own_postgres.url, "SELECT count(*) FROM telemetry WHERE vehicle_id = %s", (vin,)
+            )
+            return int(rows[0][0]) == 3
+
+        await helpers.wait_until(stored, what="samples stored after a late database start")

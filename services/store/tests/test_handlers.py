@@ -1,0 +1,93 @@
+"""Handler wiring with the in-memory broker and a fake repository."""
+
+import json
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from prometheus_client import CollectorRegistry
+
+from tc_common.events import MessageDeadLettered
+from tc_common.messaging import build_broker
+from tc_common.settings import KafkaSettings
+from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
+from tc_store.handlers import build_router
+from tc_store.metrics import StoreMetrics
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def broker(fake_repo, registry) -> KafkaBroker:
+    broker = build_broker(KafkaSettings(), service="store", registry=registry)
+    broker.include_router(build_router(fake_repo, StoreMetrics.create(registry), group_id="store"))
+    return broker
+
+
+def counter(registry: CollectorRegistry, name: str) -> float:
+    return registry.get_sample_value(f"tc_store_{name}_total") or 0.0
+
+
+async def test_sample_is_saved_as_one_row_and_counted(broker, fake_repo, registry, make_sample):
+    event = make_sample(minute=1)
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(event, TELEMETRY_SAMPLED_V1, key=event.kafka_key())
+    assert list(fake_repo.rows) == [(event.vehicle_id, event.sampled_at)]
+    assert counter(registry, "samples_stored") == 1
+    assert counter(registry, "duplicates_ignored") == 0
+
+
+async def test_repeated_sample_is_counted_as_duplicate(broker, fake_repo, registry, make_sample):
+    event = make_sample(minute=1)
+    async with TestKafkaBroker(broker) as test_broker:
+        for _ in range(3):
+            await test_broker.publish(event, TELEMETRY_SAMPLED_V1, key=event.kafka_key())
+    assert len(fake_repo.rows) == 1
+    assert counter(registry, "samples_stored") == 1
+    assert counter(registry, "duplicates_ignored") == 2
+
+
+async def test_message_without_sampled_at_is_dead_lettered_not_saved(broker, fake_repo, registry):
+    received: list[MessageDeadLettered] = []
+
+    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
+    async def collect(letter: MessageDeadLettered) -> None:
+        received.append(letter)
+
+    body = json.dumps({"vehicle_id": "5YJ3E7EB0KF000001", "online_state": "online"})
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(body.encode(), TELEMETRY_SAMPLED_V1, key=b"5YJ3E7EB0KF000001")
+    assert fake_repo.calls == []
+    assert len(received) == 1
+    assert received[0].consumer == "store"
+    assert received[0].source_topic == TELEMETRY_SAMPLED_V1
+    assert "sampled_at" in received[0].reason
+    assert counter(registry, "samples_stored") == 0
+
+
+async def test_sample_the_database_can_never_store_is_dead_lettered(broker, fake_repo, make_sample):
+    received: list[MessageDeadLettered] = []
+
+    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
+    async def collect(letter: MessageDeadLettered) -> None:
+        received.append(letter)
+
+    bad = make_sample(vin="5YJ3\x00NUL")
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(bad, TELEMETRY_SAMPLED_V1, key=b"x")
+    assert fake_repo.calls == []
+    assert [letter.reason for letter in received] == [
+        "event: Value error, vehicle_id contains a NUL character"
+    ]
+
+
+async def test_repository_failure_propagates_so_the_offset_is_not_committed(
+    broker, fake_repo, make_sample
+):
+    fake_repo.fail_with = RuntimeError("disk full")
+    async with TestKafkaBroker(broker) as test_broker:
+        with pytest.raises(RuntimeError, match="disk full"):
+            await test_broker.publish(make_sample(), TELEMETRY_SAMPLED_V1)
+    assert fake_repo.rows == {}

@@ -1,0 +1,469 @@
+"""The deployment artefacts (Dockerfile, compose.yaml, .env.example, k8s/) read as data.
+
+No Docker engine, no cluster and no kubectl: the files are parsed with PyYAML, and the kustomize
+overlays are rendered by the small resolver below. It knows only the kustomize features these
+manifests use and fails on any other, so a new feature has to be taught here before it ships.
+"""
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tc_common.settings import PLACEHOLDER_SECRETS
+from tc_common.topics import ALL_TOPICS
+
+ROOT = Path(__file__).resolve().parents[1]
+K8S = ROOT / "k8s"
+SERVICES = ("ingest", "store", "forecast", "api", "provisioner")
+KAFKA_SERVICES = ("ingest", "store", "forecast", "provisioner")
+
+# Secret settings -> (Kubernetes Secret, key). Compose reads them from .env.
+SECRET_SETTINGS = {
+    "INGEST_TESSIE__TOKEN": ("tc-tessie", "token"),
+    "STORE_POSTGRES__URL": ("tc-postgres", "store-url"),
+    "API_POSTGRES__URL": ("tc-postgres", "api-url"),
+    "API_API_KEYS": ("tc-api-keys", "api-keys"),
+    "PROVISIONER_INVITATION_SHA256": ("tc-invitations", "sha256"),
+}
+
+Obj = dict[str, Any]
+
+
+def prefix(service: str) -> str:
+    return f"{service.upper()}_"
+
+
+def load_all(path: Path) -> list[Obj]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+# --- a minimal kustomize -----------------------------------------------------------------------
+
+KUSTOMIZE_KEYS = {
+    "apiVersion",
+    "kind",
+    "namespace",
+    "labels",
+    "resources",
+    "patches",
+    "replicas",
+    "images",
+}
+
+
+def merge_patch(target: Obj, patch: Obj, where: str) -> None:
+    """Merge maps key by key. Lists would need strategic merge, which this resolver lacks."""
+    for key, value in patch.items():
+        if isinstance(value, list):
+            raise AssertionError(f"{where}: list in a patch; render() cannot merge lists")
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge_patch(target[key], value, where)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def find(objects: list[Obj], kind: str, name: str) -> Obj:
+    matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
+    return matches[0]
+
+
+def containers(objects: list[Obj]) -> Iterator[Obj]:
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            yield from obj["spec"]["template"]["spec"]["containers"]
+
+
+def render(directory: Path) -> list[Obj]:
+    """Render a kustomization directory the way ``kubectl kustomize`` would, for our features."""
+    (kustomization,) = load_all(directory / "kustomization.yaml")
+    unknown = set(kustomization) - KUSTOMIZE_KEYS
+    assert not unknown, f"{directory}: render() does not support {sorted(unknown)}"
+
+    objects: list[Obj] = []
+    for entry in kustomization.get("resources", []):
+        path = directory / entry
+        objects += render(path) if path.is_dir() else load_all(path)
+
+    for patch in kustomization.get("patches", []):
+        assert set(patch) == {"path"}, f"{directory}: only file patches are supported"
+        for doc in load_all(directory / patch["path"]):
+            target = find(objects, doc["kind"], doc["metadata"]["name"])
+            merge_patch(target, doc, str(directory / patch["path"]))
+
+    for replicas in kustomization.get("replicas", []):
+        find(objects, "Deployment", replicas["name"])["spec"]["replicas"] = replicas["count"]
+
+    for image in kustomization.get("images", []):
+        for container in containers(objects):
+            name, _, tag = container["image"].partition(":")
+            if name == image["name"]:
+                new_name = image.get("newName", name)
+                new_tag = image.get("newTag", tag)
+                container["image"] = f"{new_name}:{new_tag}" if new_tag else new_name
+
+    if namespace := kustomization.get("namespace"):
+        for obj in objects:
+            if obj["kind"] != "Namespace":
+                obj["metadata"]["namespace"] = namespace
+
+    for label in kustomization.get("labels", []):
+        for obj in objects:
+            obj["metadata"].setdefault("labels", {}).update(label["pairs"])
+            if obj["kind"] != "Deployment":
+                continue
+            if label.get("includeTemplates") or label.get("includeSelectors"):
+                obj["spec"]["template"]["metadata"].setdefault("labels", {}).update(label["pairs"])
+            if label.get("includeSelectors"):
+                obj["spec"]["selector"]["matchLabels"].update(label["pairs"])
+    return objects
+
+
+KUSTOMIZATIONS = sorted(p.parent for p in K8S.rglob("kustomization.yaml"))
+RENDERED = {str(d.relative_to(K8S)): render(d) for d in KUSTOMIZATIONS}
+
+
+def rendered_deployment(target: str, service: str) -> Obj:
+    return find(RENDERED[target], "Deployment", service)
+
+
+def container_of(target: str, service: str) -> Obj:
+    (container,) = rendered_deployment(target, service)["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+# --- compose.yaml ------------------------------------------------------------------------------
+
+COMPOSE_TEXT = (ROOT / "compose.yaml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+COMPOSE_SERVICES = COMPOSE["services"]
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_builds_each_service_from_the_root_dockerfile_with_its_service_arg(
+    service: str,
+) -> None:
+    build = COMPOSE_SERVICES[service]["build"]
+
+    assert build["context"] == "."
+    assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    assert build["args"] == {"SERVICE": service}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_environment_names_start_with_the_service_prefix(service: str) -> None:
+    names = list(COMPOSE_SERVICES[service]["environment"])
+
+    assert names
+    assert [n for n in names if not n.startswith(prefix(service))] == []
+
+
+@pytest.mark.parametrize("setting", sorted(SECRET_SETTINGS))
+def test_compose_takes_each_secret_from_the_env_file_and_refuses_to_start_without_it(
+    setting: str,
+) -> None:
+    service = setting.split("_", 1)[0].lower()
+    value = str(COMPOSE_SERVICES[service]["environment"][setting])
+
+    variables = INTERPOLATION.findall(value)
+    assert variables, f"{setting} is a literal in compose.yaml"
+    assert all(operator == ":?" for _, operator in variables), f"{setting} has a default"
+
+
+def test_compose_publishes_only_the_api_and_only_on_loopback() -> None:
+    published = {name: svc.get("ports", []) for name, svc in COMPOSE_SERVICES.items()}
+
+    assert {name for name, ports in published.items() if ports} == {"api"}
+    assert all(str(port).startswith("127.0.0.1:") for port in published["api"])
+
+
+def test_compose_starts_services_only_after_their_dependencies_are_healthy() -> None:
+    for name, svc in COMPOSE_SERVICES.items():
+        for dependency, rule in svc.get("depends_on", {}).items():
+            assert rule["condition"] in {"service_healthy", "service_completed_successfully"}, (
+                f"{name} -> {dependency}"
+            )
+            if rule["condition"] == "service_healthy" and dependency not in SERVICES:
+                assert "test" in COMPOSE_SERVICES[dependency]["healthcheck"], dependency
+
+    for service in KAFKA_SERVICES:
+        assert "kafka-init" in COMPOSE_SERVICES[service]["depends_on"], service
+    for service in ("store", "api"):
+        assert "postgres" in COMPOSE_SERVICES[service]["depends_on"], service
+
+
+def test_compose_pins_third_party_images_to_a_version() -> None:
+    images = [svc["image"] for svc in COMPOSE_SERVICES.values() if "image" in svc]
+
+    assert images
+    assert [i for i in images if ":" not in i or i.endswith((":latest", "-latest"))] == []
+    assert [i for i in images if re.search(r":[^:]*latest", i)] == []
+
+
+def test_compose_keeps_data_in_named_volumes() -> None:
+    for name, path in (("kafka", "/var/lib/kafka/data"), ("postgres", "/var/lib/postgresql/data")):
+        (volume,) = COMPOSE_SERVICES[name]["volumes"]
+        source, target = volume.split(":")
+
+        assert target == path
+        assert source in COMPOSE["volumes"]
+
+
+def test_compose_creates_topics_from_the_shared_constants_and_never_spells_them() -> None:
+    init_command = " ".join(COMPOSE_SERVICES["kafka-init"]["command"])
+
+    assert "ALL_TOPICS" in init_command
+    assert [t for t in ALL_TOPICS if t in COMPOSE_TEXT] == []
+    assert COMPOSE_SERVICES["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_compose_runs_the_tessie_simulator_only_in_the_sim_profile() -> None:
+    assert COMPOSE_SERVICES["tessie-sim"]["profiles"] == ["sim"]
+    assert COMPOSE_SERVICES["tessie-sim"]["build"]["args"] == {"SERVICE": "tessie_sim"}
+    assert [s for s in SERVICES if "profiles" in COMPOSE_SERVICES[s]] == []
+    assert COMPOSE_SERVICES["ingest"]["depends_on"]["tessie-sim"]["required"] is False
+
+
+# --- .env.example ------------------------------------------------------------------------------
+
+ENV_EXAMPLE = {
+    name: value.strip("'\"")
+    for name, _, value in (
+        line.partition("=")
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+}
+
+
+def strings(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+    elif isinstance(node, str):
+        yield node
+
+
+def test_env_example_documents_every_variable_compose_reads() -> None:
+    used = {name for text in strings(COMPOSE) for name, _ in INTERPOLATION.findall(text)}
+
+    assert "POSTGRES_PASSWORD" in used
+
+    assert sorted(used - set(ENV_EXAMPLE)) == []
+
+
+def test_env_example_secrets_are_fake_yet_pass_the_placeholder_check() -> None:
+    # Fake so nobody mistakes them for real credentials; not in the refused list, so
+    # `cp .env.example .env && docker compose --profile sim up` starts.
+    for name in ("POSTGRES_PASSWORD", "INGEST_TESSIE__TOKEN", "API_API_KEYS"):
+        value = ENV_EXAMPLE[name]
+
+        assert re.search(r"dev-only|not-a", value), name
+        assert value.lower() not in PLACEHOLDER_SECRETS, name
+
+
+def test_env_file_is_kept_out_of_git_and_out_of_images() -> None:
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env*" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
+# --- Dockerfile --------------------------------------------------------------------------------
+
+
+def dockerfile_stages() -> dict[str, list[str]]:
+    """Instructions (continuations joined) per stage name, in order."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    stages: dict[str, list[str]] = {"": []}
+    current = ""
+    for line in lines:
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            current = line.split()[-1] if " AS " in line.upper() else line
+            stages[current] = []
+        stages[current].append(line)
+    return stages
+
+
+STAGES = dockerfile_stages()
+
+
+def test_dockerfile_installs_locked_dependencies_before_copying_the_sources() -> None:
+    builder = STAGES["builder"]
+    dependency_sync = next(i for i, s in enumerate(builder) if "--no-install-workspace" in s)
+    copy_services = builder.index("COPY services/ services/")
+    full_sync = max(i for i, s in enumerate(builder) if "uv sync" in s)
+
+    assert dependency_sync < copy_services < full_sync
+    for step in (builder[dependency_sync], builder[full_sync]):
+        assert "--frozen --no-dev" in step
+        assert '--package "tc-${SERVICE}"' in step
+    assert "ARG SERVICE" in builder
+    assert any(s.startswith("COPY --from=uv /uv") for s in builder)
+
+
+def test_dockerfile_runtime_runs_the_service_as_a_non_root_user_with_a_healthcheck() -> None:
+    runtime = STAGES["runtime"]
+    (user,) = [s.split()[1] for s in runtime if s.startswith("USER ")]
+    (healthcheck,) = [s for s in runtime if s.startswith("HEALTHCHECK ")]
+    (cmd,) = [s for s in runtime if s.startswith("CMD ")]
+
+    assert user.split(":")[0] not in {"0", "root"}
+    assert "/healthz" in healthcheck
+    assert "urllib.request" in healthcheck
+    assert "tc_${SERVICE}" in cmd
+    assert any("SERVICE=${SERVICE}" in s and "PATH=/app/.venv/bin:$PATH" in s for s in runtime)
+    # Only the venv is shipped: no sources, no uv, no dev stack.
+    assert [s for s in runtime if s.startswith("COPY")] == [
+        "COPY --from=builder /app/.venv /app/.venv"
+    ]
+
+
+def test_dockerignore_keeps_local_state_and_the_dev_stack_out_of_the_build_context() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().splitlines())
+
+    assert {".git", ".venv", ".run", "**/__pycache__", "libs/devstack/src"} <= ignored
+
+
+# --- k8s/ --------------------------------------------------------------------------------------
+
+
+def test_there_is_a_base_and_a_local_overlay() -> None:
+    assert set(RENDERED) == {"base", "overlays/local"}
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda d: str(d.relative_to(K8S)))
+def test_kustomizations_list_only_files_that_exist(directory: Path) -> None:
+    (kustomization,) = load_all(directory / "kustomization.yaml")
+    listed = [*kustomization.get("resources", [])]
+    listed += [p["path"] for p in kustomization.get("patches", [])]
+
+    assert listed
+    assert [p for p in listed if not (directory / p).exists()] == []
+
+
+def test_base_lists_every_manifest_file_it_contains() -> None:
+    (kustomization,) = load_all(K8S / "base" / "kustomization.yaml")
+    on_disk = {
+        str(p.relative_to(K8S / "base"))
+        for p in (K8S / "base").rglob("*.yaml")
+        if p.name != "kustomization.yaml"
+    }
+
+    assert set(kustomization["resources"]) == on_disk
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/local"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_has_a_deployment_probed_on_healthz_with_resources(
+    target: str, service: str
+) -> None:
+    container = container_of(target, service)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+
+    for probe in ("readinessProbe", "livenessProbe"):
+        http_get = container[probe]["httpGet"]
+        assert http_get["path"] == "/healthz", probe
+        assert http_get["port"] in ports, probe
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+    assert "memory" in container["resources"]["limits"]
+    assert {"name": f"{prefix(service)}HTTP__PORT", "value": str(ports["http"])} in container["env"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_deployment_runs_as_non_root_on_a_read_only_filesystem(service: str) -> None:
+    pod = rendered_deployment("base", service)["spec"]["template"]["spec"]
+    container = container_of("base", service)
+
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_no_secret_with_data_is_committed() -> None:
+    manifests = [doc for path in K8S.rglob("*.yaml") for doc in load_all(path)]
+
+    assert [d for d in manifests if d.get("kind") == "Secret"] == []
+    assert [d for d in manifests if "secretGenerator" in d] == []
+    config = find(RENDERED["base"], "ConfigMap", "tc-config")
+    assert set(config["data"]) & set(SECRET_SETTINGS) == set()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_secret_setting_comes_from_a_named_secret(service: str) -> None:
+    from_secrets = {
+        e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in container_of("base", service)["env"]
+        if "valueFrom" in e
+    }
+    expected = {k: v for k, v in SECRET_SETTINGS.items() if k.startswith(prefix(service))}
+
+    assert from_secrets == expected
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_settings_names_start_with_the_service_prefix(service: str) -> None:
+    container = container_of("base", service)
+
+    assert [e["name"] for e in container["env"] if not e["name"].startswith(prefix(service))] == []
+    assert [ref["configMapRef"]["name"] for ref in container["envFrom"]] == ["tc-config"]
+
+
+def test_config_map_keys_each_belong_to_one_service() -> None:
+    config = find(RENDERED["base"], "ConfigMap", "tc-config")
+    prefixes = tuple(prefix(s) for s in SERVICES)
+
+    assert [k for k in config["data"] if not k.startswith(prefixes)] == []
+    for service in KAFKA_SERVICES:
+        assert f"{prefix(service)}KAFKA__BOOTSTRAP_SERVERS" in config["data"]
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/local"])
+def test_every_service_is_cluster_internal(target: str) -> None:
+    objects = RENDERED[target]
+    services = [o for o in objects if o["kind"] == "Service"]
+
+    assert sorted(s["metadata"]["name"] for s in services) == sorted(SERVICES)
+    assert {s["spec"].get("type", "ClusterIP") for s in services} == {"ClusterIP"}
+    assert [o for o in objects if o["kind"] == "Ingress"] == []
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/local"])
+def test_every_object_is_labelled_and_namespaced(target: str) -> None:
+    for obj in RENDERED[target]:
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/part-of"] == "teslaconnectivity", obj["metadata"]
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"]["namespace"] == "teslaconnectivity", obj["metadata"]
+        if obj["kind"] in {"Deployment", "Service"}:
+            assert labels["app.kubernetes.io/name"] == obj["metadata"]["name"]
+        if obj["kind"] == "Deployment":
+            template_labels = obj["spec"]["template"]["metadata"]["labels"]
+            selector = obj["spec"]["selector"]["matchLabels"]
+            assert selector == {"app.kubernetes.io/name": obj["metadata"]["name"]}
+            assert selector.items() <= template_labels.items()
+
+
+def test_ingest_never_runs_two_pollers() -> None:
+    for target in RENDERED:
+        deployment = rendered_deployment(target, "ingest")
+        assert deployment["spec"]["replicas"] == 1, target
+        assert deployment["spec"]["strategy"]["type"] == "Recreate", target
+
+
+def test_local_overlay_pins_a_tag_for_every_service_image() -> None:
+    images = {s: container_of("overlays/local", s)["image"] for s in SERVICES}
+
+    assert images == {s: f"teslaconnectivity/{s}:dev" for s in SERVICES}

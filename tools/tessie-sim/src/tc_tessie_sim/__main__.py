@@ -1,0 +1,5 @@
+import sys
+
+from tc_tessie_sim.cli import main
+
+sys.exit(main())

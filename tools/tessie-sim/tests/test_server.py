@@ -1,0 +1,341 @@
+"""The simulator over real HTTP: uvicorn in a thread, httpx as the client."""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tc_tessie_sim.fleet import OSLO, Activity, SimulatedCar, SleepStatus
+from tc_tessie_sim.server import RunningSimulator, running_simulator
+from tc_tessie_sim.wire import KM_PER_MILE
+
+TOKEN = "sim-token-123456"
+MONDAY = datetime(2025, 3, 10, tzinfo=OSLO)
+
+
+class MovableClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime | int) -> None:
+        self.at = at if isinstance(at, datetime) else datetime.fromtimestamp(at, OSLO)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(MONDAY + timedelta(hours=12))
+
+
+@pytest.fixture
+def sim(clock: MovableClock) -> Iterator[RunningSimulator]:
+    with running_simulator(token=TOKEN, vehicles=3, seed=1, sentry_share=0.0, now=clock) as s:
+        yield s
+
+
+@pytest.fixture
+def client(sim: RunningSimulator) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=sim.base_url, headers=headers, timeout=10) as c:
+        yield c
+
+
+def _car(sim: RunningSimulator, index: int = 0) -> SimulatedCar:
+    return sim.simulator.cars[sim.vins[index]]
+
+
+def _first_drive_end(car: SimulatedCar) -> int:
+    return car.drives(MONDAY, MONDAY + timedelta(days=1))[0].ended_at_s
+
+
+class TestAuth:
+    def test_a_wrong_token_is_refused_with_401_and_an_error_body(
+        self, sim: RunningSimulator
+    ) -> None:
+        r = httpx.get(f"{sim.base_url}/vehicles", headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401
+        assert "error" in r.json()
+        assert TOKEN not in r.text
+
+    def test_a_missing_token_is_refused(self, sim: RunningSimulator) -> None:
+        assert httpx.get(f"{sim.base_url}/{sim.vins[0]}/status").status_code == 401
+
+    def test_the_token_may_come_as_a_query_parameter(self, sim: RunningSimulator) -> None:
+        r = httpx.get(f"{sim.base_url}/{sim.vins[0]}/status", params={"access_token": TOKEN})
+        assert r.status_code == 200
+
+    def test_an_unknown_vin_is_404(self, client: httpx.Client) -> None:
+        r = client.get("/5YJ3E7EB0KF999999/state")
+        assert r.status_code == 404
+        assert "error" in r.json()
+
+
+class TestVehicles:
+    def test_lists_every_car_with_its_last_state(
+        self, client: httpx.Client, sim: RunningSimulator
+    ) -> None:
+        results = client.get("/vehicles", params={"only_active": "true"}).json()["results"]
+        assert [v["vin"] for v in results] == sim.vins
+        for v in results:
+            assert v["is_active"] is True
+            assert v["last_state"]["vin"] == v["vin"]
+            assert set(v["last_state"]) >= {
+                "charge_state", "drive_state", "climate_state", "vehicle_state",
+                "vehicle_config", "gui_settings", "display_name", "state",
+            }  # fmt: skip
+
+
+class TestState:
+    def test_distances_are_miles_and_timestamps_milliseconds(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        car = _car(sim)
+        model = car.snapshot_at(clock.now())
+        body = client.get(f"/{sim.vins[0]}/state").json()
+        assert body["vehicle_state"]["odometer"] == pytest.approx(
+            model.state.odometer_km / KM_PER_MILE, abs=0.01
+        )
+        rated_km = model.state.battery_level_pct / 100 * car.profile.battery_kwh * 1000
+        rated_km /= car.profile.rated_wh_per_km
+        assert body["charge_state"]["battery_range"] == pytest.approx(
+            rated_km / KM_PER_MILE, abs=0.01
+        )
+        for section in ("charge_state", "drive_state", "climate_state", "vehicle_state"):
+            assert body[section]["timestamp"] == model.snapshot_at_s * 1000
+        assert body["gui_settings"]["timestamp"] == model.snapshot_at_s * 1000
+        assert body["drive_state"]["gps_as_of"] == model.snapshot_at_s
+
+    def test_speed_is_mph_while_driving_and_null_when_parked(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        car = _car(sim)
+        drive = car.drives(MONDAY, MONDAY + timedelta(days=1))[0]
+        t = (drive.started_at_s + drive.ended_at_s) // 2
+        t -= t % 10
+        clock.set(t)
+        moving = client.get(f"/{sim.vins[0]}/state").json()
+        model = car.state_at(t)
+        assert model.activity is Activity.DRIVING
+        assert model.speed_kmh is not None
+        assert moving["drive_state"]["speed"] == round(model.speed_kmh / KM_PER_MILE)
+        assert moving["drive_state"]["shift_state"] == "D"
+        assert moving["state"] == "online"
+        clock.set(drive.started_at_s - 600)
+        parked = client.get(f"/{sim.vins[0]}/state").json()["drive_state"]
+        assert parked["speed"] is None
+        assert parked["shift_state"] is None
+
+    def test_the_cached_state_of_an_asleep_car_does_not_move(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        end = _first_drive_end(_car(sim))
+        clock.set(end + 3600)
+        first = client.get(f"/{sim.vins[0]}/state").json()
+        clock.set(end + 2 * 3600)
+        second = client.get(f"/{sim.vins[0]}/state").json()
+        assert first["state"] == "asleep"
+        assert first["charge_state"]["timestamp"] == second["charge_state"]["timestamp"]
+        assert first["charge_state"]["timestamp"] <= (end + 15 * 60) * 1000
+
+    def test_a_live_read_of_an_asleep_car_says_asleep_and_is_counted(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        vin = sim.vins[0]
+        clock.set(_first_drive_end(_car(sim)) + 3600)
+        r = client.get(f"/{vin}/state", params={"use_cache": "false"})
+        assert r.json() == {"state": "asleep"}
+        assert client.get(f"/{vin}/status").json() == {"status": "asleep"}
+        stats = sim.stats()
+        assert stats["live_reads"] == 1
+        assert stats["wakes"] == {}
+
+    def test_a_live_read_of_an_awake_car_keeps_it_awake(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        vin = sim.vins[0]
+        end = _first_drive_end(_car(sim))
+        for minutes in (2, 12, 22, 32):
+            clock.set(end + minutes * 60)
+            body = client.get(f"/{vin}/state", params={"use_cache": "false"}).json()
+            assert body["state"] == "online"
+            assert body["charge_state"]["timestamp"] == (end + minutes * 60) * 1000
+        clock.set(end + 40 * 60)  # without the live reads it would have slept since end + 15 min
+        assert client.get(f"/{vin}/status").json() == {"status": "waiting_for_sleep"}
+        clock.set(end + 60 * 60)
+        assert client.get(f"/{vin}/status").json() == {"status": "asleep"}
+        assert sim.stats()["live_reads"] == 4
+
+
+class TestWake:
+    @pytest.mark.parametrize("method", ["POST", "GET"])
+    def test_waking_an_asleep_car_makes_it_awake_and_is_counted(
+        self, method: str, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        vin = sim.vins[0]
+        asleep_at = _first_drive_end(_car(sim)) + 3600
+        clock.set(asleep_at)
+        assert client.get(f"/{vin}/status").json() == {"status": "asleep"}
+        assert client.request(method, f"/{vin}/wake").json() == {"result": True}
+        assert client.get(f"/{vin}/status").json() == {"status": "awake"}
+        assert client.get(f"/{vin}/state").json()["state"] == "online"
+        clock.set(asleep_at + 20 * 60)
+        assert client.get(f"/{vin}/status").json() == {"status": "asleep"}
+        assert sim.stats()["wakes"] == {vin: 1}
+
+    def test_status_never_wakes_the_car(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(_first_drive_end(_car(sim)) + 3600)
+        for _ in range(5):
+            assert client.get(f"/{sim.vins[0]}/status").json() == {"status": "asleep"}
+        assert sim.stats()["wakes"] == {}
+
+
+class TestFaults:
+    def test_the_next_requests_fail_as_injected_then_recover(
+        self, client: httpx.Client, sim: RunningSimulator
+    ) -> None:
+        sim.inject_faults(status=500, count=2)
+        assert client.get("/vehicles").status_code == 500
+        assert client.get(f"/{sim.vins[0]}/status").status_code == 500
+        assert client.get("/vehicles").status_code == 200
+        assert sim.stats()["faults_served"] == 2
+
+    def test_a_429_carries_retry_after(self, client: httpx.Client, sim: RunningSimulator) -> None:
+        sim.inject_faults(status=429, count=1, retry_after_s=3)
+        r = client.get(f"/{sim.vins[0]}/state")
+        assert r.status_code == 429
+        assert r.headers["Retry-After"] == "3"
+        assert "error" in r.json()
+
+    def test_faults_can_be_injected_over_http_without_the_token(
+        self, client: httpx.Client, sim: RunningSimulator
+    ) -> None:
+        r = httpx.post(f"{sim.base_url}/_sim/faults", json={"status": 503, "count": 1})
+        assert r.status_code == 200
+        assert client.get("/vehicles").status_code == 503
+        assert client.get("/vehicles").status_code == 200
+        stats = httpx.get(f"{sim.base_url}/_sim/stats").json()
+        assert stats["requests"]["vehicles"] == 2
+
+
+class TestHistoryEndpoints:
+    def _window(self) -> dict[str, Any]:
+        return {
+            "from": int(MONDAY.timestamp()),
+            "to": int((MONDAY + timedelta(days=7)).timestamp()),
+        }
+
+    def test_drives_come_newest_first_in_the_asked_unit(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(days=10))
+        vin = sim.vins[0]
+        miles = client.get(f"/{vin}/drives", params=self._window()).json()["results"]
+        km = client.get(f"/{vin}/drives", params={**self._window(), "distance_format": "km"})
+        km_results = km.json()["results"]
+        model = _car(sim).drives(MONDAY, MONDAY + timedelta(days=7))
+        assert [d["id"] for d in miles] == [d.id for d in reversed(model)]
+        started = [d["started_at"] for d in miles]
+        assert started == sorted(started, reverse=True)
+        for mi, k in zip(miles, km_results, strict=True):
+            assert k["odometer_distance"] == pytest.approx(
+                mi["odometer_distance"] * KM_PER_MILE, 0.01
+            )
+            assert mi["starting_battery"] >= mi["ending_battery"]
+            assert mi["ended_at"] > mi["started_at"]
+
+    def test_limit_keeps_the_most_recent_records(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(days=10))
+        params = {**self._window(), "limit": 2}
+        drives = client.get(f"/{sim.vins[0]}/drives", params=params).json()["results"]
+        everything = client.get(f"/{sim.vins[0]}/drives", params=self._window()).json()["results"]
+        assert drives == everything[:2]
+
+    def test_nothing_after_now_is_history_yet(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(days=2))
+        for path in ("drives", "charges"):
+            results = client.get(f"/{sim.vins[0]}/{path}", params=self._window()).json()["results"]
+            assert results
+            assert all(r["ended_at"] <= clock.now().timestamp() for r in results)
+
+    def test_charges_report_energy_with_losses(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(days=10))
+        charges = client.get(f"/{sim.vins[0]}/charges", params=self._window()).json()["results"]
+        assert charges
+        for c in charges:
+            assert c["energy_used"] > c["energy_added"] > 0
+            assert c["ending_battery"] > c["starting_battery"]
+            assert c["saved_location"] == "Home"
+
+    def test_states_are_flat_with_seconds_and_zero_one_booleans(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(days=1))
+        lo, hi = int(MONDAY.timestamp()), int((MONDAY + timedelta(days=1)).timestamp())
+        params: dict[str, str | int] = {
+            "from": lo,
+            "to": hi,
+            "interval": 60,
+            "distance_format": "km",
+        }
+        samples = client.get(f"/{sim.vins[0]}/states", params=params).json()["results"]
+        stamps = [s["timestamp"] for s in samples]
+        assert stamps == sorted(set(stamps))
+        assert all(lo <= t <= hi for t in stamps)
+        assert {s["locked"] for s in samples} <= {0, 1}
+        assert {s["sentry_mode"] for s in samples} == {0}
+        assert {s["state"] for s in samples} == {"online", "asleep"}
+        # An asleep car adds no new points, so a day of 1-minute steps gives far fewer.
+        assert len(samples) < 24 * 60 / 2
+        driving = [s for s in samples if s["shift_state"] == "D"]
+        assert driving
+        assert all(s["speed"] is not None for s in driving)
+
+
+class TestStats:
+    def test_requests_are_counted_by_kind(
+        self, client: httpx.Client, sim: RunningSimulator
+    ) -> None:
+        vin = sim.vins[1]
+        client.get("/vehicles")
+        client.get(f"/{vin}/state")
+        client.get(f"/{vin}/state")
+        client.get(f"/{vin}/status")
+        client.post(f"/{vin}/wake")
+        client.get(f"/{vin}/drives")
+        stats = sim.stats()
+        assert stats["requests"] == {
+            "vehicles": 1, "state": 2, "status": 1, "wake": 1, "drives": 1
+        }  # fmt: skip
+        assert stats["wakes"] == {vin: 1}
+        assert stats["live_reads"] == 0
+
+
+def test_a_plain_now_callable_drives_the_clock_too() -> None:
+    at = MONDAY + timedelta(hours=3)
+    with running_simulator(vehicles=1, sentry_share=1.0, now=lambda: at) as sim:
+        body = httpx.get(
+            f"{sim.base_url}/{sim.vins[0]}/state", params={"access_token": sim.token}
+        ).json()
+    t = int(at.timestamp())
+    assert body["charge_state"]["timestamp"] == (t - t % 10) * 1000
+    assert body["vehicle_state"]["sentry_mode"] is True
+
+
+def test_sentry_cars_report_awake_at_night_over_http() -> None:
+    night = MONDAY + timedelta(days=1, hours=3)
+    with running_simulator(vehicles=2, sentry_share=1.0, now=lambda: night) as sim:
+        for vin in sim.vins:
+            r = httpx.get(f"{sim.base_url}/{vin}/status", params={"access_token": sim.token})
+            assert r.json() == {"status": SleepStatus.AWAKE.value}
