@@ -77,9 +77,11 @@ def test_make_run_serves_growing_telemetry_within_60s_and_stops_clean(tmp_path: 
     tree: set[int] = set()
     try:
         key = eventually(
-            lambda: (run_dir / "api-key").read_text().strip()
-            if (run_dir / "api-key").exists()
-            else None,
+            lambda: (
+                (run_dir / "api-key").read_text().strip()
+                if (run_dir / "api-key").exists()
+                else None
+            ),
             60,
             "the API key file",
         )
@@ -117,7 +119,8 @@ def test_make_run_serves_growing_telemetry_within_60s_and_stops_clean(tmp_path: 
             output, _ = proc.communicate()
     text = output.decode(errors="replace")
     assert proc.returncode == 0, text
-    assert "API key" in text and "stopped." in text
+    assert "API key" in text
+    assert "stopped." in text
     time.sleep(1)
     left = {pid for pid in tree | _mentioning(str(run_dir)) if _alive(pid)}
     assert not left, f"processes left behind: {left}"

@@ -36,7 +36,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     config = StackConfig(
         run_dir=tmp_path_factory.mktemp("stack"),
         sim_vehicles=VEHICLES,
-        poll_interval_s=2.0,
+        poll_interval_s=5.0,
         keep_database=False,
         api_port=None,
     )
@@ -45,9 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def api(stack: Stack) -> httpx.Client:
-    return httpx.Client(
-        base_url=stack.api_url, headers={"X-API-Key": stack.api_key}, timeout=10.0
-    )
+    return httpx.Client(base_url=stack.api_url, headers={"X-API-Key": stack.api_key}, timeout=10.0)
 
 
 def sim_vins(stack: Stack) -> list[str]:
@@ -167,8 +165,10 @@ def test_restarting_the_store_loses_no_sample_and_stores_none_twice(
     # Samples keep flowing into Kafka while the store is down.
     before_down = len(read_whole_topic(stack.bootstrap_servers, TELEMETRY_SAMPLED_V1))
     eventually(
-        lambda: len(read_whole_topic(stack.bootstrap_servers, TELEMETRY_SAMPLED_V1))
-        > before_down + VEHICLES,
+        lambda: (
+            len(read_whole_topic(stack.bootstrap_servers, TELEMETRY_SAMPLED_V1))
+            > before_down + VEHICLES
+        ),
         60,
         "samples published while the store is down",
     )

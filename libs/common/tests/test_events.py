@@ -40,7 +40,12 @@ def test_timestamps_in_other_zones_are_normalised_to_utc() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("battery_level_pct", 101), ("battery_level_pct", -1), ("latitude_deg", 91), ("speed_kmh", -5)],
+    [
+        ("battery_level_pct", 101),
+        ("battery_level_pct", -1),
+        ("latitude_deg", 91),
+        ("speed_kmh", -5),
+    ],
 )
 def test_physically_impossible_values_are_rejected(field: str, value: float) -> None:
     with pytest.raises(ValidationError):

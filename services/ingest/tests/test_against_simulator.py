@@ -146,7 +146,7 @@ async def test_polling_never_wakes_a_car_nor_reads_it_live_and_yields_metric_val
         assert 55 < sample.latitude_deg < 72
 
 
-async def test_asleep_cars_get_no_state_read() -> None:
+async def test_asleep_cars_are_read_from_the_cache_once_then_left_alone() -> None:
     clock = FixedClock(WORKDAY)
     sleeps = RecordedSleeps()
     with running_simulator(
@@ -161,12 +161,18 @@ async def test_asleep_cars_get_no_state_read() -> None:
             metrics=IngestMetrics(CollectorRegistry()),
             poll_interval_s=30,
         )
-        for vin in day_sim.vins:
-            await poller.poll_vehicle(vin)
+        for _ in range(3):
+            for vin in day_sim.vins:
+                await poller.poll_vehicle(vin)
+                await poller.flush(vin)
+            clock.advance(timedelta(seconds=30))
         await client.aclose()
         stats = day_sim.stats()
 
     asleep = [vin for vin, status in statuses.items() if status == "asleep"]
-    assert asleep, f"expected sleeping cars at night, got {statuses}"
-    assert stats["requests"].get("state", 0) == len(statuses) - len(asleep)
+    assert asleep, f"expected cars asleep at work, got {statuses}"
+    # Asleep cars: one cached read for their last state, then only /status.
+    awake_reads = 3 * (len(statuses) - len(asleep))
+    assert stats["requests"].get("state", 0) == awake_reads + len(asleep)
     assert sum(stats["wakes"].values()) == 0
+    assert stats["live_reads"] == 0

@@ -286,7 +286,10 @@ class TestPollDecisions:
     def test_cached_state_is_read_unless_the_car_sleeps(
         self, status: str | None, fetch: bool
     ) -> None:
-        assert should_fetch_state(status) is fetch
+        assert should_fetch_state(status, has_sample=True) is fetch
+
+    def test_a_sleeping_cars_cached_state_is_read_once_when_no_sample_is_known(self) -> None:
+        assert should_fetch_state("asleep", has_sample=False)
 
     @pytest.mark.parametrize(
         ("status", "transient"),

@@ -90,17 +90,36 @@ class TestOnePoll:
         first, second = publisher.published
         assert second.sampled_at - first.sampled_at == timedelta(seconds=15)
 
-    async def test_a_sleeping_car_gets_no_state_read(
+    async def test_a_sleeping_car_gets_no_state_read_once_its_last_state_is_known(
         self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
     ) -> None:
-        fake_tessie.statuses[VIN_A] = "asleep"
         poller = make_poller()
+        await poller.poll_vehicle(VIN_A)
+        await poller.flush(VIN_A)
+        fake_tessie.requests.clear()
+        fake_tessie.statuses[VIN_A] = "asleep"
 
         await poller.poll_vehicle(VIN_A)
         await poller.flush(VIN_A)
 
         assert fake_tessie.paths() == [f"/{VIN_A}/status"]
-        assert publisher.published == []
+        assert len(publisher.published) == 1
+
+    async def test_a_car_asleep_at_start_is_read_once_from_the_cache(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.statuses[VIN_A] = "asleep"
+        fake_tessie.states[VIN_A]["state"] = "asleep"
+        poller = make_poller()
+
+        for _ in range(3):
+            await poller.poll_vehicle(VIN_A)
+            await poller.flush(VIN_A)
+
+        assert fake_tessie.paths().count(f"/{VIN_A}/state") == 1
+        [sample] = publisher.published
+        assert sample.online_state == "asleep"
+        assert fake_tessie.wakes == fake_tessie.live_reads == 0
 
     async def test_a_car_waiting_for_sleep_is_read_from_the_cache(
         self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie

@@ -312,3 +312,18 @@ def test_over_a_year_episodes_never_overlap_and_the_battery_stays_in_bounds() ->
             assert _local(d.ended_at_s).date() == _local(d.started_at_s).date()
         for c in charges:
             assert c.starting_soc_pct < c.ending_soc_pct <= profile.charge_limit_pct + 1e-9
+
+
+def test_sentry_everywhere_keeps_a_car_awake_at_work_too() -> None:
+    from datetime import UTC, datetime
+
+    from tc_tessie_sim.fleet import SleepStatus, build_fleet, state_at
+
+    # A Tuesday late morning (UTC): commuters are parked at work.
+    at = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    home_only = build_fleet(3, seed=1, sentry_share=1.0)
+    everywhere = build_fleet(3, seed=1, sentry_share=1.0, sentry_everywhere=True)
+    asleep_home_only = [state_at(p, at).sleep for p in home_only]
+    asleep_everywhere = [state_at(p, at).sleep for p in everywhere]
+    assert SleepStatus.ASLEEP in asleep_home_only
+    assert SleepStatus.ASLEEP not in asleep_everywhere

@@ -1,1 +1,4 @@
-"""Shared contracts of teslaconnectivity: event schemas, topic names, settings parts, clock, logging."""
+"""Shared contracts of teslaconnectivity.
+
+Event schemas, topic names, settings parts, clock, logging and Kafka plumbing.
+"""

@@ -1,5 +1,6 @@
 """Kafka plumbing every service shares: the broker, dead letters, topics, health and metrics."""
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -85,9 +86,7 @@ def dead_letter_middleware(service: str, registry: CollectorRegistry) -> type[Ba
     return DeadLetterMiddleware
 
 
-def build_broker(
-    kafka: KafkaSettings, *, service: str, registry: CollectorRegistry
-) -> KafkaBroker:
+def build_broker(kafka: KafkaSettings, *, service: str, registry: CollectorRegistry) -> KafkaBroker:
     """A broker with Prometheus metrics and dead-lettering, idempotent, acks from all replicas."""
     return KafkaBroker(
         kafka.bootstrap_servers,
@@ -115,12 +114,11 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
+            # Another service may create it in between: that is the goal anyway.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another service created it in between: that is the goal anyway
     finally:
         await admin.close()
 

@@ -84,4 +84,3 @@ class LocalKafka:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-

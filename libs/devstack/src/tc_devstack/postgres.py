@@ -17,7 +17,6 @@ import psycopg
 from tc_devstack.net import free_port, wait_for_port
 
 
-
 def find_pg_bin() -> Path:
     """The directory holding initdb and pg_ctl (newest installed major version first)."""
     if env := os.environ.get("PG_BIN"):
@@ -43,7 +42,7 @@ class LocalPostgres:
     """
 
     user = "tc"
-    password = "tc-local-dev"  # noqa: S105 - a loopback-only throwaway cluster
+    password = "tc-local-dev"  # a loopback-only throwaway cluster
     dbname = "teslaconnectivity"
 
     def __init__(
@@ -60,9 +59,7 @@ class LocalPostgres:
 
     @property
     def url(self) -> str:
-        return (
-            f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.dbname}"
-        )
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.dbname}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         cmd = list(args)
@@ -88,9 +85,12 @@ class LocalPostgres:
             try:
                 self._run(
                     str(self.bin / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", self.user,
-                    "--pwfile", str(pwfile),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
+                    "--pwfile",
+                    str(pwfile),
                     "--auth=scram-sha-256",
                     "--encoding=UTF8",
                     "--locale=C",
@@ -100,10 +100,13 @@ class LocalPostgres:
         log = self.base / "postgres.log"
         result = self._run(
             str(self.bin / "pg_ctl"),
-            "-D", str(self.data_dir),
-            "-l", str(log),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(log),
             "-w",
-            "-t", "60",
+            "-t",
+            "60",
             "-o",
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir} "
             "-c fsync=on -c max_connections=200",
@@ -115,16 +118,22 @@ class LocalPostgres:
             raise RuntimeError(f"pg_ctl start failed: {result.stderr.decode()}\n{tail}")
         wait_for_port("127.0.0.1", self.port, 30)
         if fresh:
-            with psycopg.connect(
-                self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True
-            ) as conn:
+            with psycopg.connect(self.url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{self.dbname}"')
         return self
 
     def stop(self) -> None:
         if (self.data_dir / "postmaster.pid").exists():
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w",
-                      "stop", check=False)
+            self._run(
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+                check=False,
+            )
         if self._tmp and not self.keep:
             shutil.rmtree(self._tmp, ignore_errors=True)
 

@@ -37,7 +37,7 @@ def _want_containers() -> bool:
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[KafkaEndpoint]:
     if _want_containers():
-        from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]
+        from testcontainers.kafka import KafkaContainer
 
         with KafkaContainer().with_kraft() as container:
 
@@ -53,7 +53,7 @@ def kafka() -> Iterator[KafkaEndpoint]:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgEndpoint]:
     if _want_containers():
-        from testcontainers.postgres import PostgresContainer  # type: ignore[import-not-found]
+        from testcontainers.postgres import PostgresContainer
 
         with PostgresContainer("timescale/timescaledb:2.17.2-pg16", driver=None) as container:
 

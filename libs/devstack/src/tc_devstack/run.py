@@ -12,13 +12,17 @@ from tc_devstack.stack import Stack, StackConfig
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--run-dir", type=Path, default=Path(".run"),
-                        help="where the local database, logs and the API key live")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=Path(".run"),
+        help="where the local database, logs and the API key live",
+    )
     args = parser.parse_args(argv)
     config = StackConfig.from_environment(args.run_dir.resolve())
     stopping = threading.Event()
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -27,15 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(config)
     try:
         stack.start()
-    except Exception as error:  # noqa: BLE001 - report and exit non-zero, children are stopped
+    except Exception as error:
         print(f"start failed: {error}", file=sys.stderr)
         return 1
     try:
-        tessie = "simulated fleet at " + stack.tessie_base_url if stack.simulated else "real Tessie API"
+        tessie = (
+            f"simulated fleet at {stack.tessie_base_url}"
+            if stack.simulated
+            else "the real Tessie API"
+        )
+        key_file = config.run_dir / "api-key"
         print(
             "\nteslaconnectivity is running\n"
             f"  API           {stack.api_url}   (docs: {stack.api_url}/docs)\n"
-            f"  API key       {stack.api_key}   (header X-API-Key; stored in {config.run_dir / 'api-key'})\n"
+            f"  API key       {stack.api_key}   (header X-API-Key; stored in {key_file})\n"
             f"  try           curl -H 'X-API-Key: {stack.api_key}' {stack.api_url}/v1/vehicles\n"
             f"  Kafka         {stack.bootstrap_servers}\n"
             f"  PostgreSQL    {stack.database_url.split('@')[-1]}\n"

@@ -41,6 +41,9 @@ class StackConfig:
     sim_vehicles: int = 3
     sim_seed: int = 1
     sim_sentry_share: float = 1.0
+    # The demo fleet keeps sentry on everywhere so every car's telemetry grows at any hour;
+    # the simulator's own tests cover cars that fall asleep.
+    sim_sentry_everywhere: bool = True
     poll_interval_s: float = 10.0
     keep_database: bool = True
     log_level: str = "INFO"
@@ -120,11 +123,19 @@ class Stack:
         self._spawn(
             "tessie-sim",
             [
-                sys.executable, "-m", "tc_tessie_sim",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--vehicles", str(self.config.sim_vehicles),
-                "--seed", str(self.config.sim_seed),
-                "--sentry-share", str(self.config.sim_sentry_share),
+                sys.executable,
+                "-m",
+                "tc_tessie_sim",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--vehicles",
+                str(self.config.sim_vehicles),
+                "--seed",
+                str(self.config.sim_seed),
+                "--sentry-share",
+                str(self.config.sim_sentry_share),
             ],
             {"TESSIE_SIM_TOKEN": self.tessie_token},
         )

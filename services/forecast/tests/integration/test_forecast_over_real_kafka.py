@@ -158,7 +158,7 @@ async def test_healthz_follows_the_broker_and_metrics_are_served(
         during_outage = await healthz_status(running_app)
     finally:
         kafka.resume()
-    after_outage = await wait_for_healthz(running_app, 204)
+    after_outage = await wait_for_healthz(running_app, 204, timeout_s=60)
 
     assert metrics.status_code == 200
     assert "tc_dead_letters_total" in metrics.text

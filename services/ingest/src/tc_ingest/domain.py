@@ -159,14 +159,15 @@ def is_new(last_sampled_at: datetime | None, sample: TelemetrySampled) -> bool:
     return last_sampled_at is None or sample.sampled_at > last_sampled_at
 
 
-def should_fetch_state(status: str | None) -> bool:
+def should_fetch_state(status: str | None, *, has_sample: bool = True) -> bool:
     """Whether to read cached ``/state`` after ``/status`` answered ``status``.
 
-    An asleep car's cache is the snapshot from when it fell asleep: nothing new to read.
-    ``awake``, ``waiting_for_sleep`` and anything unknown are read: a cached read never wakes
-    the car, so erring on the side of reading is safe.
+    An asleep car's cache is the snapshot from when it fell asleep: nothing new once we have
+    it. So it is read only while we hold no sample of the car yet (after a start), so that
+    consumers learn a sleeping car's last state too. ``awake``, ``waiting_for_sleep`` and
+    anything unknown are read: a cached read never wakes the car, so reading is safe.
     """
-    return (status or "").strip().lower() != "asleep"
+    return not has_sample or (status or "").strip().lower() != "asleep"
 
 
 def is_transient(status_code: int) -> bool:

@@ -117,10 +117,10 @@ class TelemetryPoller:
         track = self._tracks.setdefault(vin, _Track())
         self._metrics.polls.inc()
         status = await self._source.get_status(vin)
-        if should_fetch_state(status):
+        newest = track.pending[-1].sampled_at if track.pending else track.last_published_at
+        if should_fetch_state(status, has_sample=newest is not None):
             fetched_at = self._clock.now()
             sample = to_sample(await self._source.get_state(vin), fetched_at)
-            newest = track.pending[-1].sampled_at if track.pending else track.last_published_at
             if sample is not None and is_new(newest, sample):
                 if len(track.pending) >= MAX_PENDING_PER_VEHICLE:
                     dropped = track.pending.popleft()

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tc_common.events import MessageDeadLettered, TelemetrySampled
 from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
@@ -131,7 +131,7 @@ async def _dead_letter_with_key(bootstrap: str, key: bytes) -> MessageDeadLetter
 
 
 async def test_second_instance_in_the_same_group_resumes_after_committed_offsets(
-    store_settings, run_store, publish, helpers, database_url
+    kafka, store_settings, run_store, publish, helpers, database_url
 ):
     (vin,) = vins(1)
     first_batch = samples(vin, range(6))
@@ -141,7 +141,13 @@ async def test_second_instance_in_the_same_group_resumes_after_committed_offsets
         async def first_stored() -> bool:
             return await count_rows(helpers, database_url, [vin]) == len(first_batch)
 
+        async def all_committed() -> bool:
+            return await _uncommitted(kafka.bootstrap_servers, store_settings.consumer_group) == 0
+
         await helpers.wait_until(first_stored, what="first batch stored")
+        # The topic holds other tests' samples too, on every partition: wait until the group
+        # committed all of it, so that whatever the second instance stores is new.
+        await helpers.wait_until(all_committed, what="offsets committed to the end")
 
     # Everything the first instance read from the shared topic (other tests' samples too) is
     # committed now; a restarted instance must see only what came after.
@@ -157,6 +163,26 @@ async def test_second_instance_in_the_same_group_resumes_after_committed_offsets
         duplicates = await second.metric("tc_store_duplicates_ignored_total")
 
     assert (stored, duplicates) == (1.0, 0.0)
+
+
+async def _uncommitted(bootstrap: str, group: str) -> int:
+    """Messages on the telemetry topic past the group's committed offsets."""
+    # A consumer that never subscribes does not join the group; it only reads its offsets.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads the metadata partitions_for_topic reads
+        partitions = [
+            TopicPartition(TELEMETRY_SAMPLED_V1, p)
+            for p in consumer.partitions_for_topic(TELEMETRY_SAMPLED_V1) or ()
+        ]
+        ends = await consumer.end_offsets(partitions)
+        committed = {tp: await consumer.committed(tp) for tp in partitions}
+    finally:
+        await consumer.stop()
+    return sum(end - (committed[tp] or 0) for tp, end in ends.items())
 
 
 async def test_healthz_answers_204_once_broker_and_database_are_up(

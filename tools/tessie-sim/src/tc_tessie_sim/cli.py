@@ -23,6 +23,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vehicles", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sentry-share", type=float, default=1.0)
+    parser.add_argument(
+        "--sentry-everywhere",
+        action="store_true",
+        help="sentry cars keep sentry on away from home too, so they never sleep "
+        "(a lively demo fleet whose telemetry grows at any hour)",
+    )
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("a token is required: --token or TESSIE_SIM_TOKEN")
@@ -31,7 +37,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sim = Simulator.for_fleet(args.token, args.vehicles, args.seed, args.sentry_share)
+    sim = Simulator.for_fleet(
+        args.token,
+        args.vehicles,
+        args.seed,
+        args.sentry_share,
+        sentry_everywhere=args.sentry_everywhere,
+    )
     # Bind before announcing, so whoever waits for the line (or the port) can connect at once.
     sock = bind_socket(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host

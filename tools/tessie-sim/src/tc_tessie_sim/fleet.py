@@ -99,6 +99,8 @@ class VehicleProfile:
     sentry_at_home: bool
     seed: int
     initial_odometer_km: float
+    sentry_away: bool = False
+    """Sentry also on when parked away from home (many owners leave it on everywhere)."""
     plug_in_below_pct: float = 100.0
     """Plugs in on arriving home when the SoC is below this; 100 means always."""
 
@@ -318,7 +320,9 @@ def _street_address(rng: random.Random, city: str) -> str:
     return f"{rng.choice(streets)} {rng.randint(1, 120)}, {city}"
 
 
-def build_profile(index: int, seed: int, sentry_at_home: bool) -> VehicleProfile:
+def build_profile(
+    index: int, seed: int, sentry_at_home: bool, sentry_away: bool = False
+) -> VehicleProfile:
     """One deterministic car; ``index`` is its position in the fleet."""
     rng = _rng("profile", seed, index)
     prefix, car_type, battery_kwh, consumption, rated = _MODELS[index % len(_MODELS)]
@@ -351,17 +355,21 @@ def build_profile(index: int, seed: int, sentry_at_home: bool) -> VehicleProfile
         sentry_at_home=sentry_at_home,
         seed=seed,
         initial_odometer_km=round(rng.uniform(4_000, 40_000), 1),
+        sentry_away=sentry_away,
     )
 
 
-def build_fleet(n: int, seed: int = 1, sentry_share: float = 0.0) -> list[VehicleProfile]:
-    """``n`` deterministic cars; ``round(n * sentry_share)`` of them keep sentry on at home."""
+def build_fleet(
+    n: int, seed: int = 1, sentry_share: float = 0.0, sentry_everywhere: bool = False
+) -> list[VehicleProfile]:
+    """``n`` deterministic cars; ``round(n * sentry_share)`` of them keep sentry on at home
+    (and, with ``sentry_everywhere``, wherever they park, so they never fall asleep)."""
     if n < 0 or not 0.0 <= sentry_share <= 1.0:
         raise ValueError("need n >= 0 and 0 <= sentry_share <= 1")
     order = list(range(n))
     _rng("sentry", seed).shuffle(order)
     sentry = set(order[: round(n * sentry_share)])
-    return [build_profile(i, seed, i in sentry) for i in range(n)]
+    return [build_profile(i, seed, i in sentry, sentry_everywhere and i in sentry) for i in range(n)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,7 +518,10 @@ class SimulatedCar:
         return t_s + 10 * 86_400
 
     def _drain_kw(self, at_home: bool) -> float:
-        return DRAIN_SENTRY_KW if at_home and self.profile.sentry_at_home else DRAIN_ASLEEP_KW
+        return DRAIN_SENTRY_KW if self._sentry(at_home) else DRAIN_ASLEEP_KW
+
+    def _sentry(self, at_home: bool) -> bool:
+        return self.profile.sentry_at_home if at_home else self.profile.sentry_away
 
     def _replay_day(self, day: date, start: _DayStart) -> _DayReplay:
         p = self.profile
@@ -755,7 +766,7 @@ class SimulatedCar:
             power = -p.charger_kw
         elif seg.last_charge is not None:
             energy_added = seg.last_charge.energy_added_kwh
-        sentry = (not driving) and seg.at_home and p.sentry_at_home
+        sentry = (not driving) and self._sentry(seg.at_home)
         sleep, fell_asleep = _sleep(seg, t, sentry, last_poke_s)
         return CarState(
             at_s=t,

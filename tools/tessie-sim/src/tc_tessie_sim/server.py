@@ -92,8 +92,9 @@ class Simulator:
         seed: int = 1,
         sentry_share: float = 1.0,
         now: NowFn | HasNow | None = None,
+        sentry_everywhere: bool = False,
     ) -> Simulator:
-        fleet = build_fleet(vehicles, seed, sentry_share)
+        fleet = build_fleet(vehicles, seed, sentry_share, sentry_everywhere)
         return cls({p.vin: p for p in fleet}, token, as_now_fn(now))
 
     def now_s(self) -> int:
@@ -400,9 +401,10 @@ def running_simulator(
     sentry_share: float = 1.0,
     now: NowFn | HasNow | None = None,
     host: str = "127.0.0.1",
+    sentry_everywhere: bool = False,
 ) -> Iterator[RunningSimulator]:
     """Serve a simulated fleet on a free loopback port for the duration of the block."""
-    sim = Simulator.for_fleet(token, vehicles, seed, sentry_share, now)
+    sim = Simulator.for_fleet(token, vehicles, seed, sentry_share, now, sentry_everywhere)
     sock = bind_socket(host, 0)
     port = sock.getsockname()[1]
     server = server_for(sim)

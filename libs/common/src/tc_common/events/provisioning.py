@@ -14,9 +14,7 @@ class ProvisioningRequested(Event):
     schema_version: Literal[1] = 1
     request_id: UUID = Field(description="Idempotency key of the request.")
     requested_at: AwareDatetime = Field(description="When the request was made (UTC).")
-    email: str = Field(
-        min_length=3, max_length=254, description="Where the profile will be sent."
-    )
+    email: str = Field(min_length=3, max_length=254, description="Where the profile will be sent.")
     device_name: str = Field(
         min_length=1,
         max_length=64,
