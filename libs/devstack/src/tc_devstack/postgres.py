@@ -7,6 +7,7 @@ as the ``postgres`` system user (through ``runuser``), and the data directory is
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -72,8 +73,22 @@ class LocalPostgres:
             pw = pwd.getpwnam("postgres")
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
+    def _let_postgres_reach_base(self) -> None:
+        """The ``postgres`` user must be able to traverse every ancestor of the data directory.
+
+        Temporary directories made by and for root (pytest's, mkdtemp's) are 0700; grant
+        search-only permission (``o+x``: enter, not list) on just those ancestors.
+        """
+        if not self._as_postgres:
+            return
+        for parent in [self.base.resolve(), *self.base.resolve().parents]:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                os.chmod(parent, mode | stat.S_IXOTH)
+
     def start(self) -> "LocalPostgres":
         self.base.mkdir(parents=True, exist_ok=True)
+        self._let_postgres_reach_base()
         self._chown(self.base)
         self.socket_dir.mkdir(exist_ok=True)
         self._chown(self.socket_dir)
