@@ -35,6 +35,21 @@ def find_pg_bin() -> Path:
     )
 
 
+def has_timescaledb(pg_bin: Path) -> bool:
+    """Whether the installation owning ``pg_bin`` ships the timescaledb extension.
+
+    Asks that installation's own ``pg_config``: a relocated copy (``PG_BIN=/opt/...``) has its
+    own share directory, distinct from the system one.
+    """
+    pg_config = pg_bin / "pg_config"
+    if not pg_config.exists():
+        return False
+    result = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True)
+    if result.returncode != 0:
+        return False
+    return (Path(result.stdout.strip()) / "extension" / "timescaledb.control").exists()
+
+
 class LocalPostgres:
     """A PostgreSQL cluster in ``data_dir`` (a fresh temporary directory by default).
 
@@ -113,6 +128,13 @@ class LocalPostgres:
             finally:
                 pwfile.unlink(missing_ok=True)
         log = self.base / "postgres.log"
+        # TimescaleDB refuses CREATE EXTENSION unless preloaded; telemetry off because the
+        # server must not phone home from a test machine. A plain install gets neither flag.
+        timescale = (
+            " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off"
+            if has_timescaledb(self.bin)
+            else ""
+        )
         result = self._run(
             str(self.bin / "pg_ctl"),
             "-D",
@@ -124,7 +146,7 @@ class LocalPostgres:
             "60",
             "-o",
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir} "
-            "-c fsync=on -c max_connections=200",
+            f"-c fsync=on -c max_connections=200{timescale}",
             "start",
             check=False,
         )

@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
 
 from tc_common.clock import SystemClock
 from tc_common.events import TelemetrySampled
@@ -63,8 +64,12 @@ async def consume(
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
-                        event = TelemetrySampled.model_validate_json(record.value or b"")
-                        # The session broker is shared: ignore other tests' samples.
+                        # The session broker is shared: other tests' samples (and their
+                        # deliberately malformed messages) are on this topic too; skip them.
+                        try:
+                            event = TelemetrySampled.model_validate_json(record.value or b"")
+                        except ValidationError:
+                            continue
                         if event.fetched_at >= since:
                             seen.append((record.key, event))
     finally:

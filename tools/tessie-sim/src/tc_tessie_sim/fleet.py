@@ -369,7 +369,9 @@ def build_fleet(
     order = list(range(n))
     _rng("sentry", seed).shuffle(order)
     sentry = set(order[: round(n * sentry_share)])
-    return [build_profile(i, seed, i in sentry, sentry_everywhere and i in sentry) for i in range(n)]
+    return [
+        build_profile(i, seed, i in sentry, sentry_everywhere and i in sentry) for i in range(n)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
