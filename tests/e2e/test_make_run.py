@@ -111,6 +111,9 @@ def test_make_run_serves_growing_telemetry_within_60s_and_stops_clean(tmp_path: 
         tree = roots.union(*(_descendants(pid) for pid in roots))
         assert len(tree) >= 7  # broker, postgres, simulator, five services
     finally:
+        # An impatient user presses Ctrl-C twice; the second must not break the clean stop.
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
         try:
             output, _ = proc.communicate(timeout=60)

@@ -6,6 +6,7 @@ columns), ``schema_info`` and ``schema_migrations``.
 """
 
 from tc_db.migrate import (
+    HOURLY_REFRESH_WINDOW_DAYS,
     StorageMode,
     apply_migrations,
     apply_migrations_sync,
@@ -15,6 +16,7 @@ from tc_db.migrate import (
 )
 
 __all__ = [
+    "HOURLY_REFRESH_WINDOW_DAYS",
     "StorageMode",
     "apply_migrations",
     "apply_migrations_sync",

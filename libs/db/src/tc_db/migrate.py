@@ -32,6 +32,12 @@ MIGRATION_LOCK_KEY = 0x74636462
 
 _STEP_SEPARATOR = "\n-- step\n"
 
+# The refresh policy of the telemetry_hourly continuous aggregate recomputes this many days back
+# (``start_offset`` in 0002_telemetry_hourly_timescaledb.sql). Raw chunks dropped by retention
+# inside that window would be recomputed as empty, erasing hourly history, so retention must
+# reach further back than the window.
+HOURLY_REFRESH_WINDOW_DAYS = 3
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -116,7 +122,8 @@ async def apply_migrations(
 
     ``conn`` MUST NOT be inside a transaction; it is switched to autocommit for the run and
     restored afterwards. ``retention_days`` sets (or, when None, removes) a TimescaleDB
-    retention policy on raw telemetry; plain PostgreSQL keeps everything.
+    retention policy on raw telemetry; plain PostgreSQL keeps everything. On TimescaleDB it
+    must exceed ``HOURLY_REFRESH_WINDOW_DAYS`` (ValueError otherwise, before any change).
     """
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise ValueError("apply_migrations needs a connection outside any transaction")
@@ -143,7 +150,21 @@ async def _apply_locked(conn: psycopg.AsyncConnection, retention_days: int | Non
     )
     cur = await conn.execute("SELECT name FROM schema_migrations")
     already = {row[0] for row in await cur.fetchall()}
-    mode: StorageMode = "timescaledb" if await timescaledb_usable(conn) else "plain"
+    # A database keeps the mode it was created in: a plain database later served by a
+    # TimescaleDB server must not get TimescaleDB variants of newer migrations on top of
+    # plain tables (nor the reverse).
+    mode: StorageMode = await storage_mode(conn) or (
+        "timescaledb" if await timescaledb_usable(conn) else "plain"
+    )
+    if (
+        mode == "timescaledb"
+        and retention_days is not None
+        and retention_days <= HOURLY_REFRESH_WINDOW_DAYS
+    ):
+        raise ValueError(
+            f"retention_days={retention_days} would erase telemetry_hourly history: it must "
+            f"be more than the {HOURLY_REFRESH_WINDOW_DAYS}-day refresh window"
+        )
     applied: list[str] = []
     for migration in load_migrations():
         if migration.name in already:

@@ -44,6 +44,9 @@ class LocalKafka:
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "RUST_LOG": os.environ.get("TANSU_RUST_LOG", "warn")},
+            # Own session: a Ctrl-C to the terminal must not kill the broker before the
+            # services that flush into it on shutdown; its owner stops it last.
+            start_new_session=True,
         )
         try:
             wait_for_port(self.host, self.port, timeout_s)

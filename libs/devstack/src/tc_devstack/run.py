@@ -3,7 +3,7 @@
 import argparse
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -20,10 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     config = StackConfig.from_environment(args.run_dir.resolve())
-    stopping = threading.Event()
+    # A plain flag: the handler may interrupt the main thread anywhere, and threading.Event
+    # takes a lock that the interrupted code may already hold (a second Ctrl-C deadlocked it).
+    stop_requested: list[int] = []
 
-    def on_signal(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.append(signum)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -53,11 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             "Press Ctrl-C to stop.",
             flush=True,
         )
-        while not stopping.wait(1.0):
+        while not stop_requested:
+            time.sleep(0.5)
             for name, proc in list(stack.processes.items()):
                 if proc.poll() is not None:
                     print(f"{name} exited with {proc.returncode}; stopping (see logs)", flush=True)
-                    stopping.set()
+                    stop_requested.append(0)
         return 0
     finally:
         print("stopping ...", flush=True)
