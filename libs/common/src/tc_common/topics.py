@@ -12,6 +12,11 @@ STATE_OF_CHARGE_CHANGED_V1: Final = "forecast.soc.v1"
 PROVISIONING_REQUESTED_V1: Final = "provisioning.requested.v1"
 PROVISIONING_ACKNOWLEDGED_V1: Final = "provisioning.acknowledged.v1"
 DEAD_LETTER_V1: Final = "ops.deadletter.v1"
+SPOT_PRICES_PUBLISHED_V1: Final = "market.spot_prices.v1"
+EXCHANGE_RATES_PUBLISHED_V1: Final = "market.fx_rates.v1"
+WEATHER_FORECAST_PUBLISHED_V1: Final = "weather.forecast.v1"
+PRICE_FORECAST_PUBLISHED_V1: Final = "forecast.prices.v1"
+PRICE_ANOMALY_DETECTED_V1: Final = "forecast.price_anomalies.v1"
 
 ALL_TOPICS: Final = (
     TELEMETRY_SAMPLED_V1,
@@ -19,4 +24,9 @@ ALL_TOPICS: Final = (
     PROVISIONING_REQUESTED_V1,
     PROVISIONING_ACKNOWLEDGED_V1,
     DEAD_LETTER_V1,
+    SPOT_PRICES_PUBLISHED_V1,
+    EXCHANGE_RATES_PUBLISHED_V1,
+    WEATHER_FORECAST_PUBLISHED_V1,
+    PRICE_FORECAST_PUBLISHED_V1,
+    PRICE_ANOMALY_DETECTED_V1,
 )

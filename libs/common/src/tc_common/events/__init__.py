@@ -2,15 +2,34 @@
 
 from tc_common.events.base import Event
 from tc_common.events.deadletter import MessageDeadLettered
+from tc_common.events.market import (
+    ExchangeRatesPublished,
+    SpotPriceSlot,
+    SpotPricesPublished,
+)
+from tc_common.events.price_forecast import (
+    PriceAnomalyDetected,
+    PriceForecastPublished,
+    PriceForecastSlot,
+)
 from tc_common.events.provisioning import ProvisioningAcknowledged, ProvisioningRequested
 from tc_common.events.soc import StateOfChargeChanged
 from tc_common.events.telemetry import TelemetrySampled
+from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
 
 __all__ = [
     "Event",
+    "ExchangeRatesPublished",
     "MessageDeadLettered",
+    "PriceAnomalyDetected",
+    "PriceForecastPublished",
+    "PriceForecastSlot",
     "ProvisioningAcknowledged",
     "ProvisioningRequested",
+    "SpotPriceSlot",
+    "SpotPricesPublished",
     "StateOfChargeChanged",
     "TelemetrySampled",
+    "WeatherForecastPublished",
+    "WeatherSlot",
 ]
