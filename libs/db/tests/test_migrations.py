@@ -27,6 +27,10 @@ from tc_db.migrate import Migration
 
 ALL_MIGRATIONS = [m.name for m in load_migrations()]
 
+# Sample times in these tests lie long before any plausible "now": the TimescaleDB refresh
+# policy (which first runs the moment it is created) only touches the last few days, so it
+# never materializes an hour half-way through a test's inserts nor races its own refreshes.
+
 
 async def connect(url: str) -> psycopg.AsyncConnection:
     return await psycopg.AsyncConnection.connect(url, autocommit=True)
@@ -60,7 +64,7 @@ async def materialize_hourly(conn: psycopg.AsyncConnection, mode: StorageMode) -
     if mode == "timescaledb":
         await conn.execute(
             "CALL refresh_continuous_aggregate('telemetry_hourly', "
-            "'2026-11-24 00:00+00', '2026-11-27 00:00+00')"
+            "'2025-03-09 00:00+00', '2025-03-12 00:00+00')"
         )
 
 
@@ -241,8 +245,7 @@ class TestApplyMigrations:
         # Worst case of a run that died after its last step but before recording itself:
         # every step runs a second time, over data that has meanwhile been compressed.
         rows = [
-            ("VIN1", datetime(2026, 11, 25, 6, m, tzinfo=UTC), 50.0 + m, None, None)
-            for m in (0, 30)
+            ("VIN1", datetime(2025, 3, 10, 6, m, tzinfo=UTC), 50.0 + m, None, None) for m in (0, 30)
         ]
         async with await connect(database_url) as conn:
             mode = await cluster_mode(conn)
@@ -259,7 +262,7 @@ class TestApplyMigrations:
         assert repeated == ["0002_telemetry_hourly"]
         assert recorded == mode
         assert numbers == [
-            ("VIN1", datetime(2026, 11, 25, 6, tzinfo=UTC), 2, 65.0, 50.0, 80.0, None, None)
+            ("VIN1", datetime(2025, 3, 10, 6, tzinfo=UTC), 2, 65.0, 50.0, 80.0, None, None)
         ]
 
     async def test_connection_inside_a_transaction_is_refused(self, database_url: str) -> None:
@@ -310,7 +313,8 @@ class TestTimescaleObjects:
             compression = await timescale_rows(
                 conn,
                 "SELECT hypertable::text, segmentby, orderby "
-                "FROM timescaledb_information.hypertable_compression_settings",
+                "FROM timescaledb_information.hypertable_compression_settings "
+                "WHERE hypertable = 'telemetry'::regclass",
             )
             aggregates = await timescale_rows(
                 conn,
@@ -366,6 +370,7 @@ class TestTimescaleObjects:
             if mode == "timescaledb":
                 with pytest.raises(ValueError, match="refresh window"):
                     await apply_migrations(conn, retention_days=HOURLY_REFRESH_WINDOW_DAYS)
+                assert await storage_mode(conn) is None  # no migration ran
                 # It applies with a retention that reaches past the window.
                 applied = await apply_migrations(
                     conn, retention_days=HOURLY_REFRESH_WINDOW_DAYS + 1
@@ -382,15 +387,15 @@ class TestTelemetryHourly:
         self, database_url: str
     ) -> None:
         rows = [
-            ("VIN1", datetime(2026, 11, 25, 6, 10, tzinfo=UTC), 50.0, 1000.0, 10.0),
-            ("VIN1", datetime(2026, 11, 25, 6, 50, tzinfo=UTC), 60.0, 1010.0, 20.0),
-            ("VIN1", datetime(2026, 11, 25, 7, 5, tzinfo=UTC), 61.0, 1011.0, None),
-            ("VIN2", datetime(2026, 11, 25, 6, 20, tzinfo=UTC), 80.0, 5.0, -3.0),
+            ("VIN1", datetime(2025, 3, 10, 6, 10, tzinfo=UTC), 50.0, 1000.0, 10.0),
+            ("VIN1", datetime(2025, 3, 10, 6, 50, tzinfo=UTC), 60.0, 1010.0, 20.0),
+            ("VIN1", datetime(2025, 3, 10, 7, 5, tzinfo=UTC), 61.0, 1011.0, None),
+            ("VIN2", datetime(2025, 3, 10, 6, 20, tzinfo=UTC), 80.0, 5.0, -3.0),
         ]
         expected = [
-            ("VIN1", datetime(2026, 11, 25, 6, tzinfo=UTC), 2, 55.0, 50.0, 60.0, 1010.0, 15.0),
-            ("VIN1", datetime(2026, 11, 25, 7, tzinfo=UTC), 1, 61.0, 61.0, 61.0, 1011.0, None),
-            ("VIN2", datetime(2026, 11, 25, 6, tzinfo=UTC), 1, 80.0, 80.0, 80.0, 5.0, -3.0),
+            ("VIN1", datetime(2025, 3, 10, 6, tzinfo=UTC), 2, 55.0, 50.0, 60.0, 1010.0, 15.0),
+            ("VIN1", datetime(2025, 3, 10, 7, tzinfo=UTC), 1, 61.0, 61.0, 61.0, 1011.0, None),
+            ("VIN2", datetime(2025, 3, 10, 6, tzinfo=UTC), 1, 80.0, 80.0, 80.0, 5.0, -3.0),
         ]
         async with await connect(database_url) as conn:
             mode = await cluster_mode(conn)
@@ -401,7 +406,7 @@ class TestTelemetryHourly:
             materialized = await hourly(conn)
             # A sample late for an hour already materialized counts once the rollup refreshes.
             await insert_telemetry(
-                conn, [("VIN2", datetime(2026, 11, 25, 6, 40, tzinfo=UTC), 70.0, 6.0, -1.0)]
+                conn, [("VIN2", datetime(2025, 3, 10, 6, 40, tzinfo=UTC), 70.0, 6.0, -1.0)]
             )
             await materialize_hourly(conn, mode)
             refreshed = await hourly(conn)
@@ -409,7 +414,7 @@ class TestTelemetryHourly:
         assert materialized == expected
         assert refreshed == [
             *expected[:2],
-            ("VIN2", datetime(2026, 11, 25, 6, tzinfo=UTC), 2, 75.0, 70.0, 80.0, 6.0, -2.0),
+            ("VIN2", datetime(2025, 3, 10, 6, tzinfo=UTC), 2, 75.0, 70.0, 80.0, 6.0, -2.0),
         ]
 
 

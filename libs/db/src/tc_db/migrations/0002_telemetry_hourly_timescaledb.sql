@@ -1,6 +1,7 @@
 -- TimescaleDB: telemetry becomes a hypertable (7-day chunks) compressed after 14 days, and
 -- telemetry_hourly a continuous aggregate refreshed every 30 minutes (real-time, so the
--- newest hour is included like in the plain view).
+-- newest hour is included like in the plain view). One difference remains: a sample arriving
+-- late for an hour already materialized counts only from the next refresh on.
 --
 -- Statements are separated by lines holding only "-- step": the continuous aggregate cannot
 -- be created inside a transaction block, so the runner executes each step on its own in
