@@ -1,0 +1,1 @@
+"""Local fake servers for day-ahead prices, exchange rates and weather forecasts."""

@@ -1,0 +1,5 @@
+import sys
+
+from tc_market_fakes.cli import main
+
+sys.exit(main())
