@@ -31,3 +31,31 @@ class TessieUnavailableError(TessieError):
     def __init__(self, reason: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(f"Tessie unavailable: {reason}")
         self.retry_after_s = retry_after_s
+
+
+class MarketSourceError(Exception):
+    """Base of every market/weather source failure the market poller handles.
+
+    Messages name the source, the request kind and the status only: never a URL (the ENTSO-E
+    token travels in the query string).
+    """
+
+    def __init__(self, message: str, *, source: str) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class MarketAuthError(MarketSourceError):
+    """The source rejected the token or the User-Agent (401/403): fix the configuration."""
+
+
+class MarketRequestError(MarketSourceError):
+    """The source refused the request itself (e.g. an ENTSO-E 400 acknowledgement)."""
+
+
+class MarketUnavailableError(MarketSourceError):
+    """Transient errors outlasted the retries of one call; try again later."""
+
+    def __init__(self, message: str, *, source: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message, source=source)
+        self.retry_after_s = retry_after_s

@@ -1,27 +1,51 @@
 """Composition root of the ingest service."""
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
 import uvicorn
 from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
-from tc_common.clock import SystemClock
+from tc_common.clock import Clock, SystemClock
 from tc_common.events import TelemetrySampled
+from tc_common.events.market import BiddingZone, ExchangeRatesPublished, SpotPricesPublished
+from tc_common.events.weather import WeatherForecastPublished
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
-from tc_common.topics import TELEMETRY_SAMPLED_V1
-from tc_ingest.adapters.kafka import KafkaSamplePublisher
+from tc_common.topics import (
+    EXCHANGE_RATES_PUBLISHED_V1,
+    SPOT_PRICES_PUBLISHED_V1,
+    TELEMETRY_SAMPLED_V1,
+    WEATHER_FORECAST_PUBLISHED_V1,
+)
+from tc_ingest.adapters.entsoe import EntsoeClient
+from tc_ingest.adapters.hvakosterstrommen import HvakosterstrommenClient
+from tc_ingest.adapters.kafka import KafkaEventPublisher, KafkaSamplePublisher
+from tc_ingest.adapters.met import MetClient
+from tc_ingest.adapters.norgesbank import CachedExchangeRates, NorgesBankClient
 from tc_ingest.adapters.tessie import TessieHttpClient
-from tc_ingest.metrics import IngestMetrics
+from tc_ingest.domain.market import ZONE_REFERENCE_POINTS
+from tc_ingest.market_poller import MarketPoller, WeatherLocation
+from tc_ingest.metrics import IngestMetrics, MarketMetrics
 from tc_ingest.poller import TelemetryPoller
+from tc_ingest.ports import PriceSource
 from tc_ingest.settings import IngestSettings
 
 SERVICE = "ingest"
 
 
-def create_app(settings: IngestSettings | None = None) -> AsgiFastStream:
+def create_app(
+    settings: IngestSettings | None = None, clock: Clock | None = None
+) -> AsgiFastStream:
     settings = settings or IngestSettings()
+    clock = clock or SystemClock()
     # Also here, not only in run(): `faststream run --factory` and uvicorn never call run().
     register_secret(settings.tessie.token.get_secret_value())
+    if settings.market.entsoe_token is not None:
+        # ENTSO-E wants the token in the query string: any logged URL would carry it.
+        register_secret(settings.market.entsoe_token.get_secret_value())
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     broker = build_broker(settings.kafka, service=SERVICE, registry=registry)
@@ -35,7 +59,7 @@ def create_app(settings: IngestSettings | None = None) -> AsgiFastStream:
     poller = TelemetryPoller(
         tessie,
         KafkaSamplePublisher(publisher),
-        clock=SystemClock(),
+        clock=clock,
         metrics=metrics,
         poll_interval_s=settings.poll_interval_s,
         vins=settings.vins,
@@ -43,10 +67,21 @@ def create_app(settings: IngestSettings | None = None) -> AsgiFastStream:
         auth_backoff_s=settings.auth_backoff_s,
     )
 
+    market_start, market_stop = _market_part(settings, broker, registry, clock)
+
     async def create_topics() -> None:
-        await ensure_topics(settings.kafka.bootstrap_servers, [TELEMETRY_SAMPLED_V1])
+        await ensure_topics(
+            settings.kafka.bootstrap_servers,
+            [
+                TELEMETRY_SAMPLED_V1,
+                SPOT_PRICES_PUBLISHED_V1,
+                EXCHANGE_RATES_PUBLISHED_V1,
+                WEATHER_FORECAST_PUBLISHED_V1,
+            ],
+        )
 
     async def shut_down() -> None:
+        await market_stop()
         await poller.stop()
         await tessie.aclose()
 
@@ -55,9 +90,106 @@ def create_app(settings: IngestSettings | None = None) -> AsgiFastStream:
         registry,
         title="teslaconnectivity ingest",
         on_startup=[create_topics],
-        after_startup=[poller.start],
+        after_startup=[poller.start, market_start],
         on_shutdown=[shut_down],
     )
+
+
+def _market_part(
+    settings: IngestSettings, broker: KafkaBroker, registry: CollectorRegistry, clock: Clock
+) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """The market poller's start/stop hooks; no-ops when market and weather are disabled.
+
+    The publishers are declared either way so the AsyncAPI document always lists the topics.
+    """
+    events = KafkaEventPublisher(
+        {
+            SpotPricesPublished: broker.publisher(
+                SPOT_PRICES_PUBLISHED_V1,
+                schema=SpotPricesPublished,
+                title="SpotPricesPublished",
+                description="Day-ahead prices of one zone and CET delivery day, keyed by zone.",
+            ),
+            ExchangeRatesPublished: broker.publisher(
+                EXCHANGE_RATES_PUBLISHED_V1,
+                schema=ExchangeRatesPublished,
+                title="ExchangeRatesPublished",
+                description="Norges Bank rates of one business day, units per EUR.",
+            ),
+            WeatherForecastPublished: broker.publisher(
+                WEATHER_FORECAST_PUBLISHED_V1,
+                schema=WeatherForecastPublished,
+                title="WeatherForecastPublished",
+                description="MET Norway forecast for a zone point or a home, keyed by location.",
+            ),
+        }
+    )
+    market, weather = settings.market, settings.weather
+    if not market.enabled and not weather.enabled:
+        return _noop, _noop
+    metrics = MarketMetrics(registry)
+    on_error = metrics.count_fetch_error
+    closers: list[Callable[[], Awaitable[None]]] = []
+    sources: dict[BiddingZone, PriceSource] = {}
+    rates: CachedExchangeRates | None = None
+    if market.enabled:
+        hva = HvakosterstrommenClient(market, on_error=on_error, clock=clock)
+        closers.append(hva.aclose)
+        entsoe: EntsoeClient | None = None
+        if market.entsoe_token is not None:
+            entsoe = EntsoeClient(
+                market, market.entsoe_token.get_secret_value(), on_error=on_error, clock=clock
+            )
+            closers.append(entsoe.aclose)
+        for zone in market.zones:
+            if entsoe is not None:
+                sources[zone] = entsoe
+            elif hva.supports(zone):
+                sources[zone] = hva
+        norgesbank = NorgesBankClient(market, on_error=on_error, clock=clock)
+        closers.append(norgesbank.aclose)
+        rates = CachedExchangeRates(
+            norgesbank,
+            clock=clock,
+            lookback_days=market.backfill_days,
+            refresh_interval=timedelta(seconds=market.fx_refresh_interval_s),
+        )
+    met: MetClient | None = None
+    locations: list[WeatherLocation] = []
+    if weather.enabled:
+        met = MetClient(weather, on_error=on_error, clock=clock)
+        closers.append(met.aclose)
+        locations = [
+            WeatherLocation(f"zone:{zone}", *ZONE_REFERENCE_POINTS[zone]) for zone in market.zones
+        ] + [WeatherLocation(h.id, h.latitude_deg, h.longitude_deg) for h in weather.homes]
+    poller = MarketPoller(
+        events,
+        clock=clock,
+        metrics=metrics,
+        zones=market.zones if market.enabled else [],
+        price_sources=sources,
+        rates=rates,
+        weather=met,
+        locations=locations,
+        publication_local=market.publication_time_cet,
+        retry_interval_s=market.retry_interval_s,
+        max_sleep_s=market.max_sleep_s,
+        backfill_days=market.backfill_days,
+        backfill_chunk_days=market.backfill_chunk_days,
+        rates_interval_s=market.fx_refresh_interval_s,
+        weather_interval_s=weather.poll_interval_s,
+    )
+
+    async def stop() -> None:
+        await poller.stop()
+        for close in closers:
+            await close()
+
+    return poller.start, stop
+
+
+async def _noop() -> None:
+    return None
 
 
 def run() -> None:

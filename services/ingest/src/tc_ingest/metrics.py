@@ -33,3 +33,35 @@ class IngestMetrics:
 
     def count_tessie_error(self, status: str) -> None:
         self.tessie_errors.labels(status=status).inc()
+
+
+class MarketMetrics:
+    """Market and weather publication counters and source errors."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.prices_days_published = Counter(
+            "tc_ingest_prices_days_published_total",
+            "Delivery days of spot prices the broker acknowledged (each revision counts).",
+            ["zone", "source"],
+            registry=registry,
+        )
+        self.market_fetch_errors = Counter(
+            "tc_ingest_market_fetch_errors_total",
+            "Failed market/weather requests (each retry counts) by source and HTTP status, "
+            "timeout, connection or bad_body.",
+            ["source", "status"],
+            registry=registry,
+        )
+        self.weather_forecasts_published = Counter(
+            "tc_ingest_weather_forecasts_published_total",
+            "Weather forecasts the broker acknowledged.",
+            registry=registry,
+        )
+        self.exchange_rates_published = Counter(
+            "tc_ingest_exchange_rates_published_total",
+            "Business days of exchange rates the broker acknowledged.",
+            registry=registry,
+        )
+
+    def count_fetch_error(self, source: str, status: str) -> None:
+        self.market_fetch_errors.labels(source=source, status=status).inc()

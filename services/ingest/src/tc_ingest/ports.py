@@ -1,9 +1,14 @@
 """What the poller needs from the outside world."""
 
+from datetime import date
 from typing import Protocol
 
 from tc_common.events import TelemetrySampled
+from tc_common.events.base import Event
+from tc_common.events.market import BiddingZone
 from tc_ingest.domain import VehicleState
+from tc_ingest.domain.market import DayPrices
+from tc_ingest.domain.weather import WeatherFetch
 
 
 class TelemetrySource(Protocol):
@@ -31,3 +36,36 @@ class SamplePublisher(Protocol):
     """Hands a sample to the broker. Returns only once the broker acknowledged it; raises else."""
 
     async def publish(self, sample: TelemetrySampled) -> None: ...
+
+
+class PriceSource(Protocol):
+    """Day-ahead prices of a bidding zone for CET delivery days.
+
+    ``fetch_days`` returns the published days within ``[first, last]`` (possibly fewer, an
+    empty list when nothing is published yet). Raises ``MarketAuthError``,
+    ``MarketRequestError`` or ``MarketUnavailableError`` (after bounded retries).
+    """
+
+    @property
+    def name(self) -> str:
+        """The source label used in events and metrics (``entsoe``, ``hvakosterstrommen``)."""
+        ...
+
+    def supports(self, zone: BiddingZone) -> bool: ...
+
+    async def fetch_days(self, zone: BiddingZone, first: date, last: date) -> list[DayPrices]: ...
+
+
+class WeatherSource(Protocol):
+    """Forecasts for a point; answers from its cache (``fresh=False``) until ``Expires``."""
+
+    async def fetch(self, latitude_deg: float, longitude_deg: float) -> WeatherFetch: ...
+
+
+class EventPublisher(Protocol):
+    """Hands an event to the broker on its topic, keyed by ``event.kafka_key()``.
+
+    Returns only once the broker acknowledged it; raises otherwise.
+    """
+
+    async def publish(self, event: Event) -> None: ...

@@ -1,11 +1,13 @@
 """The ingest service's settings: environment variables prefixed ``INGEST_``."""
 
 import json
+from datetime import time
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from tc_common.events.market import BiddingZone
 from tc_common.settings import HttpSettings, ServiceSettings
 
 
@@ -26,6 +28,75 @@ class TessieSettings(BaseModel):
     )
 
 
+class HttpRetrySettings(BaseModel):
+    """Timeouts and bounded retries shared by the market and weather clients."""
+
+    timeout_s: float = Field(default=30.0, gt=0, le=120)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_cap_s: float = Field(
+        default=60.0, gt=0, description="Upper bound of one wait, also for Retry-After."
+    )
+
+
+class MarketSettings(HttpRetrySettings):
+    """``INGEST_MARKET__*``: day-ahead prices and exchange rates."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    enabled: bool = True
+    zones: list[BiddingZone] = Field(default=["NO1", "NO2", "NO3", "NO4", "NO5"])
+    entsoe_token: SecretStr | None = Field(
+        default=None,
+        description="ENTSO-E Transparency Platform token; unset: hvakosterstrommen (NO only).",
+    )
+    entsoe_base_url: str = Field(
+        default="https://web-api.tp.entsoe.eu/api", description="The A44 endpoint itself."
+    )
+    hvakosterstrommen_base_url: str = "https://www.hvakosterstrommen.no"
+    norgesbank_base_url: str = "https://data.norges-bank.no"
+    publication_time_cet: time = Field(
+        default=time(13, 0), description="Local CET/CEST time from which tomorrow is polled."
+    )
+    retry_interval_s: float = Field(
+        default=600.0, ge=1.0, description="Re-poll pace while a due day is incomplete."
+    )
+    max_sleep_s: float = Field(
+        default=3600.0, ge=1.0, description="Longest sleep of the price loop (re-plans after)."
+    )
+    backfill_days: int = Field(default=60, ge=0, le=366)
+    backfill_chunk_days: int = Field(
+        default=7, ge=1, le=31, description="Days per ENTSO-E backfill request."
+    )
+    fx_refresh_interval_s: float = Field(
+        default=6 * 3600.0, ge=60.0, description="Age after which cached rates are re-read."
+    )
+
+
+class HomeLocation(BaseModel):
+    """An extra forecast point, e.g. a vehicle's home area (``id`` like ``home:<vin>``)."""
+
+    id: str = Field(min_length=1)
+    latitude_deg: float = Field(ge=-90, le=90)
+    longitude_deg: float = Field(ge=-180, le=180)
+
+
+class WeatherSettings(HttpRetrySettings):
+    """``INGEST_WEATHER__*``: MET Norway locationforecast for zone points and homes."""
+
+    enabled: bool = True
+    met_base_url: str = "https://api.met.no"
+    user_agent: str = Field(
+        default="teslaconnectivity/0.1 operator@teslaconnectivity.com",
+        min_length=8,
+        description="MET requires an identifying User-Agent with a contact (403 otherwise).",
+    )
+    homes: list[HomeLocation] = Field(default=[])
+    poll_interval_s: float = Field(
+        default=900.0, ge=1.0, description="Pace of the weather loop; Expires is honoured."
+    )
+
+
 class IngestSettings(ServiceSettings):
     """Env: ``INGEST_TESSIE__TOKEN``, ``INGEST_POLL_INTERVAL_S``, ``INGEST_VINS``..."""
 
@@ -40,6 +111,8 @@ class IngestSettings(ServiceSettings):
 
     http: HttpSettings = HttpSettings(port=8101)
     tessie: TessieSettings
+    market: MarketSettings = MarketSettings()
+    weather: WeatherSettings = WeatherSettings()
     # Tessie refreshes its cache about every 10-15 s while a car is awake: polling faster only
     # returns duplicates, so 5 s is a hard floor.
     poll_interval_s: float = Field(default=30.0, ge=5.0, description="Seconds between polls.")
