@@ -290,7 +290,8 @@ class TestTimescaleObjects:
             dimensions = await timescale_rows(
                 conn,
                 "SELECT hypertable_name, column_name, time_interval "
-                "FROM timescaledb_information.dimensions WHERE hypertable_schema = 'public'",
+                "FROM timescaledb_information.dimensions "
+                "WHERE hypertable_schema = 'public' AND hypertable_name = 'telemetry'",
             )
         if mode == "timescaledb":
             assert dimensions == [("telemetry", "sampled_at", timedelta(days=7))]

@@ -347,6 +347,11 @@ class TestDocsAndMetrics:
             "/v1/vehicles",
             "/v1/vehicles/{vehicle_id}/latest",
             "/v1/vehicles/{vehicle_id}/telemetry",
+            "/v1/prices/{zone}",
+            "/v1/prices/{zone}/forecast",
+            "/v1/prices/{zone}/anomalies",
+            "/v1/exchange-rates",
+            "/v1/weather/{location_id}",
         }
         assert spec["components"]["securitySchemes"]["APIKeyHeader"] == {
             "type": "apiKey",

@@ -1,11 +1,14 @@
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tc_common.events import TelemetrySampled
 from tc_store.domain import SaveResult, TelemetryRow
+
+from . import market_events
 
 NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
 
@@ -58,3 +61,9 @@ def make_sample() -> Callable[..., TelemetrySampled]:
 @pytest.fixture
 def fake_repo() -> FakeTelemetryRepo:
     return FakeTelemetryRepo()
+
+
+@pytest.fixture
+def events() -> ModuleType:
+    """Builders of valid market, weather and forecast events (``market_events``)."""
+    return market_events

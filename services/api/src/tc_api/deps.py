@@ -1,6 +1,6 @@
 """Request dependencies: the reader, the clock and API-key authentication.
 
-``create_app`` puts the reader, the clock and the accepted keys on ``app.state``; routes ask
+``create_app`` puts the readers, the clock and the accepted keys on ``app.state``; routes ask
 for them through the ``Annotated`` aliases below and never build infrastructure themselves.
 The dependencies are ``async`` only so FastAPI runs them on the loop, not in a thread.
 """
@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
-from tc_api.ports import TelemetryReader
+from tc_api.ports import MarketReader, TelemetryReader
 from tc_common.clock import Clock
 
 API_KEY_HEADER = "X-API-Key"
@@ -26,6 +26,11 @@ _api_key_header = APIKeyHeader(
 async def get_reader(request: Request) -> TelemetryReader:
     reader: TelemetryReader = request.app.state.reader
     return reader
+
+
+async def get_market(request: Request) -> MarketReader:
+    market: MarketReader = request.app.state.market
+    return market
 
 
 async def get_clock(request: Request) -> Clock:
@@ -59,5 +64,6 @@ async def require_api_key(
 
 
 ReaderDep = Annotated[TelemetryReader, Depends(get_reader)]
+MarketDep = Annotated[MarketReader, Depends(get_market)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 Authenticated = Depends(require_api_key)

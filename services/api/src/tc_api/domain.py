@@ -1,11 +1,13 @@
-"""What a telemetry query may ask for: windows, limits and order, decided without I/O.
+"""What a telemetry, price or weather query may ask for, and what its answer holds: windows,
+limits, zones and the merging of price series, decided without I/O.
 
 Windows are half-open, ``[from_at, to_at)``: a page that ends at ``to_at`` and the next one that
 starts there never return the same sample twice.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 SortOrder = Literal["asc", "desc"]
@@ -88,3 +90,206 @@ def resolve_query(
     if not MIN_LIMIT <= limit <= MAX_LIMIT:
         raise InvalidQueryError("limit", f"'limit' must be between {MIN_LIMIT} and {MAX_LIMIT}")
     return TelemetryQuery(from_at=start, to_at=end, limit=limit, order=order or DEFAULT_ORDER)
+
+
+# --- Spot prices, price forecasts, anomalies, exchange rates and weather ----------------------
+
+BIDDING_ZONES: tuple[str, ...] = (
+    "NO1",
+    "NO2",
+    "NO3",
+    "NO4",
+    "NO5",
+    "SE1",
+    "SE2",
+    "SE3",
+    "SE4",
+    "DK1",
+    "DK2",
+    "FI",
+)
+# Without from/to a price query covers yesterday's last hours, today and the published
+# day-ahead: 24 h back from the current hour and 72 h in all.
+DEFAULT_PRICE_LOOKBACK = timedelta(hours=24)
+DEFAULT_PRICE_WINDOW = timedelta(hours=72)
+DEFAULT_RATE_DAYS = 31
+MAX_RATE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Aware UTC ``[from_at, to_at)``."""
+
+    from_at: datetime
+    to_at: datetime
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Days ``[from_date, to_date)``."""
+
+    from_date: date
+    to_date: date
+
+
+@dataclass(frozen=True)
+class SpotPrice:
+    start_at: datetime
+    end_at: datetime
+    resolution_min: int
+    price_eur_per_mwh: float
+    price_nok_ore_per_kwh: float | None
+
+
+@dataclass(frozen=True)
+class ForecastSlot:
+    start_at: datetime
+    end_at: datetime
+    p10_eur_per_mwh: float
+    p50_eur_per_mwh: float
+    p90_eur_per_mwh: float
+
+
+@dataclass(frozen=True)
+class PriceForecast:
+    zone: str
+    issued_at: datetime
+    model: str
+    known_until: datetime
+    slots: tuple[ForecastSlot, ...]
+
+
+@dataclass(frozen=True)
+class PriceAnomaly:
+    zone: str
+    kind: str
+    start_at: datetime
+    end_at: datetime
+    price_eur_per_mwh: float
+    expected_eur_per_mwh: float | None
+    detected_at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class ExchangeRate:
+    rate_date: date
+    currency: str
+    per_eur: float
+    source: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class WeatherSlot:
+    start_at: datetime
+    end_at: datetime
+    air_temperature_c: float | None
+    wind_speed_m_per_s: float | None
+    cloud_area_fraction_pct: float | None
+    precipitation_mm: float | None
+
+
+@dataclass(frozen=True)
+class WeatherForecast:
+    """One model run for one place."""
+
+    location_id: str
+    latitude_deg: float
+    longitude_deg: float
+    updated_at: datetime
+    fetched_at: datetime
+    source: str
+    slots: tuple[WeatherSlot, ...]
+
+
+def parse_zone(text: str) -> str:
+    """The bidding zone named by ``text`` (any case), or an ``InvalidQueryError`` listing the
+    valid ones."""
+    zone = text.strip().upper()
+    if zone not in BIDDING_ZONES:
+        raise InvalidQueryError(
+            "zone", f"unknown bidding zone {text!r}; valid zones: {', '.join(BIDDING_ZONES)}"
+        )
+    return zone
+
+
+def resolve_price_window(
+    *, from_at: datetime | None, to_at: datetime | None, now: datetime
+) -> TimeWindow:
+    """Apply defaults and bounds to a price or anomaly window.
+
+    With neither bound the window starts ``DEFAULT_PRICE_LOOKBACK`` before the current hour;
+    a missing bound lies ``DEFAULT_PRICE_WINDOW`` from the given one. ``now`` MUST be aware.
+    """
+    start = _require_aware("from", from_at)
+    end = _require_aware("to", to_at)
+    if start is None and end is None:
+        hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        start = hour - DEFAULT_PRICE_LOOKBACK
+    if start is None:
+        assert end is not None
+        start = end - DEFAULT_PRICE_WINDOW
+    if end is None:
+        end = start + DEFAULT_PRICE_WINDOW
+    _check_window(start, end)
+    return TimeWindow(from_at=start, to_at=end)
+
+
+def _check_window(start: datetime, end: datetime) -> None:
+    if start >= end:
+        raise InvalidQueryError("from", "'from' must be before 'to'")
+    if end - start > MAX_WINDOW:
+        raise InvalidQueryError(
+            "from",
+            f"the window from 'from' to 'to' may span at most {MAX_WINDOW.days} days; "
+            "split the request",
+        )
+
+
+def resolve_date_window(
+    *, from_date: date | None, to_date: date | None, now: datetime
+) -> DateWindow:
+    """Days ``[from, to)``: ``to`` defaults to tomorrow (UTC, so today is included) and
+    ``from`` to ``DEFAULT_RATE_DAYS`` before it; at most ``MAX_RATE_DAYS`` days."""
+    end = to_date or now.astimezone(UTC).date() + timedelta(days=1)
+    start = from_date or end - timedelta(days=DEFAULT_RATE_DAYS)
+    if start >= end:
+        raise InvalidQueryError("from", "'from' must be before 'to'")
+    if (end - start).days > MAX_RATE_DAYS:
+        raise InvalidQueryError(
+            "from", f"the dates from 'from' to 'to' may span at most {MAX_RATE_DAYS} days"
+        )
+    return DateWindow(from_date=start, to_date=end)
+
+
+def finest_prices(prices: Sequence[SpotPrice]) -> list[SpotPrice]:
+    """One price for every instant: where an hourly and a 15-minute series overlap (a zone
+    during the move to 15-minute market time units), the 15-minute slots win.
+
+    Returned sorted by ``start_at``; ``prices`` need not be sorted.
+    """
+    fine = [p for p in prices if p.resolution_min < 60]
+    covered = {p.start_at for p in fine}
+    kept = list(fine)
+    for price in prices:
+        if price.resolution_min >= 60:
+            quarters = {
+                price.start_at + timedelta(minutes=m) for m in range(0, price.resolution_min, 15)
+            }
+            if not quarters & covered:
+                kept.append(price)
+    return sorted(kept, key=lambda p: p.start_at)
+
+
+def forecast_beyond(
+    forecast: PriceForecast, *, known_until: datetime | None, window: TimeWindow
+) -> tuple[ForecastSlot, ...]:
+    """The forecast slots that start inside ``window`` and not before ``known_until`` (the
+    end of the last published price; None when none is stored)."""
+    return tuple(
+        slot
+        for slot in forecast.slots
+        if window.from_at <= slot.start_at < window.to_at
+        and (known_until is None or slot.start_at >= known_until)
+    )

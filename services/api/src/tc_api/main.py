@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from tc_api.adapters.postgres import PostgresTelemetryReader, open_pool
+from tc_api.adapters.postgres_market import PostgresMarketReader
 from tc_api.metrics import PrometheusMiddleware
-from tc_api.ports import TelemetryReader, TelemetryUnavailableError
-from tc_api.routes import health, vehicles
+from tc_api.ports import MarketReader, TelemetryReader, TelemetryUnavailableError
+from tc_api.routes import health, market, vehicles
 from tc_api.routes.health import RETRY_AFTER_S
 from tc_api.schemas import UnavailableBody
 from tc_api.settings import ApiSettings
@@ -35,9 +36,11 @@ def create_app(
     settings: ApiSettings | None = None,
     *,
     reader: TelemetryReader | None = None,
+    market_reader: MarketReader | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """Build the app; with ``reader`` given (tests), no database pool is opened."""
+    """Build the app; with ``reader`` given (tests), no database pool is opened and the
+    market routes use ``market_reader``."""
     settings = settings or ApiSettings()
     registry = CollectorRegistry()
 
@@ -55,6 +58,7 @@ def create_app(
         # and reports it through /healthz and 503s instead of crash-looping.
         await pool.open(wait=False)
         app.state.reader = PostgresTelemetryReader(pool)
+        app.state.market = PostgresMarketReader(pool)
         try:
             yield
         finally:
@@ -62,19 +66,22 @@ def create_app(
 
     app = FastAPI(
         title="teslaconnectivity api",
-        description="Private, read-only API serving stored vehicle telemetry to the dashboard.",
+        description="Private, read-only API serving stored vehicle telemetry, spot prices, "
+        "price forecasts, exchange rates and weather to the dashboard.",
         version="1",
         lifespan=lifespan,
     )
     app.state.registry = registry
     if reader is not None:
         app.state.reader = reader
+        app.state.market = market_reader
     app.state.clock = clock or SystemClock()
     app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
     app.add_middleware(PrometheusMiddleware, registry=registry)
     app.add_exception_handler(TelemetryUnavailableError, _on_unavailable)
     app.include_router(health.router)
     app.include_router(vehicles.router)
+    app.include_router(market.router)
     return app
 
 

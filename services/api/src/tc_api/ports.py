@@ -1,8 +1,19 @@
-"""The api's one port: read-only access to stored telemetry."""
+"""The api's ports: read-only access to stored telemetry and to market and weather data."""
 
+from datetime import datetime
 from typing import Protocol
 
-from tc_api.domain import TelemetryQuery, Vehicle
+from tc_api.domain import (
+    DateWindow,
+    ExchangeRate,
+    PriceAnomaly,
+    PriceForecast,
+    SpotPrice,
+    TelemetryQuery,
+    TimeWindow,
+    Vehicle,
+    WeatherForecast,
+)
 from tc_common.events import TelemetrySampled
 
 
@@ -36,4 +47,38 @@ class TelemetryReader(Protocol):
     async def samples(self, vehicle_id: str, query: TelemetryQuery) -> list[TelemetrySampled]:
         """Samples with ``query.from_at <= sampled_at < query.to_at``, sorted by ``sampled_at``
         in ``query.order``, at most ``query.limit`` of them (the first ones in that order)."""
+        ...
+
+
+class MarketReader(Protocol):
+    """Reads spot prices, price forecasts, anomalies, exchange rates and weather; never writes.
+
+    Raises ``TelemetryUnavailableError`` (the same database) when the store cannot be reached.
+    Returned datetimes are aware UTC; ``zone`` is a valid bidding zone.
+    """
+
+    async def spot_prices(self, zone: str, window: TimeWindow) -> list[SpotPrice]:
+        """Every stored slot (all resolutions) with ``window.from_at <= start_at <
+        window.to_at``, each in its highest stored revision, sorted by ``start_at``."""
+        ...
+
+    async def last_spot_price_end(self, zone: str) -> datetime | None:
+        """End of the latest stored spot slot of ``zone``, or None when none is stored."""
+        ...
+
+    async def latest_price_forecast(self, zone: str) -> PriceForecast | None:
+        """The forecast with the greatest ``issued_at``, all its slots sorted; None if none."""
+        ...
+
+    async def price_anomalies(self, zone: str, window: TimeWindow) -> list[PriceAnomaly]:
+        """Anomalies overlapping ``window``, sorted by ``start_at`` then ``kind``."""
+        ...
+
+    async def exchange_rates(self, window: DateWindow) -> list[ExchangeRate]:
+        """Rates with ``window.from_date <= rate_date < window.to_date``, sorted by date and
+        currency."""
+        ...
+
+    async def latest_weather(self, location_id: str) -> WeatherForecast | None:
+        """The newest model run for ``location_id``, slots sorted; None when none is stored."""
         ...

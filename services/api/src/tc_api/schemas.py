@@ -5,12 +5,21 @@ treat a stored sample and a streamed one alike. The models are declared here rat
 reused from the event: the HTTP contract changes only when we change it here.
 """
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from tc_api.domain import SortOrder, TelemetryQuery, Vehicle
+from tc_api.domain import (
+    ForecastSlot,
+    PriceForecast,
+    SortOrder,
+    SpotPrice,
+    TelemetryQuery,
+    Vehicle,
+    WeatherForecast,
+)
 from tc_common.events import TelemetrySampled
 from tc_common.events.telemetry import ChargingState, VehicleOnlineState
 
@@ -108,3 +117,143 @@ class ErrorBody(_Response):
 
 class UnavailableBody(ErrorBody):
     retry_after_s: int = Field(description="Seconds to wait before retrying.")
+
+
+class SpotPriceOut(_Response):
+    """One market time unit's day-ahead price."""
+
+    start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
+    end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
+    resolution_min: int = Field(description="Length of the slot, 15 or 60 minutes.")
+    price_eur_per_mwh: float = Field(description="Spot price, EUR/MWh (may be negative).")
+    price_nok_ore_per_kwh: float | None = Field(
+        description="The same price in NOK øre/kWh ex VAT; null when no rate was known."
+    )
+
+    @classmethod
+    def from_price(cls, price: SpotPrice) -> "SpotPriceOut":
+        return cls.model_validate(price, from_attributes=True)
+
+
+class ForecastSlotOut(_Response):
+    start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
+    end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
+    p10_eur_per_mwh: float = Field(description="10 % quantile, EUR/MWh.")
+    p50_eur_per_mwh: float = Field(description="Median, EUR/MWh.")
+    p90_eur_per_mwh: float = Field(description="90 % quantile, EUR/MWh.")
+
+
+class PriceForecastOut(_Response):
+    """A zone's price forecast as issued; its slots start after the prices known then."""
+
+    zone: str = Field(examples=["NO3"])
+    issued_at: AwareDatetime = Field(description="When the forecast was made (UTC).")
+    model: str = Field(description="Model name and version.")
+    known_until: AwareDatetime = Field(description="End of the prices known when issued.")
+    slots: list[ForecastSlotOut]
+
+    @classmethod
+    def build(
+        cls, forecast: PriceForecast, slots: Sequence[ForecastSlot] | None = None
+    ) -> "PriceForecastOut":
+        return cls(
+            zone=forecast.zone,
+            issued_at=forecast.issued_at,
+            model=forecast.model,
+            known_until=forecast.known_until,
+            slots=[
+                ForecastSlotOut.model_validate(s, from_attributes=True)
+                for s in (forecast.slots if slots is None else slots)
+            ],
+        )
+
+
+class PricesPage(_Response):
+    """Spot prices of one zone for slots starting in ``[from, to)``, one price per instant."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    zone: str = Field(examples=["NO3"])
+    from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
+    to: datetime = Field(description="Exclusive end of the window (UTC).")
+    count: int = Field(description="Number of spot slots.")
+    slots: list[SpotPriceOut]
+    forecast: PriceForecastOut | None = Field(
+        default=None,
+        description="With include_forecast=true: the latest forecast's slots in the window "
+        "after the last published price (null when there is no forecast).",
+    )
+
+
+class PriceAnomalyOut(_Response):
+    kind: Literal["spike", "negative", "regime_shift"]
+    start_at: AwareDatetime
+    end_at: AwareDatetime
+    price_eur_per_mwh: float = Field(description="The realised (or mean realised) price.")
+    expected_eur_per_mwh: float | None = Field(description="The forecast's p50, if any.")
+    detected_at: AwareDatetime
+    detail: str = Field(description="Why it was flagged.")
+
+
+class PriceAnomaliesPage(_Response):
+    """Anomalies of one zone that overlap ``[from, to)``."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    zone: str
+    from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
+    to: datetime = Field(description="Exclusive end of the window (UTC).")
+    count: int
+    anomalies: list[PriceAnomalyOut]
+
+
+class ExchangeRateOut(_Response):
+    rate_date: date = Field(description="The business day of the rate.")
+    currency: str = Field(examples=["NOK"])
+    per_eur: float = Field(description="Units of the currency per 1 EUR.")
+    source: str
+    fetched_at: AwareDatetime
+
+
+class ExchangeRatesPage(_Response):
+    """Rates for the days ``[from, to)``; business days only."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    from_: date = Field(alias="from", description="First day (inclusive).")
+    to: date = Field(description="Last day (exclusive).")
+    count: int
+    rates: list[ExchangeRateOut]
+
+
+class WeatherSlotOut(_Response):
+    start_at: AwareDatetime
+    end_at: AwareDatetime
+    air_temperature_c: float | None = Field(description="Air temperature, °C.")
+    wind_speed_m_per_s: float | None = Field(description="Wind speed, m/s.")
+    cloud_area_fraction_pct: float | None = Field(description="Cloud cover, percent.")
+    precipitation_mm: float | None = Field(description="Precipitation over the slot, mm.")
+
+
+class WeatherForecastOut(_Response):
+    """The newest weather model run stored for a place."""
+
+    location_id: str = Field(examples=["zone:NO3"])
+    latitude_deg: float
+    longitude_deg: float
+    updated_at: AwareDatetime = Field(description="The model run's update time (UTC).")
+    fetched_at: AwareDatetime
+    source: str
+    slots: list[WeatherSlotOut]
+
+    @classmethod
+    def from_forecast(cls, forecast: WeatherForecast) -> "WeatherForecastOut":
+        return cls(
+            location_id=forecast.location_id,
+            latitude_deg=forecast.latitude_deg,
+            longitude_deg=forecast.longitude_deg,
+            updated_at=forecast.updated_at,
+            fetched_at=forecast.fetched_at,
+            source=forecast.source,
+            slots=[WeatherSlotOut.model_validate(s, from_attributes=True) for s in forecast.slots],
+        )

@@ -1,10 +1,19 @@
-"""What a telemetry sample looks like as table rows; pure, no I/O."""
+"""What telemetry samples, market data, weather and price forecasts look like as table rows;
+pure, no I/O."""
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple, TypeVar
 
-from tc_common.events import TelemetrySampled
+from tc_common.events import (
+    ExchangeRatesPublished,
+    PriceAnomalyDetected,
+    PriceForecastPublished,
+    SpotPricesPublished,
+    TelemetrySampled,
+    WeatherForecastPublished,
+)
 
 # The telemetry columns store writes, in order. Written out rather than derived from the event
 # so that a field added to TelemetrySampled needs a migration before it is stored (a test
@@ -114,3 +123,215 @@ def backoff_delays_s(initial_s: float, maximum_s: float, factor: float = 2.0) ->
     while True:
         yield min(delay, maximum_s)
         delay = min(delay * factor, maximum_s)
+
+
+# --- Market data, weather and price forecasts -------------------------------------------------
+#
+# One named tuple per table: the field names are the columns store writes (in order), so a row
+# goes to the database as it is. Written out rather than derived from the events, like
+# TELEMETRY_COLUMNS, so that an additive event field needs a migration before it is stored.
+
+
+class SpotPriceRow(NamedTuple):
+    zone: str
+    start_at: datetime
+    end_at: datetime
+    resolution_min: int
+    price_eur_per_mwh: float
+    price_nok_ore_per_kwh: float | None
+    delivery_date: date
+    source: str
+    revision: int
+    fetched_at: datetime
+
+
+class ExchangeRateRow(NamedTuple):
+    rate_date: date
+    currency: str
+    per_eur: float
+    source: str
+    fetched_at: datetime
+
+
+class WeatherForecastRow(NamedTuple):
+    location_id: str
+    updated_at: datetime
+    start_at: datetime
+    end_at: datetime
+    air_temperature_c: float | None
+    wind_speed_m_per_s: float | None
+    cloud_area_fraction_pct: float | None
+    precipitation_mm: float | None
+    latitude_deg: float
+    longitude_deg: float
+    source: str
+    fetched_at: datetime
+
+
+class PriceForecastRow(NamedTuple):
+    zone: str
+    issued_at: datetime
+    model: str
+    known_until: datetime
+    start_at: datetime
+    end_at: datetime
+    p10_eur_per_mwh: float
+    p50_eur_per_mwh: float
+    p90_eur_per_mwh: float
+
+
+class PriceAnomalyRow(NamedTuple):
+    zone: str
+    kind: str
+    start_at: datetime
+    end_at: datetime
+    price_eur_per_mwh: float
+    expected_eur_per_mwh: float | None
+    detected_at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Rows of one event: ``written`` (inserted or replaced) and ``unchanged`` (already stored
+    as they are, or superseded by what is stored: a redelivery or an older revision)."""
+
+    written: int
+    unchanged: int
+
+
+MarketEvent = (
+    SpotPricesPublished
+    | ExchangeRatesPublished
+    | WeatherForecastPublished
+    | PriceForecastPublished
+    | PriceAnomalyDetected
+)
+
+R = TypeVar("R", bound=tuple[Any, ...])
+
+
+def _unique_by(rows: Iterable[R], key: Callable[[R], datetime]) -> list[R]:
+    """``rows`` with each key once (the first wins), sorted by key.
+
+    The rows of one event share everything but this key. A key twice in one executemany
+    would update its own row; sorted so that concurrent writers lock rows in the same order.
+    """
+    unique: dict[datetime, R] = {}
+    for row in rows:
+        unique.setdefault(key(row), row)
+    return [unique[k] for k in sorted(unique)]
+
+
+def spot_price_rows(event: SpotPricesPublished) -> list[SpotPriceRow]:
+    return _unique_by(
+        (
+            SpotPriceRow(
+                zone=event.zone,
+                start_at=slot.start_at,
+                end_at=slot.end_at,
+                resolution_min=event.resolution_min,
+                price_eur_per_mwh=slot.price_eur_per_mwh,
+                price_nok_ore_per_kwh=slot.price_nok_ore_per_kwh,
+                delivery_date=event.delivery_date,
+                source=event.source,
+                revision=event.revision,
+                fetched_at=event.fetched_at,
+            )
+            for slot in event.slots
+        ),
+        key=lambda row: row.start_at,
+    )
+
+
+def exchange_rate_rows(event: ExchangeRatesPublished) -> list[ExchangeRateRow]:
+    return sorted(
+        ExchangeRateRow(
+            rate_date=event.rate_date,
+            currency=currency,
+            per_eur=per_eur,
+            source=event.source,
+            fetched_at=event.fetched_at,
+        )
+        for currency, per_eur in event.rates.items()
+    )
+
+
+def weather_forecast_rows(event: WeatherForecastPublished) -> list[WeatherForecastRow]:
+    return _unique_by(
+        (
+            WeatherForecastRow(
+                location_id=event.location_id,
+                updated_at=event.updated_at,
+                start_at=slot.start_at,
+                end_at=slot.end_at,
+                air_temperature_c=slot.air_temperature_c,
+                wind_speed_m_per_s=slot.wind_speed_m_per_s,
+                cloud_area_fraction_pct=slot.cloud_area_fraction_pct,
+                precipitation_mm=slot.precipitation_mm,
+                latitude_deg=event.latitude_deg,
+                longitude_deg=event.longitude_deg,
+                source=event.source,
+                fetched_at=event.fetched_at,
+            )
+            for slot in event.slots
+        ),
+        key=lambda row: row.start_at,
+    )
+
+
+def price_forecast_rows(event: PriceForecastPublished) -> list[PriceForecastRow]:
+    return _unique_by(
+        (
+            PriceForecastRow(
+                zone=event.zone,
+                issued_at=event.issued_at,
+                model=event.model,
+                known_until=event.known_until,
+                start_at=slot.start_at,
+                end_at=slot.end_at,
+                p10_eur_per_mwh=slot.p10_eur_per_mwh,
+                p50_eur_per_mwh=slot.p50_eur_per_mwh,
+                p90_eur_per_mwh=slot.p90_eur_per_mwh,
+            )
+            for slot in event.slots
+        ),
+        key=lambda row: row.start_at,
+    )
+
+
+def price_anomaly_row(event: PriceAnomalyDetected) -> PriceAnomalyRow:
+    return PriceAnomalyRow(
+        zone=event.zone,
+        kind=event.kind,
+        start_at=event.start_at,
+        end_at=event.end_at,
+        price_eur_per_mwh=event.price_eur_per_mwh,
+        expected_eur_per_mwh=event.expected_eur_per_mwh,
+        detected_at=event.detected_at,
+        detail=event.detail,
+    )
+
+
+def market_unstorable_reason(event: MarketEvent) -> str | None:
+    """Why the database would refuse this event forever, or None when it can be stored.
+
+    Like ``unstorable_reason``: such an event would be retried endlessly and block its
+    partition, so it is dead-lettered instead.
+    """
+    for field, value in event.model_dump().items():
+        if isinstance(value, str) and "\x00" in value:
+            return f"{field} contains a NUL character"
+    if isinstance(event, PriceAnomalyDetected) and event.end_at <= event.start_at:
+        return "end_at must be after start_at"
+    if isinstance(event, SpotPricesPublished):
+        # The resolution is part of the key: an hourly slot stored as a quarter-hour would
+        # shadow the real quarter-hours of that hour.
+        expected = timedelta(minutes=event.resolution_min)
+        for slot in event.slots:
+            if slot.duration != expected:
+                return (
+                    f"slot at {slot.start_at.isoformat()} lasts {slot.duration}, "
+                    f"not the {event.resolution_min} min of resolution_min"
+                )
+    return None

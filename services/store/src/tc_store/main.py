@@ -1,4 +1,5 @@
-"""Composition root of the store service: Kafka telemetry in, PostgreSQL rows out."""
+"""Composition root of the store service: Kafka telemetry, market data, weather and price
+forecasts in, PostgreSQL rows out."""
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
@@ -9,12 +10,30 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
-from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
+from tc_common.topics import (
+    DEAD_LETTER_V1,
+    EXCHANGE_RATES_PUBLISHED_V1,
+    PRICE_ANOMALY_DETECTED_V1,
+    PRICE_FORECAST_PUBLISHED_V1,
+    SPOT_PRICES_PUBLISHED_V1,
+    TELEMETRY_SAMPLED_V1,
+    WEATHER_FORECAST_PUBLISHED_V1,
+)
 from tc_store.adapters.postgres import PostgresTelemetryRepo
-from tc_store.handlers import build_router
+from tc_store.adapters.postgres_market import PostgresMarketRepo
+from tc_store.handlers import build_market_router, build_router, market_group_id
 from tc_store.metrics import StoreMetrics
 from tc_store.ports import TelemetryRepo
 from tc_store.settings import StoreSettings
+
+CONSUMED_TOPICS = (
+    TELEMETRY_SAMPLED_V1,
+    SPOT_PRICES_PUBLISHED_V1,
+    EXCHANGE_RATES_PUBLISHED_V1,
+    WEATHER_FORECAST_PUBLISHED_V1,
+    PRICE_FORECAST_PUBLISHED_V1,
+    PRICE_ANOMALY_DETECTED_V1,
+)
 
 
 def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
@@ -34,11 +53,14 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
         connect_timeout_s=settings.db_connect_timeout_s,
     )
     broker.include_router(build_router(repo, metrics, group_id=settings.consumer_group))
+    broker.include_router(
+        build_market_router(
+            PostgresMarketRepo(repo), metrics, group_id=market_group_id(settings.consumer_group)
+        )
+    )
 
     async def prepare() -> None:
-        await ensure_topics(
-            settings.kafka.bootstrap_servers, [TELEMETRY_SAMPLED_V1, DEAD_LETTER_V1]
-        )
+        await ensure_topics(settings.kafka.bootstrap_servers, (*CONSUMED_TOPICS, DEAD_LETTER_V1))
         # Blocks until the database is reachable and migrated: consuming before that would
         # only pile up retries.
         await repo.start(retention_days=settings.retention_days)

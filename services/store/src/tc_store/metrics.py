@@ -2,16 +2,28 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter
 
+from tc_store.domain import WriteResult
+
+MARKET_TABLES = (
+    "spot_prices",
+    "exchange_rates",
+    "weather_forecasts",
+    "price_forecasts",
+    "price_anomalies",
+)
+
 
 @dataclass(frozen=True)
 class StoreMetrics:
     samples_stored: Counter
     duplicates_ignored: Counter
     db_retries: Counter
+    rows_written: Counter
+    rows_unchanged: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "StoreMetrics":
-        return cls(
+        metrics = cls(
             samples_stored=Counter(
                 "tc_store_samples_stored",
                 "Telemetry samples written to the database.",
@@ -27,4 +39,26 @@ class StoreMetrics:
                 "Database operations retried after the database was unreachable.",
                 registry=registry,
             ),
+            rows_written=Counter(
+                "tc_store_rows_written",
+                "Market, weather and forecast rows inserted or replaced, by table.",
+                ["table"],
+                registry=registry,
+            ),
+            rows_unchanged=Counter(
+                "tc_store_rows_unchanged",
+                "Market, weather and forecast rows left as stored (a redelivery, or "
+                "superseded by a newer revision or fetch), by table.",
+                ["table"],
+                registry=registry,
+            ),
         )
+        for table in MARKET_TABLES:
+            # Exported as 0 from the start, so a rate over them needs no first write.
+            metrics.rows_written.labels(table=table)
+            metrics.rows_unchanged.labels(table=table)
+        return metrics
+
+    def count_write(self, table: str, result: WriteResult) -> None:
+        self.rows_written.labels(table=table).inc(result.written)
+        self.rows_unchanged.labels(table=table).inc(result.unchanged)

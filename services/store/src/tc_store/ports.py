@@ -1,7 +1,16 @@
 from collections.abc import Sequence
 from typing import Protocol
 
-from tc_store.domain import SaveResult, TelemetryRow
+from tc_store.domain import (
+    ExchangeRateRow,
+    PriceAnomalyRow,
+    PriceForecastRow,
+    SaveResult,
+    SpotPriceRow,
+    TelemetryRow,
+    WeatherForecastRow,
+    WriteResult,
+)
 
 
 class TelemetryRepo(Protocol):
@@ -18,3 +27,28 @@ class TelemetryRepo(Protocol):
     async def ping(self) -> bool:
         """True when the database answers now (no retries)."""
         ...
+
+
+class MarketRepo(Protocol):
+    """Where market data, weather and price forecasts become durable.
+
+    Every method writes the rows of ONE event in ONE transaction and returns only once it has
+    committed; while the database is unreachable it keeps retrying (like ``TelemetryRepo``).
+    Writes are idempotent upserts on each table's primary key; a row that is already stored,
+    or superseded by what is stored, counts as ``unchanged``:
+
+    - spot prices: the highest ``revision`` wins, on a tie the later ``fetched_at``;
+    - exchange rates, weather forecasts: the later ``fetched_at`` wins;
+    - price forecasts: an issued forecast never changes (the first write wins);
+    - price anomalies: the later ``detected_at`` wins.
+    """
+
+    async def save_spot_prices(self, rows: Sequence[SpotPriceRow]) -> WriteResult: ...
+
+    async def save_exchange_rates(self, rows: Sequence[ExchangeRateRow]) -> WriteResult: ...
+
+    async def save_weather_forecast(self, rows: Sequence[WeatherForecastRow]) -> WriteResult: ...
+
+    async def save_price_forecast(self, rows: Sequence[PriceForecastRow]) -> WriteResult: ...
+
+    async def save_price_anomalies(self, rows: Sequence[PriceAnomalyRow]) -> WriteResult: ...

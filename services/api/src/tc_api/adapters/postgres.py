@@ -1,7 +1,7 @@
 """``TelemetryReader`` over the PostgreSQL tables that the store service writes (schema: tc_db)."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC
 from typing import Any
 
@@ -75,20 +75,25 @@ def _vehicle(row: dict[str, Any]) -> Vehicle:
     )
 
 
+@asynccontextmanager
+async def pooled_connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[AsyncConnection[Any]]:
+    """A connection from ``pool``; an outage surfaces as ``TelemetryUnavailableError``."""
+    try:
+        async with pool.connection() as conn:
+            yield conn
+    # OperationalError covers a lost server, a refused connection and a statement timeout.
+    except (PoolTimeout, psycopg.OperationalError) as error:
+        raise TelemetryUnavailableError(type(error).__name__) from error
+
+
 class PostgresTelemetryReader:
     """Reads ``vehicles`` and ``telemetry``; outages surface as ``TelemetryUnavailableError``."""
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        try:
-            async with self._pool.connection() as conn:
-                yield conn
-        # OperationalError covers a lost server, a refused connection and a statement timeout.
-        except (PoolTimeout, psycopg.OperationalError) as error:
-            raise TelemetryUnavailableError(type(error).__name__) from error
+    def _connection(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
+        return pooled_connection(self._pool)
 
     async def ping(self) -> None:
         async with self._connection() as conn:

@@ -1,4 +1,5 @@
-"""The telemetry repository on PostgreSQL (plain or TimescaleDB), with retries on outages."""
+"""The database (pool, migrations, retries on outages) and the telemetry repository, on PostgreSQL
+(plain or TimescaleDB)."""
 
 import asyncio
 import logging
@@ -48,11 +49,12 @@ _UPSERT_VEHICLE = """
 """
 
 
-class PostgresTelemetryRepo:
-    """`TelemetryRepo` on a psycopg connection pool.
+class PostgresDatabase:
+    """A psycopg connection pool with the migrations applied and retries on outages.
 
     Call `start` before use (opens the pool and applies the migrations, waiting for the
-    database as long as it takes) and `close` at shutdown.
+    database as long as it takes) and `close` at shutdown. Repositories run their
+    transactions through `retrying` on a `connection`.
     """
 
     def __init__(
@@ -90,35 +92,16 @@ class PostgresTelemetryRepo:
             await self._pool.open(wait=False)
 
         async def migrate() -> list[str]:
-            async with self._connection() as conn:
+            async with self.connection() as conn:
                 return await apply_migrations(conn, retention_days=retention_days)
 
-        applied = await self._retrying("apply migrations", migrate)
+        applied = await self.retrying("apply migrations", migrate)
         log.info("database schema ready (applied now: %s)", ", ".join(applied) or "none")
 
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
-
-    async def save_samples(self, rows: Sequence[TelemetryRow]) -> SaveResult:
-        unique = dedupe_rows(rows)
-        if not unique:
-            return SaveResult(stored=0, duplicates=0)
-
-        async def write() -> SaveResult:
-            async with self._connection() as conn, conn.transaction():
-                async with conn.cursor() as cur:
-                    await cur.executemany(_INSERT_TELEMETRY, [row.values for row in unique])
-                    stored = max(cur.rowcount, 0)  # executemany sums the rows affected
-                    for span in vehicle_spans(unique):
-                        await cur.execute(
-                            _UPSERT_VEHICLE,
-                            (span.vehicle_id, span.first_sampled_at, span.last_sampled_at),
-                        )
-                return SaveResult(stored=stored, duplicates=len(rows) - stored)
-
-        return await self._retrying("store telemetry", write)
 
     async def ping(self) -> bool:
         if self._pool is None:
@@ -130,12 +113,12 @@ class PostgresTelemetryRepo:
             return False
         return True
 
-    def _connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
         if self._pool is None:
-            raise RuntimeError("PostgresTelemetryRepo.start() was not called")
+            raise RuntimeError(f"{type(self).__name__}.start() was not called")
         return self._pool.connection()
 
-    async def _retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+    async def retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run ``operation`` until it succeeds, backing off while the database is away.
 
         A commit whose outcome is unknown (connection lost during COMMIT) is simply repeated:
@@ -161,6 +144,29 @@ class PostgresTelemetryRepo:
                     delay_s,
                 )
                 await asyncio.sleep(delay_s)
+
+
+class PostgresTelemetryRepo(PostgresDatabase):
+    """`TelemetryRepo` on a `PostgresDatabase`."""
+
+    async def save_samples(self, rows: Sequence[TelemetryRow]) -> SaveResult:
+        unique = dedupe_rows(rows)
+        if not unique:
+            return SaveResult(stored=0, duplicates=0)
+
+        async def write() -> SaveResult:
+            async with self.connection() as conn, conn.transaction():
+                async with conn.cursor() as cur:
+                    await cur.executemany(_INSERT_TELEMETRY, [row.values for row in unique])
+                    stored = max(cur.rowcount, 0)  # executemany sums the rows affected
+                    for span in vehicle_spans(unique):
+                        await cur.execute(
+                            _UPSERT_VEHICLE,
+                            (span.vehicle_id, span.first_sampled_at, span.last_sampled_at),
+                        )
+                return SaveResult(stored=stored, duplicates=len(rows) - stored)
+
+        return await self.retrying("store telemetry", write)
 
 
 def _password(url: str) -> tuple[str, ...]:

@@ -1,0 +1,126 @@
+"""`MarketRepo` on PostgreSQL: one idempotent upsert per table, one transaction per event."""
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from psycopg import sql
+
+from tc_store.adapters.postgres import PostgresDatabase
+from tc_store.domain import (
+    ExchangeRateRow,
+    PriceAnomalyRow,
+    PriceForecastRow,
+    SpotPriceRow,
+    WeatherForecastRow,
+    WriteResult,
+)
+
+
+def _upsert(
+    table: str,
+    row_type: type[NamedTuple],
+    key: tuple[str, ...],
+    newer: sql.SQL | None,
+    *,
+    touch: tuple[str, ...] = (),
+) -> sql.Composed:
+    """``INSERT ... ON CONFLICT (key)``: replace the stored row only when ``newer`` holds
+    (a condition on ``excluded`` and the stored row), or never when ``newer`` is None.
+
+    A row left alone affects no row, so ``rowcount`` counts exactly the rows written.
+    """
+    columns = row_type._fields
+    insert = sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ").format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() for _ in columns),
+    )
+    conflict = sql.SQL("ON CONFLICT ({key}) ").format(
+        key=sql.SQL(", ").join(map(sql.Identifier, key))
+    )
+    if newer is None:
+        return insert + conflict + sql.SQL("DO NOTHING")
+    assignments = [
+        sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in columns if c not in key
+    ] + [sql.SQL("{c} = now()").format(c=sql.Identifier(c)) for c in touch]
+    return (
+        insert
+        + conflict
+        + sql.SQL("DO UPDATE SET {assignments} WHERE {newer}").format(
+            assignments=sql.SQL(", ").join(assignments),
+            newer=newer,
+        )
+    )
+
+
+# The rules are those documented on tc_store.ports.MarketRepo.
+_UPSERT_SPOT_PRICES = _upsert(
+    "spot_prices",
+    SpotPriceRow,
+    ("zone", "start_at", "resolution_min"),
+    sql.SQL(
+        "(excluded.revision, excluded.fetched_at) > (spot_prices.revision, spot_prices.fetched_at)"
+    ),
+    touch=("stored_at",),
+)
+_UPSERT_EXCHANGE_RATES = _upsert(
+    "exchange_rates",
+    ExchangeRateRow,
+    ("rate_date", "currency"),
+    sql.SQL("excluded.fetched_at > exchange_rates.fetched_at"),
+)
+_UPSERT_WEATHER_FORECASTS = _upsert(
+    "weather_forecasts",
+    WeatherForecastRow,
+    ("location_id", "updated_at", "start_at"),
+    sql.SQL("excluded.fetched_at > weather_forecasts.fetched_at"),
+)
+_INSERT_PRICE_FORECASTS = _upsert(
+    "price_forecasts", PriceForecastRow, ("zone", "issued_at", "start_at"), None
+)
+_UPSERT_PRICE_ANOMALIES = _upsert(
+    "price_anomalies",
+    PriceAnomalyRow,
+    ("zone", "kind", "start_at"),
+    sql.SQL("excluded.detected_at > price_anomalies.detected_at"),
+)
+
+
+class PostgresMarketRepo:
+    """`MarketRepo` sharing the pool, migrations and retries of a `PostgresDatabase`."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+
+    async def save_spot_prices(self, rows: Sequence[SpotPriceRow]) -> WriteResult:
+        return await self._write("store spot prices", _UPSERT_SPOT_PRICES, rows)
+
+    async def save_exchange_rates(self, rows: Sequence[ExchangeRateRow]) -> WriteResult:
+        return await self._write("store exchange rates", _UPSERT_EXCHANGE_RATES, rows)
+
+    async def save_weather_forecast(self, rows: Sequence[WeatherForecastRow]) -> WriteResult:
+        return await self._write("store weather forecast", _UPSERT_WEATHER_FORECASTS, rows)
+
+    async def save_price_forecast(self, rows: Sequence[PriceForecastRow]) -> WriteResult:
+        return await self._write("store price forecast", _INSERT_PRICE_FORECASTS, rows)
+
+    async def save_price_anomalies(self, rows: Sequence[PriceAnomalyRow]) -> WriteResult:
+        return await self._write("store price anomalies", _UPSERT_PRICE_ANOMALIES, rows)
+
+    async def _write(
+        self, what: str, statement: sql.Composed, rows: Sequence[tuple[Any, ...]]
+    ) -> WriteResult:
+        if not rows:
+            return WriteResult(written=0, unchanged=0)
+
+        async def write() -> WriteResult:
+            async with (
+                self._database.connection() as conn,
+                conn.transaction(),
+                conn.cursor() as cur,
+            ):
+                await cur.executemany(statement, rows)
+                written = max(cur.rowcount, 0)  # executemany sums the rows affected
+            return WriteResult(written=written, unchanged=len(rows) - written)
+
+        return await self._database.retrying(what, write)

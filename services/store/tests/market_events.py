@@ -1,0 +1,151 @@
+"""Builders of valid market, weather and forecast events for the store tests."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tc_common.events import (
+    ExchangeRatesPublished,
+    PriceAnomalyDetected,
+    PriceForecastPublished,
+    PriceForecastSlot,
+    SpotPriceSlot,
+    SpotPricesPublished,
+    WeatherForecastPublished,
+    WeatherSlot,
+)
+
+# 2026-03-29 is the spring DST day in CET: 23 hours, 92 quarter-hours, from 23:00 UTC the
+# day before to 22:00 UTC.
+DST_DAY = date(2026, 3, 29)
+DST_DAY_START = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+DST_DAY_END = datetime(2026, 3, 29, 22, 0, tzinfo=UTC)
+DAY = date(2026, 11, 25)
+DAY_START = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+FETCHED_AT = datetime(2026, 11, 24, 12, 5, tzinfo=UTC)
+LATER = FETCHED_AT + timedelta(hours=1)
+
+
+def spot_prices(
+    *,
+    zone: str = "NO3",
+    delivery_date: date = DAY,
+    start: datetime = DAY_START,
+    count: int = 96,
+    resolution_min: int = 15,
+    revision: int = 0,
+    fetched_at: datetime = FETCHED_AT,
+    base_eur_per_mwh: float = 50.0,
+    **fields: Any,
+) -> SpotPricesPublished:
+    step = timedelta(minutes=resolution_min)
+    slots = [
+        SpotPriceSlot(
+            start_at=start + i * step,
+            end_at=start + (i + 1) * step,
+            price_eur_per_mwh=base_eur_per_mwh + i,
+            price_nok_ore_per_kwh=(base_eur_per_mwh + i) * 1.17,
+        )
+        for i in range(count)
+    ]
+    values: dict[str, Any] = {
+        "zone": zone,
+        "delivery_date": delivery_date,
+        "resolution_min": resolution_min,
+        "source": "simulated",
+        "fetched_at": fetched_at,
+        "revision": revision,
+        "eur_nok": 11.7,
+        "slots": slots,
+        **fields,
+    }
+    return SpotPricesPublished(**values)
+
+
+def exchange_rates(
+    *, rate_date: date = DAY, fetched_at: datetime = FETCHED_AT, nok: float = 11.7
+) -> ExchangeRatesPublished:
+    return ExchangeRatesPublished(
+        rate_date=rate_date,
+        rates={"NOK": nok, "SEK": 11.2, "DKK": 7.46},
+        source="simulated",
+        fetched_at=fetched_at,
+    )
+
+
+def weather_forecast(
+    *,
+    location_id: str = "zone:NO3",
+    updated_at: datetime = FETCHED_AT,
+    start: datetime = DAY_START,
+    hours: int = 6,
+    temperature_c: float = -3.0,
+) -> WeatherForecastPublished:
+    return WeatherForecastPublished(
+        location_id=location_id,
+        latitude_deg=63.43,
+        longitude_deg=10.39,
+        updated_at=updated_at,
+        fetched_at=updated_at + timedelta(minutes=2),
+        source="simulated",
+        slots=[
+            WeatherSlot(
+                start_at=start + timedelta(hours=h),
+                end_at=start + timedelta(hours=h + 1),
+                air_temperature_c=temperature_c + h,
+                wind_speed_m_per_s=4.0,
+                cloud_area_fraction_pct=80.0,
+                precipitation_mm=0.2,
+            )
+            for h in range(hours)
+        ],
+    )
+
+
+def price_forecast(
+    *,
+    zone: str = "NO3",
+    issued_at: datetime = FETCHED_AT,
+    start: datetime = DAY_START + timedelta(days=1),
+    count: int = 8,
+    p50_eur_per_mwh: float = 60.0,
+) -> PriceForecastPublished:
+    quarter = timedelta(minutes=15)
+    return PriceForecastPublished(
+        zone=zone,
+        issued_at=issued_at,
+        model="test-model/1",
+        known_until=start,
+        slots=[
+            PriceForecastSlot(
+                start_at=start + i * quarter,
+                end_at=start + (i + 1) * quarter,
+                p10_eur_per_mwh=p50_eur_per_mwh - 10,
+                p50_eur_per_mwh=p50_eur_per_mwh,
+                p90_eur_per_mwh=p50_eur_per_mwh + 15,
+            )
+            for i in range(count)
+        ],
+    )
+
+
+def price_anomaly(
+    *,
+    zone: str = "NO3",
+    kind: str = "spike",
+    start: datetime = DAY_START + timedelta(hours=8),
+    detected_at: datetime = FETCHED_AT,
+    detail: str = "price 5x the forecast p90",
+    **fields: Any,
+) -> PriceAnomalyDetected:
+    values: dict[str, Any] = {
+        "zone": zone,
+        "kind": kind,
+        "start_at": start,
+        "end_at": start + timedelta(hours=1),
+        "price_eur_per_mwh": 450.0,
+        "expected_eur_per_mwh": 80.0,
+        "detected_at": detected_at,
+        "detail": detail,
+        **fields,
+    }
+    return PriceAnomalyDetected(**values)

@@ -1,0 +1,201 @@
+"""Market, weather and forecast handlers with the in-memory broker and a fake repository."""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from prometheus_client import CollectorRegistry
+
+from tc_common.events import Event, MessageDeadLettered
+from tc_common.messaging import build_broker
+from tc_common.settings import KafkaSettings
+from tc_common.topics import (
+    DEAD_LETTER_V1,
+    EXCHANGE_RATES_PUBLISHED_V1,
+    PRICE_ANOMALY_DETECTED_V1,
+    PRICE_FORECAST_PUBLISHED_V1,
+    SPOT_PRICES_PUBLISHED_V1,
+    WEATHER_FORECAST_PUBLISHED_V1,
+)
+from tc_store import domain
+from tc_store.domain import WriteResult
+from tc_store.handlers import build_market_router
+from tc_store.metrics import StoreMetrics
+
+from .market_events import (
+    DST_DAY,
+    DST_DAY_START,
+    exchange_rates,
+    price_anomaly,
+    price_forecast,
+    spot_prices,
+    weather_forecast,
+)
+
+
+class FakeMarketRepo:
+    """Records every write as (method, rows); reports rows already seen as unchanged."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[tuple[Any, ...]]]] = []
+        self.seen: set[tuple[str, tuple[Any, ...]]] = set()
+        self.fail_with: Exception | None = None
+
+    async def _save(self, method: str, rows: Sequence[tuple[Any, ...]]) -> WriteResult:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.calls.append((method, list(rows)))
+        new = {(method, tuple(row)) for row in rows} - self.seen
+        self.seen |= new
+        return WriteResult(written=len(new), unchanged=len(rows) - len(new))
+
+    async def save_spot_prices(self, rows: Sequence[domain.SpotPriceRow]) -> WriteResult:
+        return await self._save("spot_prices", rows)
+
+    async def save_exchange_rates(self, rows: Sequence[domain.ExchangeRateRow]) -> WriteResult:
+        return await self._save("exchange_rates", rows)
+
+    async def save_weather_forecast(self, rows: Sequence[domain.WeatherForecastRow]) -> WriteResult:
+        return await self._save("weather_forecast", rows)
+
+    async def save_price_forecast(self, rows: Sequence[domain.PriceForecastRow]) -> WriteResult:
+        return await self._save("price_forecast", rows)
+
+    async def save_price_anomalies(self, rows: Sequence[domain.PriceAnomalyRow]) -> WriteResult:
+        return await self._save("price_anomalies", rows)
+
+
+@pytest.fixture
+def market() -> FakeMarketRepo:
+    return FakeMarketRepo()
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def broker(market: FakeMarketRepo, registry: CollectorRegistry) -> KafkaBroker:
+    broker = build_broker(KafkaSettings(), service="store", registry=registry)
+    broker.include_router(
+        build_market_router(market, StoreMetrics.create(registry), group_id="store")
+    )
+    return broker
+
+
+def rows_metric(registry: CollectorRegistry, kind: str, table: str) -> float:
+    return registry.get_sample_value(f"tc_store_rows_{kind}_total", {"table": table}) or 0.0
+
+
+@pytest.mark.parametrize(
+    ("topic", "event", "method", "table", "expected_rows"),
+    [
+        pytest.param(
+            SPOT_PRICES_PUBLISHED_V1,
+            spot_prices(delivery_date=DST_DAY, start=DST_DAY_START, count=92),
+            "spot_prices",
+            "spot_prices",
+            domain.spot_price_rows,
+            id="spot-prices-dst-day",
+        ),
+        pytest.param(
+            EXCHANGE_RATES_PUBLISHED_V1,
+            exchange_rates(),
+            "exchange_rates",
+            "exchange_rates",
+            domain.exchange_rate_rows,
+            id="exchange-rates",
+        ),
+        pytest.param(
+            WEATHER_FORECAST_PUBLISHED_V1,
+            weather_forecast(),
+            "weather_forecast",
+            "weather_forecasts",
+            domain.weather_forecast_rows,
+            id="weather",
+        ),
+        pytest.param(
+            PRICE_FORECAST_PUBLISHED_V1,
+            price_forecast(),
+            "price_forecast",
+            "price_forecasts",
+            domain.price_forecast_rows,
+            id="price-forecast",
+        ),
+        pytest.param(
+            PRICE_ANOMALY_DETECTED_V1,
+            price_anomaly(),
+            "price_anomalies",
+            "price_anomalies",
+            lambda e: [domain.price_anomaly_row(e)],
+            id="price-anomaly",
+        ),
+    ],
+)
+async def test_each_event_is_written_in_one_call_with_its_rows_and_counted_by_table(
+    broker, market, registry, topic: str, event: Event, method, table, expected_rows
+) -> None:
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(event, topic, key=event.kafka_key())
+        await test_broker.publish(event, topic, key=event.kafka_key())
+
+    rows = expected_rows(event)
+    assert market.calls == [(method, rows), (method, rows)]
+    assert rows_metric(registry, "written", table) == len(rows)
+    assert rows_metric(registry, "unchanged", table) == len(rows)
+
+
+async def test_malformed_spot_prices_are_dead_lettered_and_not_written(broker, market) -> None:
+    received: list[MessageDeadLettered] = []
+
+    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
+    async def collect(letter: MessageDeadLettered) -> None:
+        received.append(letter)
+
+    body = json.dumps({"zone": "NO9", "slots": []}).encode()
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(body, SPOT_PRICES_PUBLISHED_V1, key=b"NO9")
+
+    assert market.calls == []
+    assert [(r.consumer, r.source_topic) for r in received] == [("store", SPOT_PRICES_PUBLISHED_V1)]
+    assert "zone" in received[0].reason
+    assert "delivery_date" in received[0].reason
+
+
+async def test_spot_prices_whose_slots_contradict_the_resolution_are_dead_lettered(
+    broker, market
+) -> None:
+    received: list[MessageDeadLettered] = []
+
+    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
+    async def collect(letter: MessageDeadLettered) -> None:
+        received.append(letter)
+
+    wrong = spot_prices(resolution_min=15, count=4).model_copy(update={"resolution_min": 60})
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(wrong, SPOT_PRICES_PUBLISHED_V1, key=b"NO3")
+
+    assert market.calls == []
+    assert len(received) == 1
+    assert "not the 60 min of resolution_min" in received[0].reason
+
+
+async def test_a_repository_failure_propagates_so_the_offset_is_not_committed(
+    broker, market
+) -> None:
+    market.fail_with = RuntimeError("disk full")
+    async with TestKafkaBroker(broker) as test_broker:
+        with pytest.raises(RuntimeError, match="disk full"):
+            await test_broker.publish(weather_forecast(), WEATHER_FORECAST_PUBLISHED_V1)
+
+    assert market.calls == []
+
+
+def test_every_market_table_is_exported_from_the_start(registry) -> None:
+    StoreMetrics.create(registry)
+
+    assert rows_metric(registry, "written", "price_anomalies") == 0.0
+    assert registry.get_sample_value("tc_store_rows_written_total", {"table": "spot_prices"}) == 0.0
