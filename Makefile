@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SERVICES := ingest store forecast api provisioner
 ASYNCAPI_SERVICES := ingest store forecast provisioner
 
-.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean
+.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices
 
 help:
 	@echo "make run    start broker, PostgreSQL, Tessie simulator and the five services (Ctrl-C stops)"
@@ -55,6 +55,12 @@ test: install lint typecheck imports asyncapi-check
 
 test-fast: install
 	$(UV) run --no-sync pytest -q -m "not e2e and not integration"
+
+# Price-forecast benchmark (epftoolbox protocol on NP.csv by default; ~15 min on 2 cores).
+# Options pass through (later ones win): make bench-prices ARGS="--test-days 28"
+BENCH_PRICES_DEFAULT := --data ../shared/data/epftoolbox-np/NP.csv --format epftoolbox
+bench-prices: install
+	$(UV) run --no-sync python -m tc_forecast.bench_prices $(BENCH_PRICES_DEFAULT) $(ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

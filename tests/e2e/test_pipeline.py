@@ -197,3 +197,35 @@ def test_restarting_the_store_loses_no_sample_and_stores_none_twice(
 def test_run_dir_holds_logs_of_every_process(stack: Stack) -> None:
     logs = {p.stem for p in Path(stack.log_dir).glob("*.log")}
     assert {"ingest", "store", "forecast", "api", "provisioner", "tessie-sim", "kafka"} <= logs
+
+
+def test_spot_prices_reach_the_api_in_eur_per_mwh_and_ore_per_kwh(stack: Stack) -> None:
+    with api(stack) as client:
+
+        def prices() -> list[dict] | None:  # type: ignore[type-arg]
+            body = client.get("/v1/prices/NO3").json()
+            return body["slots"] if body.get("count") else None
+
+        slots = eventually(prices, 90, "NO3 spot prices in the API")
+        for slot in slots:
+            assert slot["price_nok_ore_per_kwh"] is not None
+            # øre/kWh = EUR/MWh × EURNOK / 10, and EURNOK is about 11-12.
+            ratio = slot["price_nok_ore_per_kwh"] / slot["price_eur_per_mwh"]
+            if abs(slot["price_eur_per_mwh"]) > 1:
+                assert 0.9 < ratio < 1.4
+
+
+def test_the_forecast_service_publishes_a_price_forecast_beyond_the_known_prices(
+    stack: Stack,
+) -> None:
+    with api(stack) as client:
+
+        def forecast() -> dict | None:  # type: ignore[type-arg]
+            response = client.get("/v1/prices/NO3/forecast")
+            return response.json() if response.status_code == 200 else None
+
+        body = eventually(forecast, 300, "a NO3 price forecast")
+        assert body["slots"][0]["start_at"] == body["known_until"]
+        assert len(body["slots"]) >= 24
+        for slot in body["slots"]:
+            assert slot["p10_eur_per_mwh"] <= slot["p50_eur_per_mwh"] <= slot["p90_eur_per_mwh"]

@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
             else "the real Tessie API"
         )
         key_file = config.run_dir / "api-key"
+        market = (
+            f"simulated prices, rates and weather at {stack.market_fakes_url}"
+            if stack.market_fakes_url
+            else "ENTSO-E, Norges Bank and MET Norway"
+        )
         print(
             "\nteslaconnectivity is running\n"
             f"  API           {stack.api_url}   (docs: {stack.api_url}/docs)\n"
@@ -51,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  Kafka         {stack.bootstrap_servers}\n"
             f"  PostgreSQL    {stack.database_url.split('@')[-1]}\n"
             f"  Tessie        {tessie}\n"
+            f"  market data   {market}\n"
             f"  logs          {stack.log_dir}/\n"
             "Press Ctrl-C to stop.",
             flush=True,

@@ -36,6 +36,7 @@ class StackConfig:
     database_url: str | None = None
     tessie_token: str | None = None
     tessie_base_url: str = "https://api.tessie.com"
+    entsoe_token: str | None = None
     api_key: str | None = None
     api_port: int | None = None
     sim_vehicles: int = 3
@@ -58,6 +59,7 @@ class StackConfig:
             database_url=env.get("DATABASE_URL") or None,
             tessie_token=env.get("TESSIE_TOKEN") or None,
             tessie_base_url=env.get("TESSIE_BASE_URL") or "https://api.tessie.com",
+            entsoe_token=env.get("ENTSOE_TOKEN") or None,
             api_key=env.get("API_KEY") or None,
             api_port=int(env.get("API_PORT", "8000")),
             sim_vehicles=int(env.get("SIM_VEHICLES", "3")),
@@ -80,6 +82,8 @@ class Stack:
         self.tessie_token = ""
         self.api_key = ""
         self.simulated = False
+        self.market_fakes_url: str | None = None
+        self._market_token = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -88,6 +92,7 @@ class Stack:
         try:
             self._start_infrastructure()
             self._start_tessie()
+            self._start_market_feeds()
             self.api_key = self.config.api_key or self._persistent_secret("api-key")
             for service in SERVICES:
                 self.start_service(service)
@@ -141,6 +146,23 @@ class Stack:
         )
         wait_for_port("127.0.0.1", port, 30)
 
+    def _start_market_feeds(self) -> None:
+        """Real market and weather APIs with an ENTSO-E token; otherwise the local fakes play
+        a synthetic but realistic price, exchange-rate and weather feed."""
+        if self.config.entsoe_token:
+            self._market_token = self.config.entsoe_token
+            return
+        self._market_token = secrets.token_urlsafe(24)
+        port = free_port()
+        self.ports["market-fakes"] = port
+        self.market_fakes_url = f"http://127.0.0.1:{port}"
+        self._spawn(
+            "market-fakes",
+            [sys.executable, "-m", "tc_market_fakes", "--host", "127.0.0.1", "--port", str(port)],
+            {"MARKET_FAKES_ENTSOE_TOKEN": self._market_token},
+        )
+        wait_for_port("127.0.0.1", port, 30)
+
     def _persistent_secret(self, name: str) -> str:
         path = self.run_dir / name
         if path.exists():
@@ -174,6 +196,13 @@ class Stack:
             env["INGEST_TESSIE__BASE_URL"] = self.tessie_base_url
             env["INGEST_TESSIE__TOKEN"] = self.tessie_token
             env["INGEST_POLL_INTERVAL_S"] = str(self.config.poll_interval_s)
+            env["INGEST_MARKET__ENTSOE_TOKEN"] = self._market_token
+            if self.market_fakes_url:
+                fakes = self.market_fakes_url
+                env["INGEST_MARKET__ENTSOE_BASE_URL"] = f"{fakes}/entsoe/api"
+                env["INGEST_MARKET__HVAKOSTERSTROMMEN_BASE_URL"] = f"{fakes}/hvakosterstrommen"
+                env["INGEST_MARKET__NORGESBANK_BASE_URL"] = f"{fakes}/norgesbank"
+                env["INGEST_WEATHER__MET_BASE_URL"] = f"{fakes}/met"
         env.update({k: v for k, v in self.config.extra_env.items() if k.startswith(prefix + "_")})
         return env
 
@@ -239,7 +268,12 @@ class Stack:
 
     def stop(self) -> None:
         # The producer first, then consumers, so in-flight samples are stored before shutdown.
-        for name in ("ingest", "tessie-sim", *[s for s in SERVICES if s != "ingest"]):
+        for name in (
+            "ingest",
+            "tessie-sim",
+            "market-fakes",
+            *[s for s in SERVICES if s != "ingest"],
+        ):
             self.stop_service(name)
         for name in list(self.processes):
             self.stop_service(name)

@@ -23,3 +23,11 @@ class ForecastSettings(ServiceSettings):
         le=100,
         description="Publish a state-of-charge change once it moved by at least this much.",
     )
+    price_horizon_days: int = Field(
+        default=7, ge=1, le=7, description="Days ahead the price forecast covers (1-7)."
+    )
+    price_refit_debounce_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A zone is refitted at most this often while new prices keep arriving.",
+    )

@@ -1,0 +1,113 @@
+"""The service-facing API: fit on a zone's history, forecast the next days with quantiles.
+
+Pure: no I/O and no clock. The caller passes the history (prices known so far, plus any
+exogenous forecasts, as a DataFrame indexed by naive local time) and gets DataFrames back.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tc_forecast.domain.prices.ensemble import (
+    QUANTILES,
+    Calibration,
+    EnsembleConfig,
+    calibrate,
+    combine,
+    first_origin,
+    predict_members,
+)
+from tc_forecast.domain.prices.features import HOURS, DailyMarket
+from tc_forecast.domain.prices.frames import daily_market, to_hourly
+from tc_forecast.domain.prices.quantiles import origin_scaler, quantile_band, transformed_residual
+
+# The band's residuals come from a cheap rolling backtest (short LEAR windows only): its errors
+# are somewhat larger than the full ensemble's, so the band errs on the wide side.
+_BACKTEST_CONFIG = EnsembleConfig(lear_windows_days=(56, 84), use_gbm=False, alpha_every_days=7)
+
+
+@dataclass
+class PriceForecaster:
+    """Day-ahead-to-7-days price forecaster (LEAR windows + LightGBM ensemble, quantile bands).
+
+    ``fit(history)`` takes hourly or 15-minute rows with a ``price`` column (EUR/MWh; NaN or
+    absent for hours not yet published) and optional exogenous columns (day-ahead load and
+    wind forecasts). The first day without prices is the *origin*: ``predict_horizon`` returns
+    its 24 hours and those of the following days.
+    """
+
+    config: EnsembleConfig = field(default_factory=EnsembleConfig)
+    horizon_days: int = 7
+    backtest_days: int = 28
+    _market: DailyMarket | None = None
+    _dates: pd.DatetimeIndex | None = None
+    _origin: int = 0
+    _calibrations: list[Calibration] = field(default_factory=list)
+    _residuals: list[np.ndarray] = field(default_factory=list)
+
+    def fit(self, history: pd.DataFrame, price_column: str = "price") -> "PriceForecaster":
+        if not 1 <= self.horizon_days <= 7:
+            raise ValueError("horizon_days must be 1..7")
+        hourly = to_hourly(history.rename(columns={price_column: "price"}))
+        known = hourly["price"].dropna()
+        if known.empty:
+            raise ValueError("history holds no prices")
+        last_known_day = known.index[-1].normalize()
+        if known.index[-1].hour != 23:
+            last_known_day -= pd.Timedelta(days=1)
+        origin_day = last_known_day + pd.Timedelta(days=1)
+        end = origin_day + pd.Timedelta(days=self.horizon_days) - pd.Timedelta(hours=1)
+        start = hourly.index[0].normalize()
+        if hourly.index[0] != start:
+            start += pd.Timedelta(days=1)
+        frame = hourly.reindex(pd.date_range(start, end, freq="1h"))
+        frame.loc[frame.index >= origin_day, "price"] = np.nan
+        frame["price"] = frame["price"].interpolate(limit_area="inside")
+        exog_cols = [c for c in frame.columns if c != "price"]
+        for col in exog_cols:
+            # The origin day's forecasts may not be published yet: fall back to a week earlier.
+            missing = frame[col].isna() & (frame.index >= origin_day)
+            frame.loc[missing, col] = frame[col].shift(7 * HOURS)[missing]
+        market, dates = daily_market(frame)
+        origin = int(np.searchsorted(dates, origin_day))
+        need = first_origin(self.horizon_days - 1) + 14
+        if origin < need:
+            raise ValueError(f"need at least {need} days of price history, got {origin}")
+        self._market, self._dates, self._origin = market, dates, origin
+        self._calibrations = [
+            calibrate(market, origin, self.config, None, horizon_days=k)
+            for k in range(self.horizon_days)
+        ]
+        self._residuals = [self._backtest(market, origin, k) for k in range(self.horizon_days)]
+        return self
+
+    def _backtest(self, market: DailyMarket, origin: int, k: int) -> np.ndarray:
+        first = max(first_origin(k) + 14, origin - k - self.backtest_days)
+        cal: Calibration | None = None
+        rows = []
+        for o in range(first, origin - k):
+            cal = calibrate(market, o, _BACKTEST_CONFIG, cal, horizon_days=k)
+            point = combine(predict_members(cal, market, o), _BACKTEST_CONFIG)
+            rows.append(
+                transformed_residual(origin_scaler(market.prices, o), market.prices[o + k], point)
+            )
+        return np.array(rows) if rows else np.zeros((0, HOURS))
+
+    def predict_horizon(self) -> pd.DataFrame:
+        """Hourly p10/p50/p90 (EUR/MWh) from the origin day's 00:00 for ``horizon_days`` days."""
+        if self._market is None or self._dates is None:
+            raise RuntimeError("fit() first")
+        market, origin = self._market, self._origin
+        scaler = origin_scaler(market.prices, origin)
+        bands = []
+        for k, cal in enumerate(self._calibrations):
+            point = combine(predict_members(cal, market, origin), self.config)
+            bands.append(quantile_band(scaler, point, self._residuals[k], QUANTILES))
+        stacked = np.concatenate(bands, axis=1)  # (3, horizon*24)
+        index = pd.date_range(self._dates[origin], periods=stacked.shape[1], freq="1h")
+        return pd.DataFrame({"p10": stacked[0], "p50": stacked[1], "p90": stacked[2]}, index=index)
+
+    def predict_day(self) -> pd.DataFrame:
+        """The origin day's 24 hours (the day-ahead forecast)."""
+        return self.predict_horizon().iloc[:HOURS]
