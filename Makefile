@@ -41,12 +41,14 @@ asyncapi: install
 	@mkdir -p docs/asyncapi
 	@for s in $(ASYNCAPI_SERVICES); do \
 		$(ASYNCAPI_ENV) $(UV) run --no-sync faststream docs gen --yaml tc_$$s.main:create_app --factory --out docs/asyncapi/$$s.yaml >/dev/null || exit 1; \
+		$(UV) run --no-sync python -m tc_devstack.asyncapi_docs docs/asyncapi/$$s.yaml || exit 1; \
 		echo "docs/asyncapi/$$s.yaml"; \
 	done
 
 asyncapi-check: install
 	@tmp=$$(mktemp -d); for s in $(ASYNCAPI_SERVICES); do \
 		$(ASYNCAPI_ENV) $(UV) run --no-sync faststream docs gen --yaml tc_$$s.main:create_app --factory --out $$tmp/$$s.yaml >/dev/null || exit 1; \
+		$(UV) run --no-sync python -m tc_devstack.asyncapi_docs $$tmp/$$s.yaml || exit 1; \
 		diff -u docs/asyncapi/$$s.yaml $$tmp/$$s.yaml || { echo "AsyncAPI of $$s drifted: run 'make asyncapi' and commit"; exit 1; }; \
 	done; rm -rf $$tmp; echo "AsyncAPI documents match the code"
 
