@@ -17,6 +17,10 @@ EXCHANGE_RATES_PUBLISHED_V1: Final = "market.fx_rates.v1"
 WEATHER_FORECAST_PUBLISHED_V1: Final = "weather.forecast.v1"
 PRICE_FORECAST_PUBLISHED_V1: Final = "forecast.prices.v1"
 PRICE_ANOMALY_DETECTED_V1: Final = "forecast.price_anomalies.v1"
+DRIVE_RECORDED_V1: Final = "vehicle.drives.v1"
+CHARGE_RECORDED_V1: Final = "vehicle.charges.v1"
+BEHAVIOUR_PROFILE_UPDATED_V1: Final = "forecast.behaviour.v1"
+CHARGE_PLAN_PUBLISHED_V1: Final = "forecast.plans.v1"
 
 ALL_TOPICS: Final = (
     TELEMETRY_SAMPLED_V1,
@@ -29,4 +33,8 @@ ALL_TOPICS: Final = (
     WEATHER_FORECAST_PUBLISHED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
     PRICE_ANOMALY_DETECTED_V1,
+    DRIVE_RECORDED_V1,
+    CHARGE_RECORDED_V1,
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    CHARGE_PLAN_PUBLISHED_V1,
 )

@@ -1,6 +1,16 @@
 """Versioned event contracts, one module per event family."""
 
 from tc_common.events.base import Event
+from tc_common.events.behaviour import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    ChargingLocation,
+    DriveRecorded,
+    LearningState,
+    PlanSlot,
+    WeekdayRhythm,
+)
 from tc_common.events.deadletter import MessageDeadLettered
 from tc_common.events.market import (
     ExchangeRatesPublished,
@@ -18,9 +28,16 @@ from tc_common.events.telemetry import TelemetrySampled
 from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
 
 __all__ = [
+    "BehaviourProfileUpdated",
+    "ChargePlanPublished",
+    "ChargeRecorded",
+    "ChargingLocation",
+    "DriveRecorded",
     "Event",
     "ExchangeRatesPublished",
+    "LearningState",
     "MessageDeadLettered",
+    "PlanSlot",
     "PriceAnomalyDetected",
     "PriceForecastPublished",
     "PriceForecastSlot",
@@ -32,4 +49,5 @@ __all__ = [
     "TelemetrySampled",
     "WeatherForecastPublished",
     "WeatherSlot",
+    "WeekdayRhythm",
 ]

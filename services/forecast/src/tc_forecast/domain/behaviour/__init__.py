@@ -1,0 +1,1 @@
+"""Learned vehicle behaviour: departure distributions and weekly rhythm profiles (pure)."""

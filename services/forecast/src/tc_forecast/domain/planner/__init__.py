@@ -1,0 +1,1 @@
+"""The risk-aware charge planner (pure): slots, energy, cost range and readiness."""
