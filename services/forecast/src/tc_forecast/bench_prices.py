@@ -47,7 +47,9 @@ DATA_HINT = (
     "../shared/data/nordic-prices-2015-2023/ (Kasra-Aliyon/Deepforkit data/, CC0)."
 )
 RESIDUAL_MEMORY_DAYS = 182
-WARMUP_DAYS = 28
+# Days forecast before the test period only to collect residuals for the bands: 56 days of
+# errors give steadier tails than 28 (NO1, 7 days ahead: p10-p90 coverage 0.76 vs 0.72).
+WARMUP_DAYS = 56
 
 
 def load_market(path: Path, fmt: str) -> tuple[DailyMarket, pd.DatetimeIndex, list[str]]:

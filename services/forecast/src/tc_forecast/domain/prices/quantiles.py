@@ -25,15 +25,18 @@ def quantile_band(
     residuals: FloatArray,
     quantiles: tuple[float, ...],
 ) -> FloatArray:
-    """(len(quantiles), 24) prices: the point forecast shifted by per-hour residual quantiles.
+    """(len(quantiles), 24) prices: the point forecast shifted by residual quantiles.
 
-    With fewer than 10 residual days the band falls back to +-50 % of the transformed scale's
-    unit (wide, honest about knowing little). The output is sorted along the quantile axis so
-    crossings are impossible.
+    The residuals of all hours are pooled: per-hour quantiles of a few weeks of errors are
+    too noisy in the tails (measured on NO1, 7 days ahead, 90 test days: p10-p90 coverage 0.76
+    per hour vs 0.78 pooled, mean pinball 6.79 vs 6.66 EUR/MWh); the transform already makes
+    the band wider where prices are high. With fewer than 10 residual days the band falls
+    back to +-50 % of the transformed scale's unit (wide, honest about knowing little). The
+    output is sorted along the quantile axis so crossings are impossible.
     """
     z = scaler.transform(point)
     if residuals.shape[0] >= 10:
-        offsets = np.quantile(residuals, quantiles, axis=0)
+        offsets = np.quantile(residuals, quantiles)[:, None] * np.ones((1, point.shape[0]))
     else:
         offsets = np.array([[(q - 0.5) * 2.0] * point.shape[0] for q in quantiles])
     band = scaler.inverse(z[None, :] + offsets)
