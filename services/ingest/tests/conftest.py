@@ -87,6 +87,9 @@ class FakeTessie:
         self.faults: deque[Callable[[httpx.Request], httpx.Response]] = deque()
         self.wakes = 0
         self.live_reads = 0
+        # vin -> "drives"/"charges" -> records as Tessie sends them (anything JSON)
+        self.history: dict[str, dict[str, list[Any]]] = {}
+        self.oldest_first = False
 
     def add(self, vin: str, status: str = "awake", **kwargs: Any) -> None:
         self.states[vin] = state_json(vin, **kwargs)
@@ -135,7 +138,26 @@ class FakeTessie:
             if request.url.params.get("use_cache", "true") != "true":
                 self.live_reads += 1
             return httpx.Response(200, json=copy.deepcopy(self.states[vin]))
+        if parts[1:] in (["drives"], ["charges"]):
+            return httpx.Response(200, json={"results": self.history_page(vin, parts[1], request)})
         return httpx.Response(404, json={"error": "Not found"})
+
+    def history_page(self, vin: str, kind: str, request: httpx.Request) -> list[Any]:
+        """Records started in [from, to] (anything not a dict always), newest first like
+        Tessie (or oldest first), cut at ``limit``."""
+        params = request.url.params
+        lo, hi = int(params.get("from", "0")), int(params.get("to", str(10**12)))
+        records = [
+            r
+            for r in self.history.get(vin, {}).get(kind, [])
+            if not isinstance(r, dict) or lo <= r.get("started_at", lo) <= hi
+        ]
+        records.sort(
+            key=lambda r: r.get("started_at", 0) if isinstance(r, dict) else 0,
+            reverse=not self.oldest_first,
+        )
+        limit = int(params["limit"]) if "limit" in params else None
+        return copy.deepcopy(records[:limit])
 
 
 class RecordingPublisher:
@@ -187,7 +209,9 @@ def clock() -> FixedClock:
 def make_client(
     fake_tessie: FakeTessie, sleeps: RecordedSleeps, metrics: IngestMetrics, clock: FixedClock
 ) -> Callable[..., TessieHttpClient]:
-    def build(token: str = TOKEN, **overrides: Any) -> TessieHttpClient:
+    def build(
+        token: str = TOKEN, history_page_limit: int = 500, **overrides: Any
+    ) -> TessieHttpClient:
         settings = TessieSettings(base_url="https://tessie.test", token=token, **overrides)
         return TessieHttpClient(
             settings,
@@ -196,6 +220,7 @@ def make_client(
             jitter=lambda: 0.5,
             on_error=metrics.count_tessie_error,
             clock=clock,
+            history_page_limit=history_page_limit,
         )
 
     return build

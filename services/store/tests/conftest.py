@@ -8,7 +8,7 @@ import pytest
 from tc_common.events import TelemetrySampled
 from tc_store.domain import SaveResult, TelemetryRow
 
-from . import market_events
+from . import history_events, market_events
 
 NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
 
@@ -67,3 +67,9 @@ def fake_repo() -> FakeTelemetryRepo:
 def events() -> ModuleType:
     """Builders of valid market, weather and forecast events (``market_events``)."""
     return market_events
+
+
+@pytest.fixture
+def vehicle_events() -> ModuleType:
+    """Builders of valid drive, charge, profile and plan events (``history_events``)."""
+    return history_events

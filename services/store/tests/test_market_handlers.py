@@ -67,6 +67,22 @@ class FakeMarketRepo:
         return await self._save("price_anomalies", rows)
 
 
+class _NoHistory:
+    """No history event is published in these tests; any write is a bug."""
+
+    async def save_drives(self, rows: Sequence[domain.DriveRow]) -> WriteResult:
+        raise AssertionError("unexpected drive write")
+
+    async def save_charges(self, rows: Sequence[domain.ChargeRow]) -> WriteResult:
+        raise AssertionError("unexpected charge write")
+
+    async def save_behaviour_profile(self, row: domain.ProfileRow) -> WriteResult:
+        raise AssertionError("unexpected profile write")
+
+    async def save_charge_plan(self, row: domain.PlanRow) -> WriteResult:
+        raise AssertionError("unexpected plan write")
+
+
 @pytest.fixture
 def market() -> FakeMarketRepo:
     return FakeMarketRepo()
@@ -81,7 +97,7 @@ def registry() -> CollectorRegistry:
 def broker(market: FakeMarketRepo, registry: CollectorRegistry) -> KafkaBroker:
     broker = build_broker(KafkaSettings(), service="store", registry=registry)
     broker.include_router(
-        build_market_router(market, StoreMetrics.create(registry), group_id="store")
+        build_market_router(market, _NoHistory(), StoreMetrics.create(registry), group_id="store")
     )
     return broker
 

@@ -327,3 +327,44 @@ def test_sentry_everywhere_keeps_a_car_awake_at_work_too() -> None:
     asleep_everywhere = [state_at(p, at).sleep for p in everywhere]
     assert SleepStatus.ASLEEP in asleep_home_only
     assert SleepStatus.ASLEEP not in asleep_everywhere
+
+
+class TestPlugInHabits:
+    FOUR_WEEKS = (WEEK_START, WEEK_START + timedelta(days=28))
+
+    def test_habits_differ_across_the_fleet_relative_to_each_charge_limit(self) -> None:
+        fleet = build_fleet(8, seed=1)
+
+        gaps = [p.charge_limit_pct - p.plug_in_below_pct for p in fleet]
+
+        always = [p.plug_in_below_pct == 100.0 for p in fleet]
+        assert always == [True, False, True, False] * 2
+        assert [g for g, a in zip(gaps, always, strict=True) if not a] == [15.0, 10.0] * 2
+
+    def test_an_every_evening_plugger_charges_after_nearly_every_day_out(self) -> None:
+        car = SimulatedCar(build_fleet(1, seed=1)[0])
+        drives, charges = car.drives(*self.FOUR_WEEKS), car.charges(*self.FOUR_WEEKS)
+        days_out = {_local(d.started_at_s).date() for d in drives}
+
+        charge_days = {_local(c.started_at_s).date() for c in charges}
+        assert len(charge_days & days_out) >= 0.9 * len(days_out)
+        # Plugged in right after the homecoming drive.
+        homecomings = {d.ended_at_s for d in drives if d.end.saved_name == "Home"}
+        assert all(c.started_at_s - 120 in homecomings for c in charges)
+
+    def test_a_driver_who_waits_plugs_in_only_once_the_battery_is_down(self) -> None:
+        profile = build_fleet(2, seed=1)[1]
+        car = SimulatedCar(profile)
+        drives, charges = car.drives(*self.FOUR_WEEKS), car.charges(*self.FOUR_WEEKS)
+        days_out = {_local(d.started_at_s).date() for d in drives}
+
+        assert all(c.starting_soc_pct < profile.plug_in_below_pct for c in charges)
+        assert 0.25 * len(days_out) <= len(charges) <= 0.75 * len(days_out)
+        # Unplugged nights: the car is parked at home, not charging, below its limit.
+        night = [
+            car.state_at(
+                int(datetime.combine(day, datetime.min.time(), OSLO).timestamp()) + 3 * 3600
+            )
+            for day in sorted(days_out)
+        ]
+        assert any(not s.plugged_in and s.at_home for s in night)

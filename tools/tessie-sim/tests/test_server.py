@@ -339,3 +339,101 @@ def test_sentry_cars_report_awake_at_night_over_http() -> None:
         for vin in sim.vins:
             r = httpx.get(f"{sim.base_url}/{vin}/status", params={"access_token": sim.token})
             assert r.json() == {"status": SleepStatus.AWAKE.value}
+
+
+class TestHistoryMatchesLiveState:
+    """Four weeks of history, checked against what ``/state`` showed while it happened."""
+
+    WEEKS = 4
+
+    def _history(
+        self, client: httpx.Client, vin: str, kind: str, unit: str = "km"
+    ) -> list[dict[str, Any]]:
+        params = {
+            "from": int(MONDAY.timestamp()),
+            "to": int((MONDAY + timedelta(weeks=self.WEEKS)).timestamp()),
+            "distance_format": unit,
+        }
+        response = client.get(f"/{vin}/{kind}", params=params)
+        assert response.status_code == 200
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    def _state_at(self, client: httpx.Client, clock: MovableClock, vin: str, t_s: int) -> Any:
+        clock.set(t_s)
+        return client.get(f"/{vin}/state").json()
+
+    def test_every_charge_in_history_is_what_the_live_state_showed(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(weeks=self.WEEKS, days=1))
+        vin = sim.vins[1]
+        charges = self._history(client, vin, "charges")
+        assert len(charges) >= self.WEEKS * 2
+
+        for c in charges:
+            during = self._state_at(client, clock, vin, (c["started_at"] + c["ended_at"]) // 2)
+            after = self._state_at(client, clock, vin, c["ended_at"] + 20)
+            assert during["charge_state"]["charging_state"] == "Charging"
+            assert during["charge_state"]["charger_power"] > 0
+            level = during["charge_state"]["battery_level"]
+            assert c["starting_battery"] <= level <= c["ending_battery"]
+            assert after["charge_state"]["charge_energy_added"] == c["energy_added"]
+            assert abs(after["charge_state"]["battery_level"] - c["ending_battery"]) <= 1
+            assert c["energy_used"] > c["energy_added"] > 0
+            odometer_km = after["vehicle_state"]["odometer"] * KM_PER_MILE
+            assert odometer_km == pytest.approx(c["odometer"], abs=0.5)
+
+    def test_every_drive_in_history_is_what_the_live_state_showed(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(weeks=self.WEEKS, days=1))
+        vin = sim.vins[0]
+        drives = self._history(client, vin, "drives")[:20]
+
+        for d in drives:
+            during = self._state_at(client, clock, vin, (d["started_at"] + d["ended_at"]) // 2)
+            after = self._state_at(client, clock, vin, d["ended_at"] + 20)
+            assert during["drive_state"]["shift_state"] == "D"
+            assert during["drive_state"]["speed"] is not None
+            odometer_km = after["vehicle_state"]["odometer"] * KM_PER_MILE
+            assert odometer_km == pytest.approx(d["ending_odometer"], abs=0.05)
+            assert abs(after["charge_state"]["battery_level"] - d["ending_battery"]) <= 1
+
+    def test_weeks_of_history_follow_a_commuter_rhythm(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(weeks=self.WEEKS, days=1))
+        for vin in sim.vins:
+            drives = self._history(client, vin, "drives")
+            charges = self._history(client, vin, "charges")
+            starts = [datetime.fromtimestamp(d["started_at"], OSLO) for d in drives]
+            first_by_day: dict[Any, datetime] = {}
+            for start in sorted(starts):
+                first_by_day.setdefault(start.date(), start)
+            weekday_firsts = [s for s in first_by_day.values() if s.weekday() < 5]
+
+            # Out on most weekdays, in the morning, to work and back.
+            assert len(weekday_firsts) >= 0.8 * 5 * self.WEEKS
+            assert all(5 <= s.hour < 10 for s in weekday_firsts)
+            assert {d["ending_saved_location"] for d in drives} == {"Work", "Home", None}
+            # Plugged in at home after some days out: at most one session a day.
+            charge_days = {datetime.fromtimestamp(c["started_at"], OSLO).date() for c in charges}
+            assert self.WEEKS * 2 <= len(charge_days) == len(charges) <= len(first_by_day)
+            assert {c["saved_location"] for c in charges} == {"Home"}
+
+    def test_records_have_unique_ids_and_the_asked_distance_unit(
+        self, client: httpx.Client, sim: RunningSimulator, clock: MovableClock
+    ) -> None:
+        clock.set(MONDAY + timedelta(weeks=self.WEEKS, days=1))
+        vin = sim.vins[2]
+        km = self._history(client, vin, "charges", "km")
+        miles = self._history(client, vin, "charges", "mi")
+
+        assert [c["id"] for c in km] == [c["id"] for c in miles]
+        assert len({c["id"] for c in km}) == len(km)
+        assert all(isinstance(c["id"], int) for c in km)
+        for k, m in zip(km, miles, strict=True):
+            assert k["odometer"] == pytest.approx(m["odometer"] * KM_PER_MILE, abs=0.02)
+            assert k["miles_added"] == pytest.approx(m["miles_added"] * KM_PER_MILE, abs=0.02)
+            assert k["energy_added"] == m["energy_added"]

@@ -2,7 +2,9 @@
 
 Tables: ``vehicles``, ``telemetry`` (one row per vehicle and ``sampled_at``), the
 ``telemetry_hourly`` rollup (a TimescaleDB continuous aggregate, or a plain view with the same
-columns), ``schema_info`` and ``schema_migrations``.
+columns), the market, weather and forecast tables (0003, 0004), ``drives``, ``charges``,
+``behaviour_profiles`` (+ ``behaviour_profile_history``) and ``charge_plans`` (+
+``charge_plan_history``) (0005, 0006), ``schema_info`` and ``schema_migrations``.
 """
 
 from tc_db.migrate import (

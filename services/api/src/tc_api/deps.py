@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
-from tc_api.ports import MarketReader, TelemetryReader
+from tc_api.ports import HistoryReader, MarketReader, TelemetryReader
 from tc_common.clock import Clock
 
 API_KEY_HEADER = "X-API-Key"
@@ -31,6 +31,11 @@ async def get_reader(request: Request) -> TelemetryReader:
 async def get_market(request: Request) -> MarketReader:
     market: MarketReader = request.app.state.market
     return market
+
+
+async def get_history(request: Request) -> HistoryReader:
+    history: HistoryReader = request.app.state.history
+    return history
 
 
 async def get_clock(request: Request) -> Clock:
@@ -65,5 +70,6 @@ async def require_api_key(
 
 ReaderDep = Annotated[TelemetryReader, Depends(get_reader)]
 MarketDep = Annotated[MarketReader, Depends(get_market)]
+HistoryDep = Annotated[HistoryReader, Depends(get_history)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 Authenticated = Depends(require_api_key)

@@ -293,3 +293,95 @@ def forecast_beyond(
         if window.from_at <= slot.start_at < window.to_at
         and (known_until is None or slot.start_at >= known_until)
     )
+
+
+# --- Drive and charge history, behaviour profiles and charge plans -----------------------------
+
+# A drive or charge page lists a few episodes a day, so a quarter of a year fits one answer.
+DEFAULT_HISTORY_WINDOW = timedelta(days=7)
+MAX_HISTORY_WINDOW = timedelta(days=92)
+# Plans are re-issued many times a day; they are paged like telemetry (newest first).
+DEFAULT_PLANS_WINDOW = timedelta(days=7)
+DEFAULT_PLANS_LIMIT = 100
+MAX_PLANS_LIMIT = 1000
+READY_AFTER_DAYS = 14
+
+
+@dataclass(frozen=True)
+class PlansQuery:
+    """A validated plan-history query: plans issued in ``window``, newest first."""
+
+    window: TimeWindow
+    limit: int
+
+
+@dataclass(frozen=True)
+class HistoryCounts:
+    """What the store holds about a vehicle's drive and charge history."""
+
+    drives: int
+    charges: int
+    first_started_at: datetime | None
+
+
+def resolve_history_window(
+    *,
+    from_at: datetime | None,
+    to_at: datetime | None,
+    now: datetime,
+    default: timedelta = DEFAULT_HISTORY_WINDOW,
+    maximum: timedelta = MAX_HISTORY_WINDOW,
+) -> TimeWindow:
+    """Episodes (or plans) starting in ``[from, to)``: ``to`` defaults to ``now`` and ``from``
+    to ``default`` before ``to``; at most ``maximum``. ``now`` MUST be aware."""
+    start = _require_aware("from", from_at)
+    end = _require_aware("to", to_at)
+    if end is None:
+        end = now.astimezone(UTC)
+    if start is None:
+        start = end - default
+    if start >= end:
+        raise InvalidQueryError("from", "'from' must be before 'to'")
+    if end - start > maximum:
+        raise InvalidQueryError(
+            "from",
+            f"the window from 'from' to 'to' may span at most {maximum.days} days; "
+            "split the request",
+        )
+    return TimeWindow(from_at=start, to_at=end)
+
+
+def resolve_plans_query(
+    *, from_at: datetime | None, to_at: datetime | None, limit: int | None, now: datetime
+) -> PlansQuery:
+    window = resolve_history_window(
+        from_at=from_at, to_at=to_at, now=now, default=DEFAULT_PLANS_WINDOW, maximum=MAX_WINDOW
+    )
+    if limit is None:
+        limit = DEFAULT_PLANS_LIMIT
+    if not MIN_LIMIT <= limit <= MAX_PLANS_LIMIT:
+        raise InvalidQueryError(
+            "limit", f"'limit' must be between {MIN_LIMIT} and {MAX_PLANS_LIMIT}"
+        )
+    return PlansQuery(window=window, limit=limit)
+
+
+def no_profile_yet(vehicle_id: str, counts: HistoryCounts) -> str:
+    """Why a known vehicle has no behaviour profile, and what happens next (a 404's detail)."""
+    if counts.drives == 0 and counts.charges == 0:
+        return (
+            f"vehicle {vehicle_id!r} has no behaviour profile yet: no drive or charge history "
+            "is stored for it; ingest fetches it from Tessie (the last 30 days at start, then "
+            "every few minutes)"
+        )
+    since = (
+        f" since {counts.first_started_at.astimezone(UTC).date().isoformat()}"
+        if counts.first_started_at is not None
+        else ""
+    )
+    return (
+        f"vehicle {vehicle_id!r} has no behaviour profile yet: {counts.drives} drive(s) and "
+        f"{counts.charges} charge(s){since} are stored, and the forecast service publishes a "
+        f"profile once it has learned from them (learning until {READY_AFTER_DAYS} days of "
+        "history, then ready)"
+    )

@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from tc_api.adapters.postgres import PostgresTelemetryReader, open_pool
+from tc_api.adapters.postgres_history import PostgresHistoryReader
 from tc_api.adapters.postgres_market import PostgresMarketReader
 from tc_api.metrics import PrometheusMiddleware
-from tc_api.ports import MarketReader, TelemetryReader, TelemetryUnavailableError
-from tc_api.routes import health, market, vehicles
+from tc_api.ports import HistoryReader, MarketReader, TelemetryReader, TelemetryUnavailableError
+from tc_api.routes import behaviour, health, market, vehicles
 from tc_api.routes.health import RETRY_AFTER_S
 from tc_api.schemas import UnavailableBody
 from tc_api.settings import ApiSettings
@@ -37,10 +38,11 @@ def create_app(
     *,
     reader: TelemetryReader | None = None,
     market_reader: MarketReader | None = None,
+    history_reader: HistoryReader | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """Build the app; with ``reader`` given (tests), no database pool is opened and the
-    market routes use ``market_reader``."""
+    """Build the app; with ``reader`` given (tests), no database pool is opened, the market
+    routes use ``market_reader`` and the history, profile and plan routes ``history_reader``."""
     settings = settings or ApiSettings()
     registry = CollectorRegistry()
 
@@ -59,6 +61,7 @@ def create_app(
         await pool.open(wait=False)
         app.state.reader = PostgresTelemetryReader(pool)
         app.state.market = PostgresMarketReader(pool)
+        app.state.history = PostgresHistoryReader(pool)
         try:
             yield
         finally:
@@ -66,8 +69,9 @@ def create_app(
 
     app = FastAPI(
         title="teslaconnectivity api",
-        description="Private, read-only API serving stored vehicle telemetry, spot prices, "
-        "price forecasts, exchange rates and weather to the dashboard.",
+        description="Private, read-only API serving stored vehicle telemetry, drive and charge "
+        "history, learned driving rhythm, charge plans, spot prices, price forecasts, exchange "
+        "rates and weather to the dashboard.",
         version="1",
         lifespan=lifespan,
     )
@@ -75,12 +79,14 @@ def create_app(
     if reader is not None:
         app.state.reader = reader
         app.state.market = market_reader
+        app.state.history = history_reader
     app.state.clock = clock or SystemClock()
     app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
     app.add_middleware(PrometheusMiddleware, registry=registry)
     app.add_exception_handler(TelemetryUnavailableError, _on_unavailable)
     app.include_router(health.router)
     app.include_router(vehicles.router)
+    app.include_router(behaviour.router)
     app.include_router(market.router)
     return app
 

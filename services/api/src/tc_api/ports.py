@@ -1,4 +1,5 @@
-"""The api's ports: read-only access to stored telemetry and to market and weather data."""
+"""The api's ports: read-only access to stored telemetry, market and weather data, drive and
+charge history, behaviour profiles and charge plans."""
 
 from datetime import datetime
 from typing import Protocol
@@ -6,6 +7,8 @@ from typing import Protocol
 from tc_api.domain import (
     DateWindow,
     ExchangeRate,
+    HistoryCounts,
+    PlansQuery,
     PriceAnomaly,
     PriceForecast,
     SpotPrice,
@@ -14,7 +17,13 @@ from tc_api.domain import (
     Vehicle,
     WeatherForecast,
 )
-from tc_common.events import TelemetrySampled
+from tc_common.events import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
+    TelemetrySampled,
+)
 
 
 class TelemetryUnavailableError(Exception):
@@ -81,4 +90,41 @@ class MarketReader(Protocol):
 
     async def latest_weather(self, location_id: str) -> WeatherForecast | None:
         """The newest model run for ``location_id``, slots sorted; None when none is stored."""
+        ...
+
+
+class HistoryReader(Protocol):
+    """Reads drives, charges, behaviour profiles and charge plans; never writes.
+
+    Raises ``TelemetryUnavailableError`` (the same database) when the store cannot be reached.
+    Returned datetimes are aware UTC.
+    """
+
+    async def is_known(self, vehicle_id: str) -> bool:
+        """Whether the store holds anything about the vehicle (telemetry, history, a profile
+        or a plan)."""
+        ...
+
+    async def history_counts(self, vehicle_id: str) -> HistoryCounts:
+        """How many drives and charges are stored, and when the oldest of them started."""
+        ...
+
+    async def drives(self, vehicle_id: str, window: TimeWindow) -> list[DriveRecorded]:
+        """Drives with ``window.from_at <= started_at < window.to_at``, oldest first."""
+        ...
+
+    async def charges(self, vehicle_id: str, window: TimeWindow) -> list[ChargeRecorded]:
+        """Charges with ``window.from_at <= started_at < window.to_at``, oldest first."""
+        ...
+
+    async def latest_profile(self, vehicle_id: str) -> BehaviourProfileUpdated | None:
+        """The profile with the greatest ``computed_at``; None when none is stored."""
+        ...
+
+    async def latest_plan(self, vehicle_id: str) -> ChargePlanPublished | None:
+        """The plan with the greatest ``issued_at``; None when none is stored."""
+        ...
+
+    async def plans(self, vehicle_id: str, query: PlansQuery) -> list[ChargePlanPublished]:
+        """Plans issued in ``query.window``, newest first, at most ``query.limit``."""
         ...

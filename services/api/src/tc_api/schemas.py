@@ -20,7 +20,14 @@ from tc_api.domain import (
     Vehicle,
     WeatherForecast,
 )
-from tc_common.events import TelemetrySampled
+from tc_common.events import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
+    TelemetrySampled,
+)
+from tc_common.events.behaviour import WeekdayRhythm
 from tc_common.events.telemetry import ChargingState, VehicleOnlineState
 
 
@@ -257,3 +264,195 @@ class WeatherForecastOut(_Response):
             source=forecast.source,
             slots=[WeatherSlotOut.model_validate(s, from_attributes=True) for s in forecast.slots],
         )
+
+
+# --- Drive and charge history, behaviour profiles and charge plans ----------------------------
+
+
+class DriveOut(_Response):
+    """One finished drive, as Tessie recorded it (km, UTC)."""
+
+    drive_id: int = Field(description="Tessie's drive id.")
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    starting_latitude_deg: float | None
+    starting_longitude_deg: float | None
+    ending_latitude_deg: float | None
+    ending_longitude_deg: float | None
+    starting_battery_pct: float | None = Field(description="State of charge at the start, %.")
+    ending_battery_pct: float | None = Field(description="State of charge at the end, %.")
+    distance_km: float = Field(description="Odometer distance of the drive, km.")
+    energy_used_kwh: float | None = Field(description="Pack energy used, kWh.")
+
+    @classmethod
+    def from_event(cls, event: DriveRecorded) -> "DriveOut":
+        return cls.model_validate(event.model_dump(exclude={"schema_version", "vehicle_id"}))
+
+
+class ChargeOut(_Response):
+    """One charging session, as Tessie recorded it (km, UTC)."""
+
+    charge_id: int = Field(description="Tessie's charge id.")
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    latitude_deg: float | None
+    longitude_deg: float | None
+    is_supercharger: bool
+    starting_battery_pct: float | None = Field(description="State of charge at the start, %.")
+    ending_battery_pct: float | None = Field(description="State of charge at the end, %.")
+    energy_added_kwh: float = Field(description="Energy added to the pack, kWh.")
+    energy_used_kwh: float | None = Field(
+        description="Energy drawn from the grid including losses, kWh."
+    )
+    odometer_km: float | None = Field(description="Odometer at the session, km.")
+
+    @classmethod
+    def from_event(cls, event: ChargeRecorded) -> "ChargeOut":
+        return cls.model_validate(event.model_dump(exclude={"schema_version", "vehicle_id"}))
+
+
+class DrivesPage(_Response):
+    """Drives of one vehicle that started in ``[from, to)``, oldest first."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    vehicle_id: str
+    from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
+    to: datetime = Field(description="Exclusive end of the window (UTC).")
+    count: int
+    distance_km: float = Field(description="Total distance of the listed drives, km.")
+    drives: list[DriveOut]
+
+
+class ChargesPage(_Response):
+    """Charging sessions of one vehicle that started in ``[from, to)``, oldest first."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    vehicle_id: str
+    from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
+    to: datetime = Field(description="Exclusive end of the window (UTC).")
+    count: int
+    energy_added_kwh: float = Field(description="Total energy added by the listed sessions.")
+    charges: list[ChargeOut]
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class WeekdayRhythmOut(_Response):
+    """One weekday of the learned rhythm; times are minutes after local midnight."""
+
+    weekday: int = Field(description="0 = Monday.")
+    name: str = Field(examples=["Monday"])
+    drive_probability: float = Field(description="Share of such days with a drive.")
+    first_departure_p10_min: float | None
+    first_departure_p50_min: float | None
+    first_departure_p90_min: float | None
+    last_return_p10_min: float | None
+    last_return_p50_min: float | None
+    last_return_p90_min: float | None
+    distance_p50_km: float | None
+    distance_p90_km: float | None
+    energy_p50_kwh: float | None
+    energy_p90_kwh: float | None
+
+    @classmethod
+    def from_part(cls, part: WeekdayRhythm) -> "WeekdayRhythmOut":
+        return cls.model_validate({**part.model_dump(), "name": _WEEKDAYS[part.weekday]})
+
+
+class ChargingLocationOut(_Response):
+    """Where the vehicle is usually plugged in, and what it achieves there."""
+
+    kind: Literal["home", "other"]
+    latitude_deg: float
+    longitude_deg: float
+    sessions: int
+    share_of_sessions: float
+    effective_power_kw: float | None = Field(description="Median energy added per hour, kW.")
+    efficiency: float | None = Field(description="Energy added / energy drawn.")
+    energy_per_session_p50_kwh: float | None
+    plug_in_probability_per_day: float | None
+
+
+class BehaviourProfileOut(_Response):
+    """A vehicle's learned weekly rhythm and charging habits, and how far the learning is."""
+
+    vehicle_id: str
+    computed_at: AwareDatetime
+    learning_state: Literal["learning", "ready", "fully_trained"] = Field(
+        description="learning (before 14 days of history), ready, fully_trained (30 days)."
+    )
+    days_observed: int
+    days_until_ready: int
+    days_until_fully_trained: int
+    timezone: str = Field(description="Local time of the rhythm's minutes.")
+    weekdays: list[WeekdayRhythmOut]
+    daily_distance_p50_km: float | None
+    daily_energy_p50_kwh: float | None
+    locations: list[ChargingLocationOut]
+    summary: str = Field(description="One plain-language sentence.")
+
+    @classmethod
+    def from_event(cls, event: BehaviourProfileUpdated) -> "BehaviourProfileOut":
+        values = event.model_dump(exclude={"schema_version", "weekdays"})
+        return cls.model_validate(
+            {**values, "weekdays": [WeekdayRhythmOut.from_part(w) for w in event.weekdays]}
+        )
+
+
+class PlanSlotOut(_Response):
+    start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
+    end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
+    energy_kwh: float = Field(description="Energy into the pack in this slot, kWh.")
+    power_kw: float
+    price_per_kwh: float = Field(description="Expected consumer price, in the plan's currency.")
+    price_is_forecast: bool = Field(description="False when the price is published.")
+
+
+class ChargePlanOut(_Response):
+    """When to charge, how much, what it will cost (with a range) and why."""
+
+    vehicle_id: str
+    issued_at: AwareDatetime
+    trigger: str = Field(description="What made the planner plan again.")
+    status: Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
+    battery_level_pct: float
+    target_pct: float
+    target_source: Literal["customer", "learned_need", "charge_limit"]
+    energy_to_add_kwh: float
+    charger_power_kw: float
+    efficiency: float
+    departure_p10_at: AwareDatetime | None
+    departure_p50_at: AwareDatetime | None
+    departure_p90_at: AwareDatetime | None
+    ready_by_at: AwareDatetime | None = Field(description="The deadline the plan charges before.")
+    risk_target: float = Field(description="Wanted probability of being ready.")
+    probability_ready: float
+    currency: str
+    expected_cost: float
+    cost_p10: float
+    cost_p90: float
+    cost_if_charged_now: float
+    expected_saving: float
+    slots: list[PlanSlotOut]
+    reason: str = Field(description="A short plain-language explanation.")
+
+    @classmethod
+    def from_event(cls, event: ChargePlanPublished) -> "ChargePlanOut":
+        return cls.model_validate(event.model_dump(exclude={"schema_version"}))
+
+
+class ChargePlansPage(_Response):
+    """Plans of one vehicle issued in ``[from, to)``, newest first; ``count == limit`` means
+    there may be more (ask again with ``to`` = the last ``issued_at``)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    vehicle_id: str
+    from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
+    to: datetime = Field(description="Exclusive end of the window (UTC).")
+    limit: int
+    count: int
+    plans: list[ChargePlanOut]

@@ -9,12 +9,14 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from tc_common.clock import Clock, SystemClock
-from tc_common.events import TelemetrySampled
+from tc_common.events import ChargeRecorded, DriveRecorded, TelemetrySampled
 from tc_common.events.market import BiddingZone, ExchangeRatesPublished, SpotPricesPublished
 from tc_common.events.weather import WeatherForecastPublished
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
+    CHARGE_RECORDED_V1,
+    DRIVE_RECORDED_V1,
     EXCHANGE_RATES_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
     TELEMETRY_SAMPLED_V1,
@@ -27,8 +29,9 @@ from tc_ingest.adapters.met import MetClient
 from tc_ingest.adapters.norgesbank import CachedExchangeRates, NorgesBankClient
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.domain.market import ZONE_REFERENCE_POINTS
+from tc_ingest.history_poller import HistoryPoller
 from tc_ingest.market_poller import MarketPoller, WeatherLocation
-from tc_ingest.metrics import IngestMetrics, MarketMetrics
+from tc_ingest.metrics import HistoryMetrics, IngestMetrics, MarketMetrics
 from tc_ingest.poller import TelemetryPoller
 from tc_ingest.ports import PriceSource
 from tc_ingest.settings import IngestSettings
@@ -55,7 +58,11 @@ def create_app(
         title="TelemetrySampled",
         description="One new telemetry snapshot per vehicle, metric units, keyed by VIN.",
     )
-    tessie = TessieHttpClient(settings.tessie, on_error=metrics.count_tessie_error)
+    tessie = TessieHttpClient(
+        settings.tessie,
+        on_error=metrics.count_tessie_error,
+        history_page_limit=settings.history.page_limit,
+    )
     poller = TelemetryPoller(
         tessie,
         KafkaSamplePublisher(publisher),
@@ -68,6 +75,7 @@ def create_app(
     )
 
     market_start, market_stop = _market_part(settings, broker, registry, clock)
+    history = _history_part(settings, broker, registry, clock, tessie, poller)
 
     async def create_topics() -> None:
         await ensure_topics(
@@ -77,11 +85,15 @@ def create_app(
                 SPOT_PRICES_PUBLISHED_V1,
                 EXCHANGE_RATES_PUBLISHED_V1,
                 WEATHER_FORECAST_PUBLISHED_V1,
+                DRIVE_RECORDED_V1,
+                CHARGE_RECORDED_V1,
             ],
         )
 
     async def shut_down() -> None:
         await market_stop()
+        if history is not None:
+            await history.stop()
         await poller.stop()
         await tessie.aclose()
 
@@ -90,8 +102,57 @@ def create_app(
         registry,
         title="teslaconnectivity ingest",
         on_startup=[create_topics],
-        after_startup=[poller.start, market_start],
+        after_startup=[poller.start, market_start]
+        + ([history.start] if history is not None else []),
         on_shutdown=[shut_down],
+    )
+
+
+def _history_part(
+    settings: IngestSettings,
+    broker: KafkaBroker,
+    registry: CollectorRegistry,
+    clock: Clock,
+    tessie: TessieHttpClient,
+    telemetry: TelemetryPoller,
+) -> HistoryPoller | None:
+    """The drive and charge history poller, or None when disabled.
+
+    The publishers are declared either way so the AsyncAPI document always lists the topics.
+    """
+    events = KafkaEventPublisher(
+        {
+            DriveRecorded: broker.publisher(
+                DRIVE_RECORDED_V1,
+                schema=DriveRecorded,
+                title="DriveRecorded",
+                description="One finished drive from Tessie's history (km, UTC), keyed by "
+                "VIN; re-published when fetched again changed (idempotent by drive_id).",
+            ),
+            ChargeRecorded: broker.publisher(
+                CHARGE_RECORDED_V1,
+                schema=ChargeRecorded,
+                title="ChargeRecorded",
+                description="One charging session from Tessie's history, keyed by VIN; "
+                "re-published when fetched again changed (idempotent by charge_id).",
+            ),
+        }
+    )
+    history = settings.history
+    if not history.enabled:
+        return None
+    return HistoryPoller(
+        tessie,
+        events,
+        clock=clock,
+        metrics=HistoryMetrics(registry),
+        vins=lambda: telemetry.vehicles,
+        backfill_days=history.backfill_days,
+        chunk=timedelta(days=history.backfill_chunk_days),
+        overlap=timedelta(seconds=history.overlap_s),
+        poll_interval_s=history.poll_interval_s,
+        auth_backoff_s=settings.auth_backoff_s,
+        error_backoff_base_s=history.error_backoff_base_s,
     )
 
 

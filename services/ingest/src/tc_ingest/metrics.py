@@ -65,3 +65,32 @@ class MarketMetrics:
 
     def count_fetch_error(self, source: str, status: str) -> None:
         self.market_fetch_errors.labels(source=source, status=status).inc()
+
+
+class HistoryMetrics:
+    """Drive and charge history: records published and skipped, and how current it is."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.records_published = Counter(
+            "tc_ingest_history_records_published_total",
+            "Drives and charges the broker acknowledged (a record Tessie changed counts again).",
+            ["kind"],
+            registry=registry,
+        )
+        self.records_skipped = Counter(
+            "tc_ingest_history_records_skipped_total",
+            "Malformed drive and charge records that were not published (logged with the "
+            "reason); unfinished sessions are not counted.",
+            ["kind"],
+            registry=registry,
+        )
+        self.covered_age = Gauge(
+            "tc_ingest_history_covered_age_seconds",
+            "How far behind now a vehicle's history is fetched completely, as of its last sync.",
+            ["vehicle", "kind"],
+            registry=registry,
+        )
+        for kind in ("drives", "charges"):
+            # Exported as 0 from the start, so a rate over them needs no first record.
+            self.records_published.labels(kind=kind)
+            self.records_skipped.labels(kind=kind)

@@ -1,12 +1,13 @@
 """What the poller needs from the outside world."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from tc_common.events import TelemetrySampled
 from tc_common.events.base import Event
 from tc_common.events.market import BiddingZone
 from tc_ingest.domain import VehicleState
+from tc_ingest.domain.history import ChargeRecord, DriveRecord
 from tc_ingest.domain.market import DayPrices
 from tc_ingest.domain.weather import WeatherFetch
 
@@ -30,6 +31,23 @@ class TelemetrySource(Protocol):
     async def get_state(self, vin: str) -> VehicleState:
         """The cached snapshot (never a live read)."""
         ...
+
+
+class HistorySource(Protocol):
+    """Reads a vehicle's finished drives and charging sessions. Never wakes a car (Tessie
+    answers history from its own records).
+
+    ``from_at``/``to_at`` bound the records' times (Tessie's ``from``/``to``); every record in
+    the window is returned, however many pages that takes. Raises like ``TelemetrySource``.
+    """
+
+    async def get_drives(
+        self, vin: str, from_at: datetime, to_at: datetime
+    ) -> list[DriveRecord]: ...
+
+    async def get_charges(
+        self, vin: str, from_at: datetime, to_at: datetime
+    ) -> list[ChargeRecord]: ...
 
 
 class SamplePublisher(Protocol):

@@ -28,6 +28,36 @@ class TessieSettings(BaseModel):
     )
 
 
+class HistorySettings(BaseModel):
+    """``INGEST_HISTORY__*``: drive and charge history from Tessie's ``/drives``, ``/charges``."""
+
+    enabled: bool = True
+    backfill_days: int = Field(
+        default=30, ge=0, le=366, description="History fetched per vehicle on the first sync."
+    )
+    backfill_chunk_days: float = Field(
+        default=7.0, gt=0, le=31, description="Days per request while catching up."
+    )
+    poll_interval_s: float = Field(
+        default=300.0, ge=10.0, description="Seconds between syncs of a vehicle's history."
+    )
+    overlap_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="How far each request reaches back before the part not fetched yet: "
+        "longer than the longest drive or charge, so one still running at the last fetch is "
+        "listed by a later one.",
+    )
+    page_limit: int = Field(
+        default=500,
+        ge=2,
+        le=10_000,
+        description="Records per request; a full page is followed by one for the older part "
+        "(Tessie has no pagination).",
+    )
+    error_backoff_base_s: float = Field(default=5.0, gt=0)
+
+
 class HttpRetrySettings(BaseModel):
     """Timeouts and bounded retries shared by the market and weather clients."""
 
@@ -113,6 +143,7 @@ class IngestSettings(ServiceSettings):
     tessie: TessieSettings
     market: MarketSettings = MarketSettings()
     weather: WeatherSettings = WeatherSettings()
+    history: HistorySettings = HistorySettings()
     # Tessie refreshes its cache about every 10-15 s while a car is awake: polling faster only
     # returns duplicates, so 5 s is a hard floor.
     poll_interval_s: float = Field(default=30.0, ge=5.0, description="Seconds between polls.")

@@ -1,5 +1,5 @@
-"""What telemetry samples, market data, weather and price forecasts look like as table rows;
-pure, no I/O."""
+"""What telemetry samples, market data, weather, price forecasts, drive and charge history,
+behaviour profiles and charge plans look like as table rows; pure, no I/O."""
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -13,6 +13,12 @@ from tc_common.events import (
     SpotPricesPublished,
     TelemetrySampled,
     WeatherForecastPublished,
+)
+from tc_common.events.behaviour import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
 )
 
 # The telemetry columns store writes, in order. Written out rather than derived from the event
@@ -334,4 +340,144 @@ def market_unstorable_reason(event: MarketEvent) -> str | None:
                     f"slot at {slot.start_at.isoformat()} lasts {slot.duration}, "
                     f"not the {event.resolution_min} min of resolution_min"
                 )
+    return None
+
+
+# --- Drive and charge history, behaviour profiles and charge plans ----------------------------
+#
+# Drives and charges become one row each, column for column. A profile or a plan is kept whole
+# as the event's JSON (``event``) beside the columns that queries filter and sort on; the same
+# row goes to the newest-per-vehicle table and to the history.
+
+
+class DriveRow(NamedTuple):
+    vehicle_id: str
+    drive_id: int
+    started_at: datetime
+    ended_at: datetime
+    starting_latitude_deg: float | None
+    starting_longitude_deg: float | None
+    ending_latitude_deg: float | None
+    ending_longitude_deg: float | None
+    starting_battery_pct: float | None
+    ending_battery_pct: float | None
+    distance_km: float
+    energy_used_kwh: float | None
+
+
+class ChargeRow(NamedTuple):
+    vehicle_id: str
+    charge_id: int
+    started_at: datetime
+    ended_at: datetime
+    latitude_deg: float | None
+    longitude_deg: float | None
+    is_supercharger: bool
+    starting_battery_pct: float | None
+    ending_battery_pct: float | None
+    energy_added_kwh: float
+    energy_used_kwh: float | None
+    odometer_km: float | None
+
+
+class ProfileRow(NamedTuple):
+    vehicle_id: str
+    computed_at: datetime
+    learning_state: str
+    days_observed: int
+    days_until_ready: int
+    days_until_fully_trained: int
+    summary: str
+    event: str
+    """The whole ``BehaviourProfileUpdated`` as JSON."""
+
+
+class PlanRow(NamedTuple):
+    vehicle_id: str
+    issued_at: datetime
+    trigger: str
+    status: str
+    battery_level_pct: float
+    target_pct: float
+    energy_to_add_kwh: float
+    ready_by_at: datetime | None
+    probability_ready: float
+    currency: str
+    expected_cost: float
+    cost_if_charged_now: float
+    expected_saving: float
+    first_slot_start_at: datetime | None
+    event: str
+    """The whole ``ChargePlanPublished`` as JSON."""
+
+
+HistoryEvent = DriveRecorded | ChargeRecorded | BehaviourProfileUpdated | ChargePlanPublished
+
+
+def drive_row(event: DriveRecorded) -> DriveRow:
+    return DriveRow(*(getattr(event, column) for column in DriveRow._fields))
+
+
+def charge_row(event: ChargeRecorded) -> ChargeRow:
+    return ChargeRow(*(getattr(event, column) for column in ChargeRow._fields))
+
+
+def profile_row(event: BehaviourProfileUpdated) -> ProfileRow:
+    return ProfileRow(
+        vehicle_id=event.vehicle_id,
+        computed_at=event.computed_at,
+        learning_state=event.learning_state,
+        days_observed=event.days_observed,
+        days_until_ready=event.days_until_ready,
+        days_until_fully_trained=event.days_until_fully_trained,
+        summary=event.summary,
+        event=event.model_dump_json(),
+    )
+
+
+def plan_row(event: ChargePlanPublished) -> PlanRow:
+    return PlanRow(
+        vehicle_id=event.vehicle_id,
+        issued_at=event.issued_at,
+        trigger=event.trigger,
+        status=event.status,
+        battery_level_pct=event.battery_level_pct,
+        target_pct=event.target_pct,
+        energy_to_add_kwh=event.energy_to_add_kwh,
+        ready_by_at=event.ready_by_at,
+        probability_ready=event.probability_ready,
+        currency=event.currency,
+        expected_cost=event.expected_cost,
+        cost_if_charged_now=event.cost_if_charged_now,
+        expected_saving=event.expected_saving,
+        first_slot_start_at=min((s.start_at for s in event.slots), default=None),
+        event=event.model_dump_json(),
+    )
+
+
+def _nul_in(value: object, path: str) -> str | None:
+    """The path of the first string holding a NUL character (text and jsonb refuse it)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if found := _nul_in(item, f"{path}.{key}" if path else str(key)):
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if found := _nul_in(item, f"{path}[{index}]"):
+                return found
+    return None
+
+
+def history_unstorable_reason(event: HistoryEvent) -> str | None:
+    """Why the database would refuse this event forever, or None when it can be stored.
+
+    Like ``unstorable_reason``: such an event would be retried endlessly and block its
+    partition, so it is dead-lettered instead.
+    """
+    if path := _nul_in(event.model_dump(mode="json"), ""):
+        return f"{path} contains a NUL character"
+    if isinstance(event, DriveRecorded | ChargeRecorded) and event.ended_at < event.started_at:
+        return "ended_at must not be before started_at"
     return None

@@ -8,6 +8,10 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import AfterValidator, TypeAdapter
 
 from tc_common.events import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
     ExchangeRatesPublished,
     PriceAnomalyDetected,
     PriceForecastPublished,
@@ -16,6 +20,10 @@ from tc_common.events import (
     WeatherForecastPublished,
 )
 from tc_common.topics import (
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    CHARGE_PLAN_PUBLISHED_V1,
+    CHARGE_RECORDED_V1,
+    DRIVE_RECORDED_V1,
     EXCHANGE_RATES_PUBLISHED_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
@@ -26,7 +34,7 @@ from tc_common.topics import (
 from tc_store import domain
 from tc_store.domain import WriteResult
 from tc_store.metrics import StoreMetrics
-from tc_store.ports import MarketRepo, TelemetryRepo
+from tc_store.ports import MarketRepo, TelemetryRepo, VehicleHistoryRepo
 
 
 def _storable(event: TelemetrySampled) -> TelemetrySampled:
@@ -82,9 +90,24 @@ _WEATHER_FORECAST = TypeAdapter(
 _PRICE_FORECAST = TypeAdapter(Annotated[PriceForecastPublished, AfterValidator(_storable_market)])
 _PRICE_ANOMALY = TypeAdapter(Annotated[PriceAnomalyDetected, AfterValidator(_storable_market)])
 
+H = TypeVar("H", bound=domain.HistoryEvent)
+
+
+def _storable_history(event: H) -> H:
+    if reason := domain.history_unstorable_reason(event):
+        raise ValueError(reason)
+    return event
+
+
+_DRIVE = TypeAdapter(Annotated[DriveRecorded, AfterValidator(_storable_history)])
+_CHARGE = TypeAdapter(Annotated[ChargeRecorded, AfterValidator(_storable_history)])
+_PROFILE = TypeAdapter(Annotated[BehaviourProfileUpdated, AfterValidator(_storable_history)])
+_PLAN = TypeAdapter(Annotated[ChargePlanPublished, AfterValidator(_storable_history)])
+
 
 def market_group_id(consumer_group: str) -> str:
-    """The consumer group of the market subscriber: ``store.market`` next to ``store``.
+    """The consumer group of the market (and history) subscriber: ``store.market`` next to
+    ``store``.
 
     A group of its own so that the telemetry consumer and the market consumer never make
     each other rebalance (on joining, leaving or a restart of either); in one group, every
@@ -93,8 +116,11 @@ def market_group_id(consumer_group: str) -> str:
     return f"{consumer_group}.market"
 
 
-def build_market_router(market: MarketRepo, metrics: StoreMetrics, *, group_id: str) -> KafkaRouter:
-    """One subscriber for the five market, weather and forecast topics.
+def build_market_router(
+    market: MarketRepo, history: VehicleHistoryRepo, metrics: StoreMetrics, *, group_id: str
+) -> KafkaRouter:
+    """One subscriber for the five market, weather and forecast topics and the four vehicle
+    history and plan topics (drives, charges, behaviour profiles, charge plans).
 
     One consumer rather than one per topic for the same reason as ``market_group_id``: each
     consumer joins its group one after the other, ~5 s each on the test broker. Each topic
@@ -124,12 +150,29 @@ def build_market_router(market: MarketRepo, metrics: StoreMetrics, *, group_id: 
         event = _PRICE_ANOMALY.validate_json(body)
         return await market.save_price_anomalies([domain.price_anomaly_row(event)])
 
+    async def store_drive(body: bytes) -> WriteResult:
+        return await history.save_drives([domain.drive_row(_DRIVE.validate_json(body))])
+
+    async def store_charge(body: bytes) -> WriteResult:
+        return await history.save_charges([domain.charge_row(_CHARGE.validate_json(body))])
+
+    async def store_profile(body: bytes) -> WriteResult:
+        event = _PROFILE.validate_json(body)
+        return await history.save_behaviour_profile(domain.profile_row(event))
+
+    async def store_plan(body: bytes) -> WriteResult:
+        return await history.save_charge_plan(domain.plan_row(_PLAN.validate_json(body)))
+
     routes: dict[str, tuple[str, Callable[[bytes], Awaitable[WriteResult]]]] = {
         SPOT_PRICES_PUBLISHED_V1: ("spot_prices", store_spot_prices),
         EXCHANGE_RATES_PUBLISHED_V1: ("exchange_rates", store_exchange_rates),
         WEATHER_FORECAST_PUBLISHED_V1: ("weather_forecasts", store_weather_forecast),
         PRICE_FORECAST_PUBLISHED_V1: ("price_forecasts", store_price_forecast),
         PRICE_ANOMALY_DETECTED_V1: ("price_anomalies", store_price_anomaly),
+        DRIVE_RECORDED_V1: ("drives", store_drive),
+        CHARGE_RECORDED_V1: ("charges", store_charge),
+        BEHAVIOUR_PROFILE_UPDATED_V1: ("behaviour_profiles", store_profile),
+        CHARGE_PLAN_PUBLISHED_V1: ("charge_plans", store_plan),
     }
 
     @router.subscriber(
@@ -138,13 +181,19 @@ def build_market_router(market: MarketRepo, metrics: StoreMetrics, *, group_id: 
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         title="store/on_market_event",
-        description="Stores market data, weather and price forecasts: "
+        description="Stores market data, weather, price forecasts, drive and charge history, "
+        "behaviour profiles and charge plans: "
         f"{SPOT_PRICES_PUBLISHED_V1} (SpotPricesPublished; a slot keeps its highest revision, "
         "ties: the later fetch), "
         f"{EXCHANGE_RATES_PUBLISHED_V1} (ExchangeRatesPublished), "
         f"{WEATHER_FORECAST_PUBLISHED_V1} (WeatherForecastPublished; every run kept), "
-        f"{PRICE_FORECAST_PUBLISHED_V1} (PriceForecastPublished; every issue kept) and "
-        f"{PRICE_ANOMALY_DETECTED_V1} (PriceAnomalyDetected).",
+        f"{PRICE_FORECAST_PUBLISHED_V1} (PriceForecastPublished; every issue kept), "
+        f"{PRICE_ANOMALY_DETECTED_V1} (PriceAnomalyDetected), "
+        f"{DRIVE_RECORDED_V1} (DriveRecorded) and {CHARGE_RECORDED_V1} (ChargeRecorded; "
+        "by Tessie's id, a changed record replaces the stored one), "
+        f"{BEHAVIOUR_PROFILE_UPDATED_V1} (BehaviourProfileUpdated) and "
+        f"{CHARGE_PLAN_PUBLISHED_V1} (ChargePlanPublished; every one kept, the newest per "
+        "vehicle served).",
     )
     async def on_market_event(message: KafkaMessage) -> None:
         record = message.raw_message

@@ -1,5 +1,6 @@
-"""Composition root of the store service: Kafka telemetry, market data, weather and price
-forecasts in, PostgreSQL rows out."""
+"""Composition root of the store service: Kafka telemetry, market data, weather, price
+forecasts, drive and charge history, behaviour profiles and charge plans in, PostgreSQL rows
+out."""
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
@@ -11,7 +12,11 @@ from psycopg.conninfo import conninfo_to_dict
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    CHARGE_PLAN_PUBLISHED_V1,
+    CHARGE_RECORDED_V1,
     DEAD_LETTER_V1,
+    DRIVE_RECORDED_V1,
     EXCHANGE_RATES_PUBLISHED_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
@@ -20,6 +25,7 @@ from tc_common.topics import (
     WEATHER_FORECAST_PUBLISHED_V1,
 )
 from tc_store.adapters.postgres import PostgresTelemetryRepo
+from tc_store.adapters.postgres_history import PostgresVehicleHistoryRepo
 from tc_store.adapters.postgres_market import PostgresMarketRepo
 from tc_store.handlers import build_market_router, build_router, market_group_id
 from tc_store.metrics import StoreMetrics
@@ -33,6 +39,10 @@ CONSUMED_TOPICS = (
     WEATHER_FORECAST_PUBLISHED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
     PRICE_ANOMALY_DETECTED_V1,
+    DRIVE_RECORDED_V1,
+    CHARGE_RECORDED_V1,
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    CHARGE_PLAN_PUBLISHED_V1,
 )
 
 
@@ -55,7 +65,10 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
     broker.include_router(build_router(repo, metrics, group_id=settings.consumer_group))
     broker.include_router(
         build_market_router(
-            PostgresMarketRepo(repo), metrics, group_id=market_group_id(settings.consumer_group)
+            PostgresMarketRepo(repo),
+            PostgresVehicleHistoryRepo(repo),
+            metrics,
+            group_id=market_group_id(settings.consumer_group),
         )
     )
 

@@ -11,6 +11,7 @@ MARKET_TABLES = (
     "price_forecasts",
     "price_anomalies",
 )
+HISTORY_TABLES = ("drives", "charges", "behaviour_profiles", "charge_plans")
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,19 @@ class StoreMetrics:
             ),
             rows_written=Counter(
                 "tc_store_rows_written",
-                "Market, weather and forecast rows inserted or replaced, by table.",
+                "Market, weather, forecast, history and plan rows inserted or replaced, by table.",
                 ["table"],
                 registry=registry,
             ),
             rows_unchanged=Counter(
                 "tc_store_rows_unchanged",
-                "Market, weather and forecast rows left as stored (a redelivery, or "
-                "superseded by a newer revision or fetch), by table.",
+                "Market, weather, forecast, history and plan rows left as stored (a "
+                "redelivery, or superseded by a newer revision or fetch), by table.",
                 ["table"],
                 registry=registry,
             ),
         )
-        for table in MARKET_TABLES:
+        for table in MARKET_TABLES + HISTORY_TABLES:
             # Exported as 0 from the start, so a rate over them needs no first write.
             metrics.rows_written.labels(table=table)
             metrics.rows_unchanged.labels(table=table)

@@ -2,9 +2,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tc_store.domain import (
+    ChargeRow,
+    DriveRow,
     ExchangeRateRow,
+    PlanRow,
     PriceAnomalyRow,
     PriceForecastRow,
+    ProfileRow,
     SaveResult,
     SpotPriceRow,
     TelemetryRow,
@@ -52,3 +56,25 @@ class MarketRepo(Protocol):
     async def save_price_forecast(self, rows: Sequence[PriceForecastRow]) -> WriteResult: ...
 
     async def save_price_anomalies(self, rows: Sequence[PriceAnomalyRow]) -> WriteResult: ...
+
+
+class VehicleHistoryRepo(Protocol):
+    """Where drives, charges, behaviour profiles and charge plans become durable.
+
+    Same transaction and retry contract as ``MarketRepo`` (one event, one transaction; retry
+    while the database is away; idempotent). The rules:
+
+    - drives, charges (key: vehicle and Tessie's id): a row that differs from the stored one
+      replaces it (Tessie may edit a record); an identical one is ``unchanged``;
+    - profiles and plans: the history keeps every one (key: vehicle and ``computed_at`` /
+      ``issued_at``; the first write wins), and the newest-per-vehicle row is replaced only by
+      a later one. ``written`` counts the history row.
+    """
+
+    async def save_drives(self, rows: Sequence[DriveRow]) -> WriteResult: ...
+
+    async def save_charges(self, rows: Sequence[ChargeRow]) -> WriteResult: ...
+
+    async def save_behaviour_profile(self, row: ProfileRow) -> WriteResult: ...
+
+    async def save_charge_plan(self, row: PlanRow) -> WriteResult: ...

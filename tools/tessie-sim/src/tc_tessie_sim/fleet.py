@@ -18,7 +18,7 @@ import hashlib
 import math
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -102,7 +102,8 @@ class VehicleProfile:
     sentry_away: bool = False
     """Sentry also on when parked away from home (many owners leave it on everywhere)."""
     plug_in_below_pct: float = 100.0
-    """Plugs in on arriving home when the SoC is below this; 100 means always."""
+    """Plugs in on arriving home when the SoC is below this; 100 means always. Below 50 %
+    every driver plugs in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,10 @@ _CITIES: dict[str, tuple[float, float, tuple[str, ...]]] = {
         ("Karl Johans gate", "Bogstadveien", "Trondheimsveien", "Kirkeveien", "Storgata"),
     ),
 }
+# Plug-in habits, by position in the fleet: how far below its charge limit the battery must be
+# before the owner plugs in on coming home. Most owners with a home charger plug in every
+# evening (None); some wait until it is 15 or 10 points down (every second or third day).
+_PLUG_IN_GAP_PCT: tuple[float | None, ...] = (None, 15.0, None, 10.0)
 _NAMES = ("Nordlys", "Fjord", "Troll", "Midnattsol", "Skarven", "Lynet", "Polar", "Havørn")
 _MODELS = (
     # VIN prefix, car type, battery kWh, consumption Wh/km, rated Wh/km
@@ -339,7 +344,7 @@ def build_profile(
     friday = DayRhythm(0.9, depart, 20.0, commute_km, 1.5, 7.0 * 60, 45.0, to_work=True)
     saturday = DayRhythm(0.75, 10.5 * 60, 80.0, 14.0, 9.0, 2.5 * 60, 60.0, to_work=False)
     sunday = DayRhythm(0.55, 12.0 * 60, 100.0, 45.0, 30.0, 4.0 * 60, 90.0, to_work=False)
-    return VehicleProfile(
+    profile = VehicleProfile(
         vin=vin,
         display_name=_NAMES[index % len(_NAMES)] + ("" if index < len(_NAMES) else f" {index}"),
         car_type=car_type,
@@ -357,6 +362,10 @@ def build_profile(
         initial_odometer_km=round(rng.uniform(4_000, 40_000), 1),
         sentry_away=sentry_away,
     )
+    gap_pct = _PLUG_IN_GAP_PCT[index % len(_PLUG_IN_GAP_PCT)]
+    if gap_pct is None:
+        return profile
+    return replace(profile, plug_in_below_pct=profile.charge_limit_pct - gap_pct)
 
 
 def build_fleet(

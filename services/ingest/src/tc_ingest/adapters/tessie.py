@@ -1,14 +1,17 @@
 """Tessie REST client: cached reads only, bounded retries, tolerant parsing.
 
 It never calls ``/wake`` and always sends ``use_cache=true`` on ``/state``: a live read keeps
-legacy Model S/X awake and drains the battery (home-assistant/core#107982).
+legacy Model S/X awake and drains the battery (home-assistant/core#107982). ``/drives`` and
+``/charges`` are Tessie's own records and never reach the car.
 """
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Final, TypeVar
 
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -16,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from tc_common.clock import Clock, SystemClock
 from tc_common.logging import redact
 from tc_ingest.domain import VehicleState, is_transient, parse_retry_after, retry_delay_s
+from tc_ingest.domain.history import ChargeRecord, DriveRecord, HistoryKind
 from tc_ingest.errors import (
     TessieAuthError,
     TessieError,
@@ -27,6 +31,12 @@ from tc_ingest.settings import TessieSettings
 log = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
+_R = TypeVar("_R", DriveRecord, ChargeRecord)
+
+# Far more pages than a window of a few days can fill; a bound so a misbehaving server can
+# never keep a sync in a loop.
+MAX_HISTORY_PAGES: Final = 50
+DEFAULT_HISTORY_PAGE_LIMIT: Final = 500
 
 
 def _loose_float(value: Any) -> float | None:
@@ -61,9 +71,22 @@ def _loose_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _loose_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 _Num = Annotated[float | None, BeforeValidator(_loose_float)]
 _Bool = Annotated[bool | None, BeforeValidator(_loose_bool)]
 _Str = Annotated[str | None, BeforeValidator(_loose_str)]
+_Int = Annotated[int | None, BeforeValidator(_loose_int)]
 
 
 def _tolerant_part(value: Any) -> Any:
@@ -170,6 +193,86 @@ class _Status(_Wire):
     status: _Str = None
 
 
+def _record(value: Any) -> Any:
+    # A record that is not an object still counts, as one without an id: the poller skips it
+    # with a reason instead of the whole page failing.
+    return value if isinstance(value, dict) else {}
+
+
+def _results(value: Any) -> Any:
+    return [] if value is None else value
+
+
+class _DriveWire(_Wire):
+    id: _Int = None
+    started_at: _Num = None
+    ended_at: _Num = None
+    starting_latitude: _Num = None
+    starting_longitude: _Num = None
+    ending_latitude: _Num = None
+    ending_longitude: _Num = None
+    starting_battery: _Num = None
+    ending_battery: _Num = None
+    odometer_distance: _Num = None
+    energy_used: _Num = None
+
+    def to_domain(self) -> DriveRecord:
+        return DriveRecord(
+            id=self.id,
+            started_at_s=self.started_at,
+            ended_at_s=self.ended_at,
+            starting_latitude=self.starting_latitude,
+            starting_longitude=self.starting_longitude,
+            ending_latitude=self.ending_latitude,
+            ending_longitude=self.ending_longitude,
+            starting_battery=self.starting_battery,
+            ending_battery=self.ending_battery,
+            odometer_distance_km=self.odometer_distance,
+            energy_used_kwh=self.energy_used,
+        )
+
+
+class _ChargeWire(_Wire):
+    id: _Int = None
+    started_at: _Num = None
+    ended_at: _Num = None
+    latitude: _Num = None
+    longitude: _Num = None
+    is_supercharger: _Bool = None
+    starting_battery: _Num = None
+    ending_battery: _Num = None
+    energy_added: _Num = None
+    energy_used: _Num = None
+    odometer: _Num = None
+
+    def to_domain(self) -> ChargeRecord:
+        return ChargeRecord(
+            id=self.id,
+            started_at_s=self.started_at,
+            ended_at_s=self.ended_at,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            is_supercharger=self.is_supercharger,
+            starting_battery=self.starting_battery,
+            ending_battery=self.ending_battery,
+            energy_added_kwh=self.energy_added,
+            energy_used_kwh=self.energy_used,
+            odometer_km=self.odometer,
+        )
+
+
+class _Drives(_Wire):
+    results: Annotated[
+        list[Annotated[_DriveWire, BeforeValidator(_record)]], BeforeValidator(_results)
+    ] = []
+
+
+class _Charges(_Wire):
+    results: Annotated[
+        list[Annotated[_ChargeWire, BeforeValidator(_record)]], BeforeValidator(_results)
+    ] = []
+
+
 class TessieHttpClient:
     """The ``TelemetrySource`` backed by Tessie's REST API.
 
@@ -188,8 +291,10 @@ class TessieHttpClient:
         jitter: Callable[[], float] = random.random,
         on_error: Callable[[str], None] | None = None,
         clock: Clock | None = None,
+        history_page_limit: int = DEFAULT_HISTORY_PAGE_LIMIT,
     ) -> None:
         self._settings = settings
+        self._page_limit = history_page_limit
         self._token = settings.token.get_secret_value()
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
@@ -225,6 +330,71 @@ class TessieHttpClient:
         # on their side can ever turn this into a live read.
         body = await self._get(f"/{vin}/state", {"use_cache": "true"}, what="/{vin}/state", vin=vin)
         return self._parse(_State, body, "/{vin}/state").to_domain(vin)
+
+    async def get_drives(self, vin: str, from_at: datetime, to_at: datetime) -> list[DriveRecord]:
+        return await self._history(vin, "drives", from_at, to_at, self._drive_page)
+
+    async def get_charges(self, vin: str, from_at: datetime, to_at: datetime) -> list[ChargeRecord]:
+        return await self._history(vin, "charges", from_at, to_at, self._charge_page)
+
+    def _drive_page(self, body: Any) -> list[DriveRecord]:
+        return [r.to_domain() for r in self._parse(_Drives, body, "/{vin}/drives").results]
+
+    def _charge_page(self, body: Any) -> list[ChargeRecord]:
+        return [r.to_domain() for r in self._parse(_Charges, body, "/{vin}/charges").results]
+
+    async def _history(
+        self,
+        vin: str,
+        kind: HistoryKind,
+        from_at: datetime,
+        to_at: datetime,
+        parse: Callable[[Any], list[_R]],
+    ) -> list[_R]:
+        """Every record of ``[from_at, to_at]``, in as many requests as ``limit`` needs.
+
+        Tessie has no pagination cursor: a full page means records are missing, on the side
+        the page's order says (newest first: older ones; oldest first: newer ones), so the
+        window is narrowed to that side, up to the page's outermost start, and asked again.
+        """
+        lo_s, hi_s = math.floor(from_at.timestamp()), math.ceil(to_at.timestamp())
+        records: list[_R] = []
+        seen: set[int] = set()
+        for _ in range(MAX_HISTORY_PAGES):
+            params = {
+                "from": str(lo_s),
+                "to": str(hi_s),
+                # Tessie's default is miles (and mph).
+                "distance_format": "km",
+                "limit": str(self._page_limit),
+            }
+            body = await self._get(f"/{vin}/{kind}", params, what=f"/{{vin}}/{kind}", vin=vin)
+            page = parse(body)
+            for record in page:
+                if record.id is None or record.id not in seen:
+                    records.append(record)
+                    if record.id is not None:
+                        seen.add(record.id)
+            starts = [r.started_at_s for r in page if r.started_at_s is not None]
+            if len(page) < self._page_limit or len(starts) < 2:
+                return records
+            if starts[0] >= starts[-1]:
+                older_than = math.floor(min(starts))
+                if older_than <= lo_s:
+                    return records
+                hi_s = older_than
+            else:
+                newer_than = math.ceil(max(starts))
+                if newer_than >= hi_s:
+                    return records
+                lo_s = newer_than
+        log.warning(
+            "%s: more than %d pages of %s in one window; older records may be missing",
+            vin,
+            MAX_HISTORY_PAGES,
+            kind,
+        )
+        return records
 
     def _parse(self, model: type[_M], body: Any, what: str) -> _M:
         try:

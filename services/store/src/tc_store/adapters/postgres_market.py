@@ -16,11 +16,11 @@ from tc_store.domain import (
 )
 
 
-def _upsert(
+def upsert_statement(
     table: str,
     row_type: type[NamedTuple],
     key: tuple[str, ...],
-    newer: sql.SQL | None,
+    newer: sql.Composable | None,
     *,
     touch: tuple[str, ...] = (),
 ) -> sql.Composed:
@@ -54,7 +54,7 @@ def _upsert(
 
 
 # The rules are those documented on tc_store.ports.MarketRepo.
-_UPSERT_SPOT_PRICES = _upsert(
+_UPSERT_SPOT_PRICES = upsert_statement(
     "spot_prices",
     SpotPriceRow,
     ("zone", "start_at", "resolution_min"),
@@ -63,22 +63,22 @@ _UPSERT_SPOT_PRICES = _upsert(
     ),
     touch=("stored_at",),
 )
-_UPSERT_EXCHANGE_RATES = _upsert(
+_UPSERT_EXCHANGE_RATES = upsert_statement(
     "exchange_rates",
     ExchangeRateRow,
     ("rate_date", "currency"),
     sql.SQL("excluded.fetched_at > exchange_rates.fetched_at"),
 )
-_UPSERT_WEATHER_FORECASTS = _upsert(
+_UPSERT_WEATHER_FORECASTS = upsert_statement(
     "weather_forecasts",
     WeatherForecastRow,
     ("location_id", "updated_at", "start_at"),
     sql.SQL("excluded.fetched_at > weather_forecasts.fetched_at"),
 )
-_INSERT_PRICE_FORECASTS = _upsert(
+_INSERT_PRICE_FORECASTS = upsert_statement(
     "price_forecasts", PriceForecastRow, ("zone", "issued_at", "start_at"), None
 )
-_UPSERT_PRICE_ANOMALIES = _upsert(
+_UPSERT_PRICE_ANOMALIES = upsert_statement(
     "price_anomalies",
     PriceAnomalyRow,
     ("zone", "kind", "start_at"),

@@ -1,0 +1,213 @@
+"""A vehicle's drive and charge history, its learned behaviour profile and its charge plans.
+Every route needs an API key."""
+
+from datetime import datetime
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
+
+from tc_api import domain
+from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, HistoryDep
+from tc_api.ports import HistoryReader
+from tc_api.routes.vehicles import VehicleId
+from tc_api.schemas import (
+    BehaviourProfileOut,
+    ChargeOut,
+    ChargePlanOut,
+    ChargePlansPage,
+    ChargesPage,
+    DriveOut,
+    DrivesPage,
+    ErrorBody,
+    UnavailableBody,
+)
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["vehicles"],
+    dependencies=[Authenticated],
+    responses={
+        401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
+        503: {"model": UnavailableBody, "description": "The database is unavailable; retry."},
+    },
+)
+
+From = Annotated[
+    datetime | None,
+    Query(
+        alias="from",
+        description="Inclusive start, ISO-8601 with a timezone "
+        f"(default: {domain.DEFAULT_HISTORY_WINDOW.days} days before 'to').",
+        examples=["2026-11-01T00:00:00+01:00"],
+    ),
+]
+To = Annotated[
+    datetime | None,
+    Query(
+        alias="to",
+        description="Exclusive end, ISO-8601 with a timezone (default: now).",
+        examples=["2026-12-01T00:00:00+01:00"],
+    ),
+]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such vehicle."}
+}
+
+
+def _refuse(error: domain.InvalidQueryError) -> NoReturn:
+    # Same body as FastAPI's own parameter errors, so clients parse one 422 format.
+    raise RequestValidationError(
+        [{"type": "value_error", "loc": ("query", error.parameter), "msg": error.message}]
+    ) from error
+
+
+def _history_window(
+    from_at: datetime | None, to_at: datetime | None, now: datetime
+) -> domain.TimeWindow:
+    try:
+        return domain.resolve_history_window(from_at=from_at, to_at=to_at, now=now)
+    except domain.InvalidQueryError as error:
+        _refuse(error)
+
+
+async def _require_known(history: HistoryReader, vehicle_id: str) -> None:
+    if not await history.is_known(vehicle_id):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"vehicle {vehicle_id!r} is not known; GET /v1/vehicles lists the known vehicles",
+        )
+
+
+@router.get(
+    "/vehicles/{vehicle_id}/drives",
+    response_model=DrivesPage,
+    response_model_by_alias=True,
+    responses=_NOT_FOUND,
+)
+async def get_drives(
+    vehicle_id: VehicleId,
+    history: HistoryDep,
+    clock: ClockDep,
+    from_at: From = None,
+    to_at: To = None,
+) -> DrivesPage:
+    """Drives that started in the window (at most 92 days), oldest first."""
+    window = _history_window(from_at, to_at, clock.now())
+    await _require_known(history, vehicle_id)
+    drives = await history.drives(vehicle_id, window)
+    return DrivesPage(
+        vehicle_id=vehicle_id,
+        from_=window.from_at,
+        to=window.to_at,
+        count=len(drives),
+        distance_km=round(sum(d.distance_km for d in drives), 3),
+        drives=[DriveOut.from_event(d) for d in drives],
+    )
+
+
+@router.get(
+    "/vehicles/{vehicle_id}/charges",
+    response_model=ChargesPage,
+    response_model_by_alias=True,
+    responses=_NOT_FOUND,
+)
+async def get_charges(
+    vehicle_id: VehicleId,
+    history: HistoryDep,
+    clock: ClockDep,
+    from_at: From = None,
+    to_at: To = None,
+) -> ChargesPage:
+    """Charging sessions that started in the window (at most 92 days), oldest first."""
+    window = _history_window(from_at, to_at, clock.now())
+    await _require_known(history, vehicle_id)
+    charges = await history.charges(vehicle_id, window)
+    return ChargesPage(
+        vehicle_id=vehicle_id,
+        from_=window.from_at,
+        to=window.to_at,
+        count=len(charges),
+        energy_added_kwh=round(sum(c.energy_added_kwh for c in charges), 3),
+        charges=[ChargeOut.from_event(c) for c in charges],
+    )
+
+
+@router.get(
+    "/vehicles/{vehicle_id}/profile",
+    response_model=BehaviourProfileOut,
+    responses={
+        404: {
+            "model": ErrorBody,
+            "description": "No such vehicle, or no profile yet (the detail says how much "
+            "history is stored and what happens next).",
+        }
+    },
+)
+async def get_profile(vehicle_id: VehicleId, history: HistoryDep) -> BehaviourProfileOut:
+    """The learned weekly rhythm, charging locations and learning state."""
+    profile = await history.latest_profile(vehicle_id)
+    if profile is None:
+        await _require_known(history, vehicle_id)
+        counts = await history.history_counts(vehicle_id)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, domain.no_profile_yet(vehicle_id, counts))
+    return BehaviourProfileOut.from_event(profile)
+
+
+@router.get(
+    "/vehicles/{vehicle_id}/plan",
+    response_model=ChargePlanOut,
+    responses={404: {"model": ErrorBody, "description": "No such vehicle, or no plan yet."}},
+)
+async def get_plan(vehicle_id: VehicleId, history: HistoryDep) -> ChargePlanOut:
+    """The newest charge plan: slots, energy, expected cost with its range, and the reason."""
+    plan = await history.latest_plan(vehicle_id)
+    if plan is None:
+        await _require_known(history, vehicle_id)
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"vehicle {vehicle_id!r} has no charge plan yet; the forecast service plans when "
+            "the car is plugged in, when prices are published and when its state or profile "
+            "changes",
+        )
+    return ChargePlanOut.from_event(plan)
+
+
+@router.get(
+    "/vehicles/{vehicle_id}/plans",
+    response_model=ChargePlansPage,
+    response_model_by_alias=True,
+    responses=_NOT_FOUND,
+)
+async def get_plans(
+    vehicle_id: VehicleId,
+    history: HistoryDep,
+    clock: ClockDep,
+    from_at: From = None,
+    to_at: To = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            description=f"Most plans to return, {domain.MIN_LIMIT}..{domain.MAX_PLANS_LIMIT} "
+            f"(default {domain.DEFAULT_PLANS_LIMIT}).",
+            json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_PLANS_LIMIT},
+        ),
+    ] = None,
+) -> ChargePlansPage:
+    """Every plan issued in the window (at most 31 days), newest first."""
+    try:
+        query = domain.resolve_plans_query(
+            from_at=from_at, to_at=to_at, limit=limit, now=clock.now()
+        )
+    except domain.InvalidQueryError as error:
+        _refuse(error)
+    await _require_known(history, vehicle_id)
+    plans = await history.plans(vehicle_id, query)
+    return ChargePlansPage(
+        vehicle_id=vehicle_id,
+        from_=query.window.from_at,
+        to=query.window.to_at,
+        limit=query.limit,
+        count=len(plans),
+        plans=[ChargePlanOut.from_event(p) for p in plans],
+    )

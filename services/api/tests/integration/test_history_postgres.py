@@ -1,0 +1,312 @@
+"""The drive, charge, profile and plan routes against a real PostgreSQL migrated by tc_db, with
+rows as the store service writes them."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from asgi_lifespan import LifespanManager
+
+from tc_api.main import create_app
+from tc_api.settings import ApiSettings
+from tc_common.clock import FixedClock
+from tc_common.events import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
+)
+from tc_common.events.behaviour import ChargingLocation, PlanSlot, WeekdayRhythm
+from tc_db import apply_migrations_sync
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+KEY = "integration-key-0123456789"
+VIN = "5YJ3E7EB0KF010001"
+OTHER = "7SAYGDEE2PF010003"
+TELEMETRY_ONLY = "5YJ3E7EA1MF010002"
+
+
+# The events of test_behaviour_routes.py, as the store would have written them.
+def drive(days_ago: int, drive_id: int, distance_km: float = 21.5) -> DriveRecorded:
+    start = NOW - timedelta(days=days_ago, hours=4)
+    return DriveRecorded(
+        vehicle_id=VIN,
+        drive_id=drive_id,
+        started_at=start,
+        ended_at=start + timedelta(minutes=25),
+        starting_battery_pct=80,
+        ending_battery_pct=76,
+        distance_km=distance_km,
+        energy_used_kwh=3.4,
+    )
+
+
+def charge(days_ago: int, charge_id: int) -> ChargeRecorded:
+    start = NOW - timedelta(days=days_ago, hours=-6)
+    return ChargeRecorded(
+        vehicle_id=VIN,
+        charge_id=charge_id,
+        started_at=start,
+        ended_at=start + timedelta(hours=2),
+        latitude_deg=63.41,
+        longitude_deg=10.40,
+        starting_battery_pct=60,
+        ending_battery_pct=80,
+        energy_added_kwh=15.0,
+        energy_used_kwh=16.7,
+        odometer_km=18_000.0,
+    )
+
+
+def profile() -> BehaviourProfileUpdated:
+    return BehaviourProfileUpdated(
+        vehicle_id=VIN,
+        computed_at=NOW - timedelta(hours=1),
+        learning_state="learning",
+        days_observed=9,
+        days_until_ready=5,
+        days_until_fully_trained=21,
+        weekdays=tuple(
+            WeekdayRhythm(
+                weekday=day,
+                drive_probability=0.9 if day < 5 else 0.5,
+                first_departure_p10_min=445.0,
+                first_departure_p50_min=460.0,
+                first_departure_p90_min=490.0,
+                distance_p50_km=43.0,
+            )
+            for day in range(7)
+        ),
+        daily_distance_p50_km=38.0,
+        locations=(
+            ChargingLocation(
+                kind="home",
+                latitude_deg=63.41,
+                longitude_deg=10.40,
+                sessions=7,
+                share_of_sessions=1.0,
+                effective_power_kw=9.9,
+                efficiency=0.9,
+                plug_in_probability_per_day=0.8,
+            ),
+        ),
+        summary="Learning: day 9 of 14. Leaves about 07:40 on weekdays.",
+    )
+
+
+def plan(hours_ago: float, trigger: str = "plugged_in") -> ChargePlanPublished:
+    issued = NOW - timedelta(hours=hours_ago)
+    first = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+    return ChargePlanPublished(
+        vehicle_id=VIN,
+        issued_at=issued,
+        trigger=trigger,  # type: ignore[arg-type]
+        status="planned",
+        battery_level_pct=55,
+        target_pct=80,
+        target_source="charge_limit",
+        energy_to_add_kwh=18.75,
+        charger_power_kw=11,
+        efficiency=0.9,
+        departure_p10_at=first + timedelta(hours=5),
+        departure_p50_at=first + timedelta(hours=5, minutes=40),
+        departure_p90_at=first + timedelta(hours=6, minutes=30),
+        ready_by_at=first + timedelta(hours=5),
+        risk_target=0.95,
+        probability_ready=0.97,
+        expected_cost=21.5,
+        cost_p10=19.0,
+        cost_p90=25.0,
+        cost_if_charged_now=30.1,
+        expected_saving=8.6,
+        slots=tuple(
+            PlanSlot(
+                start_at=first + timedelta(hours=h),
+                end_at=first + timedelta(hours=h + 1),
+                energy_kwh=9.9,
+                power_kw=11,
+                price_per_kwh=1.05,
+                price_is_forecast=h == 1,
+            )
+            for h in range(2)
+        ),
+        reason="Charging in the two cheapest night hours; ready by 07:00 with 97 %.",
+    )
+
+
+def _insert(conn: psycopg.Connection[Any], table: str, rows: list[dict[str, Any]]) -> None:
+    sql = psycopg.sql
+    columns = list(rows[0])
+    with conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                sql.Identifier(table),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
+            ),
+            rows,
+        )
+
+
+def _episode(event: Any, vehicle_id: str = VIN) -> dict[str, Any]:
+    return {**event.model_dump(exclude={"schema_version"}), "vehicle_id": vehicle_id}
+
+
+def _plan_row(event: Any) -> dict[str, Any]:
+    keys = [
+        "vehicle_id",
+        "issued_at",
+        "trigger",
+        "status",
+        "battery_level_pct",
+        "target_pct",
+        "energy_to_add_kwh",
+        "ready_by_at",
+        "probability_ready",
+        "currency",
+        "expected_cost",
+        "cost_if_charged_now",
+        "expected_saving",
+    ]
+    return {
+        **{k: getattr(event, k) for k in keys},
+        "first_slot_start_at": event.slots[0].start_at if event.slots else None,
+        "event": event.model_dump_json(),
+    }
+
+
+@pytest.fixture
+def seeded_url(database_url: str) -> str:
+    apply_migrations_sync(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # A server in another time zone must still yield UTC from the api.
+        conn.execute(
+            psycopg.sql.SQL("ALTER DATABASE {} SET timezone = 'America/New_York'").format(
+                psycopg.sql.Identifier(conn.info.dbname)
+            )
+        )
+        _insert(
+            conn,
+            "vehicles",
+            [{"vehicle_id": TELEMETRY_ONLY, "first_sampled_at": NOW, "last_sampled_at": NOW}],
+        )
+        _insert(
+            conn,
+            "drives",
+            [_episode(drive(d, 100 + d)) for d in (0, 1, 3, 10)] + [_episode(drive(1, 500), OTHER)],
+        )
+        _insert(conn, "charges", [_episode(charge(d, 200 + d)) for d in (1, 3)])
+        event = profile()
+        _insert(
+            conn,
+            "behaviour_profiles",
+            [
+                {
+                    "vehicle_id": VIN,
+                    "computed_at": event.computed_at,
+                    "learning_state": event.learning_state,
+                    "days_observed": event.days_observed,
+                    "days_until_ready": event.days_until_ready,
+                    "days_until_fully_trained": event.days_until_fully_trained,
+                    "summary": event.summary,
+                    "event": event.model_dump_json(),
+                }
+            ],
+        )
+        plans = [plan(30, "scheduled"), plan(5), plan(1, "prices_published")]
+        _insert(conn, "charge_plan_history", [_plan_row(p) for p in plans])
+        _insert(conn, "charge_plans", [_plan_row(plans[-1])])
+    return database_url
+
+
+@pytest.fixture
+async def client(seeded_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        ApiSettings(postgres={"url": seeded_url}, api_keys=[KEY]), clock=FixedClock(NOW)
+    )
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app),
+            base_url="http://api.test",
+            headers={"X-API-Key": KEY},
+        ) as http,
+    ):
+        yield http
+
+
+async def test_drives_of_the_vehicle_in_the_window_oldest_first_in_utc(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (await client.get(f"/v1/vehicles/{VIN}/drives")).json()
+
+    assert [d["drive_id"] for d in body["drives"]] == [103, 101, 100]
+    assert body["drives"][0]["started_at"] == "2026-11-22T08:00:00Z"
+    assert body["distance_km"] == pytest.approx(64.5)
+
+
+async def test_charges_in_a_window_with_an_offset(client: httpx.AsyncClient) -> None:
+    body = (
+        await client.get(
+            f"/v1/vehicles/{VIN}/charges",
+            params={"from": "2026-11-23T00:00:00+01:00", "to": "2026-11-26T00:00:00+01:00"},
+        )
+    ).json()
+
+    assert [c["charge_id"] for c in body["charges"]] == [201]
+    assert body["charges"][0]["energy_added_kwh"] == 15.0
+    assert body["charges"][0]["ended_at"] == "2026-11-24T20:00:00Z"
+
+
+async def test_the_stored_profile_and_plan_are_served_whole(client: httpx.AsyncClient) -> None:
+    stored_profile = (await client.get(f"/v1/vehicles/{VIN}/profile")).json()
+    stored_plan = (await client.get(f"/v1/vehicles/{VIN}/plan")).json()
+
+    assert stored_profile["learning_state"] == "learning"
+    assert len(stored_profile["weekdays"]) == 7
+    assert stored_profile["locations"][0]["kind"] == "home"
+    assert stored_plan["trigger"] == "prices_published"
+    assert stored_plan["issued_at"] == "2026-11-25T11:00:00Z"
+    assert len(stored_plan["slots"]) == 2
+    assert stored_plan["slots"][0]["start_at"] == "2026-11-26T01:00:00Z"
+
+
+async def test_plan_history_newest_first_with_a_limit(client: httpx.AsyncClient) -> None:
+    everything = (await client.get(f"/v1/vehicles/{VIN}/plans")).json()
+    newest = (await client.get(f"/v1/vehicles/{VIN}/plans", params={"limit": 2})).json()
+
+    assert [p["trigger"] for p in everything["plans"]] == [
+        "prices_published",
+        "plugged_in",
+        "scheduled",
+    ]
+    assert [p["issued_at"] for p in newest["plans"]] == [
+        "2026-11-25T11:00:00Z",
+        "2026-11-25T07:00:00Z",
+    ]
+
+
+async def test_a_vehicle_known_only_from_history_or_telemetry_is_not_404_for_history(
+    client: httpx.AsyncClient,
+) -> None:
+    other = await client.get(f"/v1/vehicles/{OTHER}/drives")
+    telemetry_only = await client.get(f"/v1/vehicles/{TELEMETRY_ONLY}/charges")
+    unknown = await client.get("/v1/vehicles/NOPE/drives")
+
+    assert (other.status_code, other.json()["count"]) == (200, 1)
+    assert (telemetry_only.status_code, telemetry_only.json()["count"]) == (200, 0)
+    assert unknown.status_code == 404
+
+
+async def test_no_profile_yet_tells_how_much_history_is_stored(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"/v1/vehicles/{OTHER}/profile")
+    no_plan = await client.get(f"/v1/vehicles/{OTHER}/plan")
+
+    assert response.status_code == 404
+    assert "1 drive(s) and 0 charge(s) since 2026-11-24 are stored" in response.json()["detail"]
+    assert no_plan.status_code == 404
