@@ -4,9 +4,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from tc_common.events.behaviour import ChargingLocation
 from tc_common.events.market import SpotPriceSlot
 from tc_ingest.domain.market import (
     DayPrices,
+    awaits_rate,
     backfill_plan,
     conversion_rate_date,
     delivery_date_of,
@@ -15,6 +17,7 @@ from tc_ingest.domain.market import (
     eur_per_mwh_to_ore_per_kwh,
     expand_curve,
     expected_slot_count,
+    has_nok_prices,
     is_complete,
     live_days_due,
     missing_slot_count,
@@ -25,7 +28,14 @@ from tc_ingest.domain.market import (
     split_by_delivery_day,
     with_nok_prices,
 )
-from tc_ingest.domain.weather import ForecastEntry, refetch_due, round_coordinate, to_weather_slots
+from tc_ingest.domain.weather import (
+    ForecastEntry,
+    home_area,
+    home_area_id,
+    refetch_due,
+    round_coordinate,
+    to_weather_slots,
+)
 
 Q = timedelta(minutes=15)
 H = timedelta(hours=1)
@@ -190,6 +200,15 @@ class TestUnits:
         day = full_day(date(2025, 11, 4))
 
         assert with_nok_prices(day, None).slots[0].price_nok_ore_per_kwh is None
+        assert not has_nok_prices(with_nok_prices(day, None))
+        assert has_nok_prices(with_nok_prices(day, 11.7))
+
+    def test_only_recent_days_wait_for_a_rate_to_be_republished(self) -> None:
+        today = date(2025, 11, 4)
+
+        assert awaits_rate(today + timedelta(days=1), today, keep_days=7)
+        assert awaits_rate(today - timedelta(days=7), today, keep_days=7)
+        assert not awaits_rate(today - timedelta(days=8), today, keep_days=7)
 
     def test_cross_rates_divide_nok_per_eur_by_nok_per_unit(self) -> None:
         # Norges Bank: 11.9505 NOK per EUR, 107.30 NOK per 100 SEK, 160.10 NOK per 100 DKK.
@@ -342,3 +361,38 @@ class TestWeather:
         assert not refetch_due(utc(2025, 11, 4, 11, 29), expires)
         assert refetch_due(utc(2025, 11, 4, 11, 30), expires)
         assert refetch_due(utc(2025, 11, 4, 11, 30), None)
+
+
+def place(kind: str, lat: float, lon: float, sessions: int) -> ChargingLocation:
+    return ChargingLocation(
+        kind=kind,
+        latitude_deg=lat,
+        longitude_deg=lon,
+        sessions=sessions,
+        share_of_sessions=0.5,
+    )
+
+
+class TestHomeAreas:
+    def test_the_home_is_rounded_to_about_a_kilometre(self) -> None:
+        area = home_area([place("other", 59.0, 10.0, 40), place("home", 63.41237, 10.39861, 12)])
+
+        assert area == (63.41, 10.40)
+
+    def test_the_home_with_most_sessions_wins(self) -> None:
+        area = home_area([place("home", 59.9139, 10.7522, 3), place("home", 60.3913, 5.3221, 9)])
+
+        assert area == (60.39, 5.32)
+
+    def test_a_profile_without_a_home_has_no_area(self) -> None:
+        assert home_area([place("other", 59.0, 10.0, 4)]) is None
+        assert home_area([]) is None
+
+    def test_a_rounded_negative_zero_is_spelled_zero(self) -> None:
+        area = home_area([place("home", -0.001, -0.004, 1)])
+
+        assert area is not None
+        assert str(area) == "(0.0, 0.0)"
+
+    def test_the_area_is_named_after_the_vehicle(self) -> None:
+        assert home_area_id("5YJ3E7EB0KF000001") == "home:5YJ3E7EB0KF000001"

@@ -305,3 +305,131 @@ class TestWeather:
         assert [f.location_id for f in forecasts] == ["zone:NO1", "home:5YJ3E7EB0KF000001"]
         assert forecasts[0].kafka_key() == b"zone:NO1"
         assert metrics.weather_forecasts_published._value.get() == 2
+
+
+class PointCachingWeather:
+    """Like MET behind ``MetClient``: fresh once per point, then from the cache."""
+
+    def __init__(self) -> None:
+        self.requested: list[tuple[float, float]] = []
+        self.updated_at = NOW
+
+    async def fetch(self, latitude_deg: float, longitude_deg: float) -> WeatherFetch:
+        point = (latitude_deg, longitude_deg)
+        fresh = point not in self.requested
+        if fresh:
+            self.requested.append(point)
+        slot = WeatherSlot(start_at=NOW, end_at=NOW + timedelta(hours=1), air_temperature_c=3.0)
+        return WeatherFetch(Forecast(self.updated_at, (slot,)), fresh, *point)
+
+
+VIN_1, VIN_2 = "5YJ3E7EB0KF000001", "5YJ3E7EB0KF000002"
+
+
+def forecasts(publisher: Publisher) -> list[WeatherForecastPublished]:
+    return [e for e in publisher.events if isinstance(e, WeatherForecastPublished)]
+
+
+class TestHomeAreas:
+    async def test_each_vehicles_home_area_is_forecast_under_its_own_id(
+        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+    ) -> None:
+        weather = PointCachingWeather()
+        poller = make_poller(source, publisher, metrics, weather=weather)
+
+        assert poller.set_home_area(VIN_1, (63.41, 10.4))
+        assert poller.set_home_area(VIN_2, (63.41, 10.4))  # a neighbour: the same point
+        await poller.poll_weather()
+        await poller.poll_weather()  # nothing new
+        await poller.flush()
+
+        assert weather.requested == [(63.41, 10.4)]
+        assert [(f.location_id, f.latitude_deg, f.longitude_deg) for f in forecasts(publisher)] == [
+            (f"home:{VIN_1}", 63.41, 10.4),
+            (f"home:{VIN_2}", 63.41, 10.4),
+        ]
+
+    async def test_a_moved_home_is_forecast_at_once_and_a_lost_one_no_longer(
+        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+    ) -> None:
+        weather = PointCachingWeather()
+        poller = make_poller(source, publisher, metrics, weather=weather)
+        poller.set_home_area(VIN_1, (63.41, 10.4))
+        await poller.poll_weather()
+
+        assert not poller.set_home_area(VIN_1, (63.41, 10.4))  # the same profile again
+        assert poller.set_home_area(VIN_1, (59.91, 10.75))
+        await poller.poll_weather()
+        assert poller.set_home_area(VIN_1, None)
+        weather.updated_at = NOW + timedelta(hours=1)
+        await poller.poll_weather()
+        await poller.flush()
+
+        assert [(f.latitude_deg, f.longitude_deg) for f in forecasts(publisher)] == [
+            (63.41, 10.4),
+            (59.91, 10.75),
+        ]
+        assert poller.weather_locations == []
+
+    async def test_a_home_from_the_settings_wins_over_the_learned_one(
+        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+    ) -> None:
+        weather = PointCachingWeather()
+        configured = WeatherLocation(f"home:{VIN_1}", 59.95, 10.8)
+        poller = make_poller(source, publisher, metrics, weather=weather, locations=[configured])
+
+        poller.set_home_area(VIN_1, (63.41, 10.4))
+        await poller.poll_weather()
+        await poller.flush()
+
+        assert poller.weather_locations == [configured]
+        assert weather.requested == [(59.95, 10.8)]
+
+    async def test_a_new_home_cuts_the_weather_pause_short(
+        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+    ) -> None:
+        weather = PointCachingWeather()
+        poller = MarketPoller(
+            publisher,
+            clock=FixedClock(NOW),
+            metrics=metrics,
+            zones=[],
+            price_sources={},
+            weather=weather,
+            weather_interval_s=3600,
+            jitter=lambda: 0.5,
+        )
+
+        await poller.start()
+        try:
+            await asyncio.sleep(0.05)  # the first (empty) round is done, the loop pauses an hour
+            poller.set_home_area(VIN_1, (63.41, 10.4))
+            async with asyncio.timeout(5):
+                while not forecasts(publisher):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        finally:
+            await poller.stop()
+
+        assert [f.location_id for f in forecasts(publisher)] == [f"home:{VIN_1}"]
+
+    async def test_the_vin_is_not_logged_in_full(
+        self,
+        source: FakePrices,
+        publisher: Publisher,
+        metrics: MarketMetrics,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        class FailingWeather:
+            async def fetch(self, latitude_deg: float, longitude_deg: float) -> WeatherFetch:
+                raise MarketUnavailableError("met: HTTP 503", source="met")
+
+        poller = make_poller(source, publisher, metrics, weather=FailingWeather())
+
+        with caplog.at_level("DEBUG"):
+            poller.set_home_area(VIN_1, (63.41, 10.4))
+            await poller.poll_weather()
+            poller.set_home_area(VIN_1, None)
+
+        assert "home:…000001" in caplog.text
+        assert VIN_1 not in caplog.text
+        assert "63.41" not in caplog.text

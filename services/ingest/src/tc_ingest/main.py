@@ -15,6 +15,7 @@ from tc_common.events.weather import WeatherForecastPublished
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
+    BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_RECORDED_V1,
     DRIVE_RECORDED_V1,
     EXCHANGE_RATES_PUBLISHED_V1,
@@ -29,6 +30,7 @@ from tc_ingest.adapters.met import MetClient
 from tc_ingest.adapters.norgesbank import CachedExchangeRates, NorgesBankClient
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.domain.market import ZONE_REFERENCE_POINTS
+from tc_ingest.handlers import SetHomeArea, build_router
 from tc_ingest.history_poller import HistoryPoller
 from tc_ingest.market_poller import MarketPoller, WeatherLocation
 from tc_ingest.metrics import HistoryMetrics, IngestMetrics, MarketMetrics
@@ -74,7 +76,8 @@ def create_app(
         auth_backoff_s=settings.auth_backoff_s,
     )
 
-    market_start, market_stop = _market_part(settings, broker, registry, clock)
+    market_start, market_stop, set_home_area = _market_part(settings, broker, registry, clock)
+    broker.include_router(build_router(set_home_area))
     history = _history_part(settings, broker, registry, clock, tessie, poller)
 
     async def create_topics() -> None:
@@ -87,6 +90,8 @@ def create_app(
                 WEATHER_FORECAST_PUBLISHED_V1,
                 DRIVE_RECORDED_V1,
                 CHARGE_RECORDED_V1,
+                # Consumed: subscribing without a group needs the topic's partitions.
+                BEHAVIOUR_PROFILE_UPDATED_V1,
             ],
         )
 
@@ -158,8 +163,9 @@ def _history_part(
 
 def _market_part(
     settings: IngestSettings, broker: KafkaBroker, registry: CollectorRegistry, clock: Clock
-) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-    """The market poller's start/stop hooks; no-ops when market and weather are disabled.
+) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]], SetHomeArea | None]:
+    """The market poller's start/stop hooks (no-ops when market and weather are disabled)
+    and where vehicles' home areas go (None without weather).
 
     The publishers are declared either way so the AsyncAPI document always lists the topics.
     """
@@ -187,7 +193,7 @@ def _market_part(
     )
     market, weather = settings.market, settings.weather
     if not market.enabled and not weather.enabled:
-        return _noop, _noop
+        return _noop, _noop, None
     metrics = MarketMetrics(registry)
     on_error = metrics.count_fetch_error
     closers: list[Callable[[], Awaitable[None]]] = []
@@ -239,6 +245,7 @@ def _market_part(
         backfill_chunk_days=market.backfill_chunk_days,
         rates_interval_s=market.fx_refresh_interval_s,
         weather_interval_s=weather.poll_interval_s,
+        nok_refill_days=market.nok_refill_days,
     )
 
     async def stop() -> None:
@@ -246,7 +253,7 @@ def _market_part(
         for close in closers:
             await close()
 
-    return poller.start, stop
+    return poller.start, stop, poller.set_home_area if weather.enabled else None
 
 
 async def _noop() -> None:

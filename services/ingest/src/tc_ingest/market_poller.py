@@ -8,6 +8,14 @@ delays events but does not lose them.
 Ingest is stateless across restarts: which days are complete is known only for this process.
 After a restart today/tomorrow and the backfill window are fetched and published again; that
 is safe because consumers upsert prices by ``(zone, start_at)`` and rates by ``rate_date``.
+
+A day published while no EUR→NOK rate was known (Norges Bank down at first publication)
+carries EUR/MWh only. The recent ones are remembered and published again, øre/kWh filled in,
+as the next revision once a rate refresh succeeds: consumers keep the highest revision.
+
+Weather points are the zones' reference points, the homes from settings, and one home area
+per vehicle learned from its behaviour profile (``set_home_area``), which can change at any
+time; a forecast is published per point whenever its model run is new for that point.
 """
 
 import asyncio
@@ -34,9 +42,11 @@ from tc_ingest.domain import backoff_s
 from tc_ingest.domain.market import (
     DEFAULT_PUBLICATION_LOCAL,
     DayPrices,
+    awaits_rate,
     backfill_plan,
     conversion_rate_date,
     delivery_date_of,
+    has_nok_prices,
     is_complete,
     live_days_due,
     missing_slot_count,
@@ -44,6 +54,7 @@ from tc_ingest.domain.market import (
     price_fingerprint,
     with_nok_prices,
 )
+from tc_ingest.domain.weather import home_area_id
 from tc_ingest.errors import MarketAuthError, MarketRequestError, MarketSourceError
 from tc_ingest.metrics import MarketMetrics
 from tc_ingest.ports import EventPublisher, PriceSource, WeatherSource
@@ -56,11 +67,19 @@ MAX_OUTBOX = 5000
 
 @dataclass(frozen=True, slots=True)
 class WeatherLocation:
-    """A point to forecast: ``zone:NO3`` reference points and ``home:<vin>`` areas."""
+    """A point to forecast: ``zone:NO3`` reference points and ``home:<vin>`` areas.
+
+    ``label`` names it in logs (a home area's id holds the full VIN; its label only the end).
+    """
 
     location_id: str
     latitude_deg: float
     longitude_deg: float
+    label: str = ""
+
+    @property
+    def log_label(self) -> str:
+        return self.label or self.location_id
 
 
 @dataclass
@@ -68,6 +87,15 @@ class _DayState:
     revision: int
     fingerprint: tuple[tuple[datetime, float], ...]
     complete: bool
+    priced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Unpriced:
+    """A day published without øre/kWh, as the source sent it, to price once a rate exists."""
+
+    day: DayPrices
+    source_name: str
 
 
 @dataclass
@@ -97,6 +125,7 @@ class MarketPoller:
         backfill_chunk_days: int = 7,
         rates_interval_s: float = 6 * 3600.0,
         weather_interval_s: float = 900.0,
+        nok_refill_days: int = 7,
         error_backoff_base_s: float = 5.0,
         error_backoff_cap_s: float = 600.0,
         publish_backoff_base_s: float = 1.0,
@@ -112,6 +141,9 @@ class MarketPoller:
         self._rates = rates
         self._weather = weather
         self._locations = list(locations)
+        self._home_areas: dict[str, WeatherLocation] = {}
+        self._weather_sent: dict[str, datetime] = {}
+        self._weather_wake = asyncio.Event()
         self._publication_local = publication_local
         self._retry_interval = timedelta(seconds=retry_interval_s)
         self._max_sleep_s = max_sleep_s
@@ -119,6 +151,7 @@ class MarketPoller:
         self._chunk_days = backfill_chunk_days
         self._rates_interval_s = rates_interval_s
         self._weather_interval_s = weather_interval_s
+        self._nok_refill_days = nok_refill_days
         self._error_base_s = error_backoff_base_s
         self._error_cap_s = error_backoff_cap_s
         self._publish_base_s = publish_backoff_base_s
@@ -126,6 +159,7 @@ class MarketPoller:
         self._jitter = jitter
         self._sleep = sleep
         self._days: dict[tuple[BiddingZone, date], _DayState] = {}
+        self._unpriced: dict[tuple[BiddingZone, date], _Unpriced] = {}
         self._zone_retry_at: dict[BiddingZone, datetime] = {}
         self._rate_dates_published: set[date] = set()
         self._outbox: deque[_Outgoing] = deque()
@@ -151,7 +185,7 @@ class MarketPoller:
             self._rates_ready.set()
         if self._zones:
             loops += [("market-prices", self._live_loop), ("market-backfill", self._backfill)]
-        if self._weather is not None and self._locations:
+        if self._weather is not None:
             loops.append(("market-weather", self._weather_loop))
         self._tasks = [asyncio.create_task(run(), name=name) for name, run in loops]
 
@@ -178,6 +212,44 @@ class MarketPoller:
     @property
     def pending_count(self) -> int:
         return len(self._outbox)
+
+    def days_awaiting_rate(self) -> set[tuple[BiddingZone, date]]:
+        """Days published without øre/kWh that will be re-published once a rate exists."""
+        return set(self._unpriced)
+
+    @property
+    def weather_locations(self) -> list[WeatherLocation]:
+        """The configured points, then each vehicle's home area (settings win on an id)."""
+        configured = {location.location_id for location in self._locations}
+        return self._locations + [
+            area for area in self._home_areas.values() if area.location_id not in configured
+        ]
+
+    # home areas
+
+    def set_home_area(self, vehicle_id: str, area: tuple[float, float] | None) -> bool:
+        """Forecast ``area`` (already rounded) as the vehicle's home; None forgets it.
+
+        True when the points to forecast changed; a new or moved area is fetched at once.
+        """
+        current = self._home_areas.get(vehicle_id)
+        label = f"home:…{vehicle_id[-6:]}"
+        if area is None:
+            if current is None:
+                return False
+            del self._home_areas[vehicle_id]
+            self._weather_sent.pop(current.location_id, None)
+            log.info("%s: no home in the latest profile; no longer forecast", label)
+            return True
+        location = WeatherLocation(home_area_id(vehicle_id), *area, label=label)
+        if current == location:
+            return False
+        self._home_areas[vehicle_id] = location
+        self._weather_sent.pop(location.location_id, None)
+        # No coordinates in logs: a home is personal data even at 1 km.
+        log.info("%s: home area %s", label, "moved" if current else "added to the weather points")
+        self._weather_wake.set()
+        return True
 
     # units of work
 
@@ -224,6 +296,7 @@ class MarketPoller:
         """Queue a day for publication when it is new or changed; True when queued."""
         if not day.slots:
             return False
+        as_sent = day
         eur_nok = day.eur_nok
         if eur_nok is None and self._rates is not None:
             eur_nok = self._rates.eur_nok_on(conversion_rate_date(day.delivery_date))
@@ -231,11 +304,31 @@ class MarketPoller:
         key = (day.zone, day.delivery_date)
         fingerprint = price_fingerprint(day)
         complete = is_complete(day)
+        priced = has_nok_prices(day)
         state = self._days.get(key)
-        if state is not None and state.fingerprint == fingerprint:
+        # Unchanged EUR prices are news only when they gain their øre/kWh prices.
+        if state is not None and state.fingerprint == fingerprint and (state.priced or not priced):
             return False
         revision = 0 if state is None else state.revision + 1
-        self._days[key] = _DayState(revision, fingerprint, complete)
+        self._days[key] = _DayState(revision, fingerprint, complete, priced)
+        awaited = self._remember_unpriced(key, _Unpriced(as_sent, source_name), priced)
+        if state is not None and state.fingerprint == fingerprint:
+            log.info(
+                "%s %s: øre/kWh filled in at EURNOK %s (revision %d)",
+                day.zone,
+                day.delivery_date.isoformat(),
+                eur_nok,
+                revision,
+            )
+        elif not priced:
+            # Old backfilled days are many during an outage and nobody waits for them.
+            log.log(
+                logging.WARNING if awaited else logging.INFO,
+                "%s %s: no EUR→NOK rate yet; published in EUR/MWh only%s",
+                day.zone,
+                day.delivery_date.isoformat(),
+                ", øre/kWh follow with the next rate" if awaited else "",
+            )
         if not complete:
             log.warning(
                 "%s %s: %d slot(s) missing; published as is",
@@ -309,24 +402,44 @@ class MarketPoller:
             event = ExchangeRatesPublished(rate_date=rate_date, rates=dict(rates), fetched_at=now)
             self._enqueue(_Outgoing(event, self._metrics.exchange_rates_published.inc))
             queued += 1
+        # After the rates, so a consumer sees the rate before the prices converted with it.
+        self.price_unpriced_days()
         return queued
 
+    def price_unpriced_days(self) -> int:
+        """Re-publish remembered days without øre/kWh that a known rate now prices."""
+        today = delivery_date_of(self._clock.now())
+        repriced = 0
+        for key in sorted(self._unpriced):
+            unpriced = self._unpriced[key]
+            if not awaits_rate(key[1], today, keep_days=self._nok_refill_days):
+                self._forget_unpriced(key, "too old to wait for a rate")
+            elif self.offer_prices(unpriced.day, unpriced.source_name):
+                repriced += 1
+        return repriced
+
     async def poll_weather(self) -> int:
-        """Fetch every location (from cache until ``Expires``); queue fresh forecasts."""
+        """Fetch every location (from cache until ``Expires``); queue forecasts new to each."""
         if self._weather is None:
             return 0
         queued = 0
-        for location in self._locations:
+        for location in self.weather_locations:
             try:
                 fetched = await self._weather.fetch(location.latitude_deg, location.longitude_deg)
             except MarketSourceError as error:
-                self._log_source_error(location.location_id, error)
+                self._log_source_error(location.log_label, error)
                 continue
             except Exception:
-                log.exception("%s: weather poll failed unexpectedly", location.location_id)
+                log.exception("%s: weather poll failed unexpectedly", location.log_label)
                 continue
-            if not fetched.fresh or not fetched.forecast.slots:
+            # Per location, not per fetch: points shared by several homes (or a home added
+            # while its point is cached) come from the cache yet are new for that location.
+            updated_at = fetched.forecast.updated_at
+            if not fetched.forecast.slots or self._weather_sent.get(location.location_id) == (
+                updated_at
+            ):
                 continue
+            self._weather_sent[location.location_id] = updated_at
             event = WeatherForecastPublished(
                 location_id=location.location_id,
                 latitude_deg=fetched.latitude_deg,
@@ -391,9 +504,11 @@ class MarketPoller:
 
     async def _weather_loop(self) -> None:
         while True:
+            self._weather_wake.clear()
             await self.poll_weather()
-            # Not on the hour like everyone else (MET etiquette): ±10 % jitter.
-            await self._sleep(self._weather_interval_s * (0.9 + 0.2 * self._jitter()))
+            # Not on the hour like everyone else (MET etiquette): ±10 % jitter. A new home
+            # area cuts the pause short (its own point is still fetched only once per Expires).
+            await self._sleep_or_wake(self._weather_interval_s * (0.9 + 0.2 * self._jitter()))
 
     async def _flusher(self) -> None:
         failures = 0
@@ -414,6 +529,35 @@ class MarketPoller:
             )
 
     # helpers
+
+    async def _sleep_or_wake(self, delay_s: float) -> None:
+        sleeper = asyncio.ensure_future(self._sleep(delay_s))
+        waker = asyncio.ensure_future(self._weather_wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+
+    def _remember_unpriced(
+        self, key: tuple[BiddingZone, date], unpriced: _Unpriced, priced: bool
+    ) -> bool:
+        """Remember a recent day published without øre/kWh (forget it once priced)."""
+        today = delivery_date_of(self._clock.now())
+        if priced or not awaits_rate(key[1], today, keep_days=self._nok_refill_days):
+            self._forget_unpriced(key)
+            return False
+        self._unpriced[key] = unpriced
+        self._metrics.prices_days_awaiting_rate.set(len(self._unpriced))
+        return True
+
+    def _forget_unpriced(self, key: tuple[BiddingZone, date], why: str = "") -> None:
+        if self._unpriced.pop(key, None) is None:
+            return
+        self._metrics.prices_days_awaiting_rate.set(len(self._unpriced))
+        if why:
+            log.warning("%s %s: stays without øre/kWh (%s)", key[0], key[1].isoformat(), why)
 
     async def _wait_for_rates(self) -> None:
         # øre/kWh needs a rate; do not let a slow Norges Bank hold prices back for long.

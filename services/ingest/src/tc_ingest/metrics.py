@@ -62,6 +62,12 @@ class MarketMetrics:
             "Business days of exchange rates the broker acknowledged.",
             registry=registry,
         )
+        self.prices_days_awaiting_rate = Gauge(
+            "tc_ingest_prices_days_awaiting_rate",
+            "Recent delivery days published without øre/kWh (no EUR→NOK rate yet); each is "
+            "re-published with them after the next successful exchange-rate refresh.",
+            registry=registry,
+        )
 
     def count_fetch_error(self, source: str, status: str) -> None:
         self.market_fetch_errors.labels(source=source, status=status).inc()

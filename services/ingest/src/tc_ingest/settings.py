@@ -101,6 +101,13 @@ class MarketSettings(HttpRetrySettings):
     fx_refresh_interval_s: float = Field(
         default=6 * 3600.0, ge=60.0, description="Age after which cached rates are re-read."
     )
+    nok_refill_days: int = Field(
+        default=7,
+        ge=0,
+        le=366,
+        description="Days back (and tomorrow) that a day published without øre/kWh, for want "
+        "of an EUR→NOK rate, is re-published with them once a rate arrives.",
+    )
 
 
 class HomeLocation(BaseModel):

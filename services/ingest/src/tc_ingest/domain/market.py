@@ -220,6 +220,21 @@ def with_nok_prices(day: DayPrices, eur_nok: float | None) -> DayPrices:
     return DayPrices(day.zone, day.delivery_date, day.resolution_min, slots, eur_nok)
 
 
+def has_nok_prices(day: DayPrices) -> bool:
+    """True when every slot carries its NOK øre/kWh price."""
+    return all(s.price_nok_ore_per_kwh is not None for s in day.slots)
+
+
+def awaits_rate(delivery_date: date, today: date, *, keep_days: int) -> bool:
+    """Whether a day published without øre/kWh is still worth re-publishing once a rate comes.
+
+    Only the last ``keep_days`` days (and tomorrow): those are what plans and the app show;
+    older history gets its øre prices from the next restart's backfill, and remembering
+    every backfilled day of every zone would hold megabytes while Norges Bank is down.
+    """
+    return delivery_date >= today - timedelta(days=keep_days)
+
+
 # exchange rates
 
 

@@ -1,14 +1,19 @@
-"""Pure weather rules: MET locationforecast entries to slots, coordinates, cache freshness."""
+"""Pure weather rules: MET locationforecast entries to slots, coordinates, cache freshness,
+and the home areas forecast for each vehicle."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from tc_common.events.behaviour import ChargingLocation
 from tc_common.events.weather import WeatherSlot
 
 ONE_HOUR: Final = timedelta(hours=1)
 SIX_HOURS: Final = timedelta(hours=6)
+# 0.01° is about 1.1 km north-south (0.5 km east-west at 60°N): a neighbourhood, not a house,
+# and nearby homes share one point (one MET request, one cache entry).
+HOME_AREA_DECIMALS: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,29 @@ class WeatherFetch:
 def round_coordinate(value_deg: float) -> float:
     """MET refuses more than 4 decimals (403) and caches per exact coordinate."""
     return round(value_deg, 4)
+
+
+def home_area_id(vehicle_id: str) -> str:
+    """The weather location id of a vehicle's home area, as the event contract names it."""
+    return f"home:{vehicle_id}"
+
+
+def home_area(locations: Iterable[ChargingLocation]) -> tuple[float, float] | None:
+    """The rounded ``(latitude, longitude)`` of the home among a profile's charging places.
+
+    The place of kind ``home`` with the most sessions (a profile names one, but a second one
+    must not flip the area back and forth); None when the profile knows no home yet.
+    """
+    homes = [place for place in locations if place.kind == "home"]
+    if not homes:
+        return None
+    home = max(homes, key=lambda place: place.sessions)
+    return _to_area(home.latitude_deg), _to_area(home.longitude_deg)
+
+
+def _to_area(value_deg: float) -> float:
+    # + 0.0 turns a -0.0 into 0.0, so the point and its MET cache key have one spelling.
+    return round(value_deg, HOME_AREA_DECIMALS) + 0.0
 
 
 def to_weather_slots(entries: Sequence[ForecastEntry]) -> tuple[WeatherSlot, ...]:
