@@ -27,8 +27,9 @@ class SpotPriceSlot(Slot):
 class SpotPricesPublished(Event):
     """Day-ahead prices of one bidding zone for one delivery day (CET), as published.
 
-    Re-published (with ``revision`` + 1) when a source corrects or completes a day, or when øre/kWh is filled in once an exchange rate arrives; consumers
-    key on ``(zone, start_at)`` of each slot and keep the latest revision.
+    Re-published (with ``revision`` + 1) when a source corrects or completes a day, or when
+    øre/kWh is filled in once an exchange rate arrives; consumers key on ``(zone, start_at)``
+    of each slot and keep the latest revision.
     """
 
     schema_version: Literal[1] = 1
