@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SERVICES := ingest store forecast api provisioner
 ASYNCAPI_SERVICES := ingest store forecast provisioner
 
-.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices
+.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices bench-planner
 
 help:
 	@echo "make run    start broker, PostgreSQL, Tessie simulator and the five services (Ctrl-C stops)"
@@ -63,6 +63,16 @@ test-fast: install
 BENCH_PRICES_DEFAULT := --data ../shared/data/epftoolbox-np/NP.csv --format epftoolbox
 bench-prices: install
 	$(UV) run --no-sync python -m tc_forecast.bench_prices $(BENCH_PRICES_DEFAULT) $(ARGS)
+
+# Charge-planner benchmark: Trondheim sessions on NO3 prices, on their own period and shifted
+# 156 weeks onto 2022 prices; prints one JSON line per run (price forecasts are cached in
+# .run/bench/cache: the first run computes them, ~10 min each on 2 cores).
+# Options pass through to both runs (later ones win): make bench-planner ARGS="--risk-target 0.99"
+BENCH_PLANNER_DEFAULT := --sessions ../shared/data/ev-sessions-trondheim/sessions.csv \
+	--prices ../shared/data/nordic-prices-2015-2023/NO_3.csv
+bench-planner: install
+	$(UV) run --no-sync python -m tc_forecast.bench_planner $(BENCH_PLANNER_DEFAULT) --plot .run/bench/planner.png $(ARGS)
+	$(UV) run --no-sync python -m tc_forecast.bench_planner $(BENCH_PLANNER_DEFAULT) --shift-weeks 156 --plot .run/bench/planner-shift156.png $(ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

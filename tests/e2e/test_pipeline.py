@@ -229,3 +229,46 @@ def test_the_forecast_service_publishes_a_price_forecast_beyond_the_known_prices
         assert len(body["slots"]) >= 24
         for slot in body["slots"]:
             assert slot["p10_eur_per_mwh"] <= slot["p50_eur_per_mwh"] <= slot["p90_eur_per_mwh"]
+
+
+def test_the_fleet_is_learnt_from_backfilled_history_and_receives_charge_plans(
+    stack: Stack,
+) -> None:
+    vins = sim_vins(stack)
+    with api(stack) as client:
+        for vin in vins:
+
+            def drives(vin: str = vin) -> int | None:
+                response = client.get(f"/v1/vehicles/{vin}/drives")
+                return response.json()["count"] if response.status_code == 200 else None
+
+            # Ingest backfills weeks of Tessie history on first start: many drives, not one.
+            assert eventually(drives, 300, f"backfilled drives of {vin}") >= 10
+
+            def profile(vin: str = vin) -> dict | None:  # type: ignore[type-arg]
+                response = client.get(f"/v1/vehicles/{vin}/profile")
+                if response.status_code != 200:
+                    return None
+                body = response.json()
+                return body if body["learning_state"] != "learning" else None
+
+            learnt = eventually(profile, 300, f"a ready behaviour profile of {vin}")
+            assert learnt["days_observed"] >= 14
+            assert learnt["days_until_ready"] == 0
+            assert any(loc["kind"] == "home" for loc in learnt["locations"])
+            assert any(day["first_departure_p50_min"] is not None for day in learnt["weekdays"])
+
+            def plan(vin: str = vin) -> dict | None:  # type: ignore[type-arg]
+                response = client.get(f"/v1/vehicles/{vin}/plan")
+                return response.json() if response.status_code == 200 else None
+
+            latest = eventually(plan, 300, f"a charge plan for {vin}")
+            assert latest["reason"]
+            # Whatever the simulated car is doing right now, a plan for a learnt car is never
+            # still "learning".
+            assert latest["status"] != "learning"
+            if latest["status"] in ("planned", "charging_now"):
+                assert latest["slots"]
+                planned_kwh = sum(s["energy_kwh"] for s in latest["slots"])
+                assert planned_kwh <= latest["energy_to_add_kwh"] + 1e-6
+                assert latest["cost_p10"] <= latest["expected_cost"] <= latest["cost_p90"]

@@ -1,14 +1,40 @@
 """The forecast handler wired into the app's broker, over FastStream's in-memory Kafka."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
-from tc_common.events import MessageDeadLettered, StateOfChargeChanged, TelemetrySampled
-from tc_common.topics import DEAD_LETTER_V1, STATE_OF_CHARGE_CHANGED_V1, TELEMETRY_SAMPLED_V1
-from tc_forecast.main import create_app
+from tc_common.clock import FixedClock
+from tc_common.events import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
+    MessageDeadLettered,
+    SpotPriceSlot,
+    SpotPricesPublished,
+    StateOfChargeChanged,
+    TelemetrySampled,
+)
+from tc_common.topics import (
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    CHARGE_PLAN_PUBLISHED_V1,
+    CHARGE_RECORDED_V1,
+    DEAD_LETTER_V1,
+    DRIVE_RECORDED_V1,
+    SPOT_PRICES_PUBLISHED_V1,
+    STATE_OF_CHARGE_CHANGED_V1,
+    TELEMETRY_SAMPLED_V1,
+)
+from tc_forecast.adapters import InMemorySocStateRepo
+from tc_forecast.behaviour_runner import BehaviourRunner
+from tc_forecast.domain.behaviour.synthetic_history import Commuter, commuter_history
+from tc_forecast.handlers import build_router
+from tc_forecast.main import build_runners, create_app
+from tc_forecast.plan_runner import PlanRunner
 from tc_forecast.settings import ForecastSettings
 
 VIN = "5YJ3E7EB0KF000001"
@@ -94,3 +120,137 @@ async def test_malformed_sample_is_dead_lettered_and_publishes_nothing(
     (letter,) = dead_letters
     assert (letter.consumer, letter.source_topic) == ("forecast", TELEMETRY_SAMPLED_V1)
     assert "battery_level_pct" in letter.reason
+
+
+# --- behaviour profiles and charge plans ---------------------------------------------------
+
+OSLO = ZoneInfo("Europe/Oslo")
+CAR = Commuter()
+HISTORY_START = date(2026, 1, 5)
+EVENING = datetime(2026, 1, 26, 17, tzinfo=OSLO).astimezone(UTC)  # a Monday, after work
+
+
+def history_until_evening() -> tuple[list[DriveRecorded], list[ChargeRecorded]]:
+    drives, charges = commuter_history(HISTORY_START, 22)
+    return (
+        [d for d in drives if d.ended_at <= EVENING],
+        [c for c in charges if c.ended_at <= EVENING],
+    )
+
+
+def night_prices(day: date) -> SpotPricesPublished:
+    start = datetime(day.year, day.month, day.day, tzinfo=OSLO).astimezone(UTC)
+    slots = tuple(
+        SpotPriceSlot(
+            start_at=start + timedelta(hours=h),
+            end_at=start + timedelta(hours=h + 1),
+            price_eur_per_mwh=(eur := 120.0 if 7 <= h < 21 else 40.0),
+            price_nok_ore_per_kwh=eur * 11.5 / 10,
+        )
+        for h in range(24)
+    )
+    return SpotPricesPublished(
+        zone="NO1",
+        delivery_date=day,
+        resolution_min=60,
+        source="simulated",
+        fetched_at=start,
+        eur_nok=11.5,
+        slots=slots,
+    )
+
+
+@pytest.fixture
+def wired() -> tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock]:
+    clock = FixedClock(EVENING)
+    settings = ForecastSettings(behaviour_debounce_s=1.0, plan_startup_grace_s=0)
+    behaviour, plans = build_runners(settings, clock)
+    broker = KafkaBroker()
+    broker.include_router(
+        build_router(InMemorySocStateRepo(), soc_step_pct=1.0, behaviour=behaviour, plans=plans)
+    )
+    return broker, behaviour, plans, clock
+
+
+def publisher(broker: KafkaBroker, topic: str) -> Any:
+    (found,) = [p for p in broker.publishers if p.topic == topic]  # type: ignore[attr-defined]
+    return found
+
+
+async def test_drives_and_charges_become_a_ready_behaviour_profile(
+    wired: tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock],
+) -> None:
+    broker, behaviour, _, clock = wired
+    drives, charges = history_until_evening()
+    async with TestKafkaBroker(broker) as br:
+        for d in drives:
+            await br.publish(d, DRIVE_RECORDED_V1, key=d.kafka_key())
+        for c in charges:
+            await br.publish(c, CHARGE_RECORDED_V1, key=c.kafka_key())
+        assert await behaviour.tick() == []  # still arriving: wait for the burst to end
+        clock.advance(timedelta(seconds=2))
+        await behaviour.tick()
+        clock.advance(timedelta(minutes=10))
+        await behaviour.tick()  # nothing new: nothing published
+        (call,) = publisher(br, BEHAVIOUR_PROFILE_UPDATED_V1).mock.call_args_list
+
+    profile = BehaviourProfileUpdated.model_validate(call.args[0])
+    assert (profile.vehicle_id, profile.learning_state, profile.days_observed) == (
+        CAR.vehicle_id,
+        "ready",
+        21,
+    )
+    assert [loc.kind for loc in profile.locations] == ["home"]
+    assert profile.weekdays[0].first_departure_p50_min == pytest.approx(7.5 * 60, abs=20)
+
+
+async def test_a_plugged_in_car_gets_a_charge_plan_keyed_by_vin(
+    wired: tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock],
+) -> None:
+    broker, behaviour, plans, clock = wired
+    drives, charges = history_until_evening()
+    async with TestKafkaBroker(broker) as br:
+        for d in drives:
+            await br.publish(d, DRIVE_RECORDED_V1, key=d.kafka_key())
+        for c in charges:
+            await br.publish(c, CHARGE_RECORDED_V1, key=c.kafka_key())
+        for day in (date(2026, 1, 26), date(2026, 1, 27)):
+            await br.publish(night_prices(day), SPOT_PRICES_PUBLISHED_V1, key=b"NO1")
+        clock.advance(timedelta(seconds=2))
+        await behaviour.tick()
+        plugged = TelemetrySampled(
+            vehicle_id=CAR.vehicle_id,
+            sampled_at=clock.now(),
+            fetched_at=clock.now(),
+            online_state="online",
+            battery_level_pct=35.0,
+            charge_limit_pct=80.0,
+            charging_state="Stopped",
+            latitude_deg=CAR.home[0],
+            longitude_deg=CAR.home[1],
+        )
+        await br.publish(plugged, TELEMETRY_SAMPLED_V1, key=plugged.kafka_key())
+        await plans.tick()
+        (call,) = publisher(br, CHARGE_PLAN_PUBLISHED_V1).mock.call_args_list
+
+    plan = ChargePlanPublished.model_validate(call.args[0])
+    assert plan.kafka_key() == CAR.vehicle_id.encode()
+    assert plan.status in ("planned", "charging_now")
+    assert (plan.trigger, plan.target_source, plan.currency) == (
+        "state_changed",
+        "learned_need",
+        "NOK",
+    )
+    assert plan.energy_to_add_kwh > 5
+    assert sum(s.energy_kwh for s in plan.slots) == pytest.approx(plan.energy_to_add_kwh, rel=0.01)
+    assert all(not s.price_is_forecast for s in plan.slots)
+    assert plan.expected_cost <= plan.cost_if_charged_now
+
+
+def test_the_app_consumes_history_and_publishes_profiles_and_plans() -> None:
+    app = create_app(ForecastSettings())
+    assert isinstance(app.broker, KafkaBroker)
+    consumed = {t.name for s in app.broker.subscribers for t in s.topics}  # type: ignore[attr-defined]
+    produced = {p.topic for p in app.broker.publishers}  # type: ignore[attr-defined]
+    assert {DRIVE_RECORDED_V1, CHARGE_RECORDED_V1, TELEMETRY_SAMPLED_V1} <= consumed
+    assert {BEHAVIOUR_PROFILE_UPDATED_V1, CHARGE_PLAN_PUBLISHED_V1} <= produced

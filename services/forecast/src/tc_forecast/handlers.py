@@ -1,13 +1,19 @@
 """Kafka wiring of the forecast service.
 
 - telemetry in, state-of-charge changes out;
-- spot prices in, price forecasts (p10/p50/p90) and price anomalies out.
+- spot prices in, price forecasts (p10/p50/p90) and price anomalies out;
+- drives and charges in, behaviour profiles out;
+- telemetry, prices, forecasts and profiles in, charge plans out.
 """
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaRouter
 
 from tc_common.events import (
+    BehaviourProfileUpdated,
+    ChargePlanPublished,
+    ChargeRecorded,
+    DriveRecorded,
     PriceAnomalyDetected,
     PriceForecastPublished,
     SpotPricesPublished,
@@ -15,13 +21,19 @@ from tc_common.events import (
     TelemetrySampled,
 )
 from tc_common.topics import (
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    CHARGE_PLAN_PUBLISHED_V1,
+    CHARGE_RECORDED_V1,
+    DRIVE_RECORDED_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
     STATE_OF_CHARGE_CHANGED_V1,
     TELEMETRY_SAMPLED_V1,
 )
+from tc_forecast.behaviour_runner import BehaviourRunner
 from tc_forecast.domain import track_soc
+from tc_forecast.plan_runner import PlanRunner
 from tc_forecast.ports import SocStateRepo
 from tc_forecast.price_runner import PriceForecastRunner
 
@@ -29,7 +41,12 @@ GROUP_ID = "forecast"
 
 
 def build_router(
-    repo: SocStateRepo, *, soc_step_pct: float, prices: PriceForecastRunner | None = None
+    repo: SocStateRepo,
+    *,
+    soc_step_pct: float,
+    prices: PriceForecastRunner | None = None,
+    behaviour: BehaviourRunner | None = None,
+    plans: PlanRunner | None = None,
 ) -> KafkaRouter:
     router = KafkaRouter()
     soc_changed = router.publisher(
@@ -57,13 +74,21 @@ def build_router(
             await soc_changed.publish(change, key=change.kafka_key())
         if state is not None and state != previous:
             await repo.put(state)
+        if plans is not None:
+            plans.on_telemetry(event)
 
-    if prices is not None:
-        _add_price_routes(router, prices)
+    if prices is not None or plans is not None:
+        _add_price_routes(router, prices, plans)
+    if behaviour is not None:
+        _add_behaviour_routes(router, behaviour)
+    if plans is not None:
+        _add_plan_output(router, plans)
     return router
 
 
-def _add_price_routes(router: KafkaRouter, prices: PriceForecastRunner) -> None:
+def _add_price_routes(
+    router: KafkaRouter, prices: PriceForecastRunner | None, plans: PlanRunner | None
+) -> None:
     forecast_out = router.publisher(
         PRICE_FORECAST_PUBLISHED_V1,
         schema=PriceForecastPublished,
@@ -80,11 +105,16 @@ def _add_price_routes(router: KafkaRouter, prices: PriceForecastRunner) -> None:
 
     async def publish_forecast(event: PriceForecastPublished) -> None:
         await forecast_out.publish(event, key=event.kafka_key())
+        # The plans read the forecast from here rather than from the topic: it is this
+        # service's own output, and a restart refits from the replayed prices anyway.
+        if plans is not None:
+            plans.on_forecast(event)
 
     async def publish_anomaly(event: PriceAnomalyDetected) -> None:
         await anomaly_out.publish(event, key=event.kafka_key())
 
-    prices.bind(publish_forecast=publish_forecast, publish_anomaly=publish_anomaly)
+    if prices is not None:
+        prices.bind(publish_forecast=publish_forecast, publish_anomaly=publish_anomaly)
 
     # No consumer group: the price history is rebuilt by reading the whole topic from the
     # start on every start, so a restarted forecast service forecasts from full history at
@@ -94,7 +124,64 @@ def _add_price_routes(router: KafkaRouter, prices: PriceForecastRunner) -> None:
         group_id=None,
         auto_offset_reset="earliest",
         title=f"{SPOT_PRICES_PUBLISHED_V1}:forecast",
-        description="Collects published prices; refits the zone's forecast and flags anomalies.",
+        description="Collects published prices; refits the zone's forecast, flags anomalies "
+        "and re-plans the plugged-in vehicles of the zone.",
     )
     async def on_spot_prices_published(event: SpotPricesPublished) -> None:
-        await prices.on_prices(event)
+        if prices is not None:
+            await prices.on_prices(event)
+        if plans is not None:
+            plans.on_prices(event)
+
+
+def _add_behaviour_routes(router: KafkaRouter, behaviour: BehaviourRunner) -> None:
+    profile_out = router.publisher(
+        BEHAVIOUR_PROFILE_UPDATED_V1,
+        schema=BehaviourProfileUpdated,
+        title=f"{BEHAVIOUR_PROFILE_UPDATED_V1}:BehaviourProfileUpdated",
+        description="A vehicle's learned weekly rhythm, daily energy and charging habits, "
+        "whenever its learning state or a quantity changed materially. Keyed by VIN.",
+    )
+
+    async def publish_profile(event: BehaviourProfileUpdated) -> None:
+        await profile_out.publish(event, key=event.kafka_key())
+
+    behaviour.bind(publish=publish_profile)
+
+    # No consumer group, like the spot prices: the profiles are rebuilt from the whole
+    # history on every start (a few drives and charges per vehicle and day), so nothing
+    # needs persisting and a changed model sees all the data at once.
+    @router.subscriber(
+        DRIVE_RECORDED_V1,
+        group_id=None,
+        auto_offset_reset="earliest",
+        title=f"{DRIVE_RECORDED_V1}:forecast",
+        description="Collects each vehicle's drives for its behaviour profile.",
+    )
+    async def on_drive_recorded(event: DriveRecorded) -> None:
+        behaviour.on_drive(event)
+
+    @router.subscriber(
+        CHARGE_RECORDED_V1,
+        group_id=None,
+        auto_offset_reset="earliest",
+        title=f"{CHARGE_RECORDED_V1}:forecast",
+        description="Collects each vehicle's charges for its behaviour profile.",
+    )
+    async def on_charge_recorded(event: ChargeRecorded) -> None:
+        behaviour.on_charge(event)
+
+
+def _add_plan_output(router: KafkaRouter, plans: PlanRunner) -> None:
+    plan_out = router.publisher(
+        CHARGE_PLAN_PUBLISHED_V1,
+        schema=ChargePlanPublished,
+        title=f"{CHARGE_PLAN_PUBLISHED_V1}:ChargePlanPublished",
+        description="When to charge, how much, the expected cost with a range, the saving and "
+        "the probability of being ready at departure. Keyed by VIN.",
+    )
+
+    async def publish_plan(event: ChargePlanPublished) -> None:
+        await plan_out.publish(event, key=event.kafka_key())
+
+    plans.bind(publish=publish_plan)

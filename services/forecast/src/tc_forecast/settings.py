@@ -3,7 +3,10 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from tc_common.events.market import BiddingZone
 from tc_common.settings import HttpSettings, ServiceSettings
+from tc_forecast.domain.consumer_price import SupportScheme
+from tc_forecast.plan_prices import PriceMode
 
 
 class ForecastSettings(ServiceSettings):
@@ -30,4 +33,74 @@ class ForecastSettings(ServiceSettings):
         default=10.0,
         gt=0,
         description="A zone is refitted at most this often while new prices keep arriving.",
+    )
+    # --- behaviour profiles -------------------------------------------------------------
+    timezone: str = Field(
+        default="Europe/Oslo", description="Local time of the learned rhythm (IANA name)."
+    )
+    behaviour_half_life_days: float = Field(
+        default=21.0, gt=0, description="Age at which a day counts half as much in a profile."
+    )
+    behaviour_debounce_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="A vehicle's profile is rebuilt once no new drive/charge arrived this long.",
+    )
+    behaviour_refresh_s: float = Field(
+        default=3600.0, gt=0, description="Profiles are also rebuilt this often (and at midnight)."
+    )
+    # --- charge plans -------------------------------------------------------------------
+    risk_target: float = Field(
+        default=0.95, gt=0, lt=1, description="Wanted probability of being ready at departure."
+    )
+    default_zone: BiddingZone = Field(
+        default="NO1", description="Bidding zone of a vehicle without an entry in vehicle_zones."
+    )
+    vehicle_zones: dict[str, BiddingZone] = Field(
+        default_factory=dict, description='Per-VIN bidding zone, JSON: {"VIN": "NO3"}.'
+    )
+    vehicle_targets_pct: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-VIN customer charge target in percent, JSON: {"VIN": 80}. Without one '
+        "the learned energy need (plus the reserve) is the target.",
+    )
+    reserve_pct: float = Field(
+        default=20.0, ge=0, le=100, description="SoC the learned target keeps on top of the need."
+    )
+    default_charger_kw: float = Field(
+        default=11.0, gt=0, description="Charger power (at the wall) when none was learned."
+    )
+    default_efficiency: float = Field(
+        default=0.9, gt=0, le=1, description="Charging efficiency when none was learned."
+    )
+    default_charge_limit_pct: float = Field(
+        default=80.0, gt=0, le=100, description="Charge limit when telemetry has none."
+    )
+    plan_soc_step_pct: float = Field(
+        default=5.0, gt=0, description="A plugged-in car is re-planned when SoC moved this much."
+    )
+    plan_interval_s: float = Field(
+        default=3600.0, gt=0, description="A plugged-in car is re-planned at least this often."
+    )
+    plan_tick_s: float = Field(default=1.0, gt=0, description="How often pending plans run.")
+    plan_startup_grace_s: float = Field(
+        default=15.0,
+        ge=0,
+        description="No plans this long after start, while the episode topics are replayed.",
+    )
+    price_mode: PriceMode = Field(
+        default="consumer",
+        description="consumer: spot + grid tariff + taxes + VAT - support (consumer_price "
+        "rules); spot_incl_vat: spot + 25 % VAT only.",
+    )
+    consumer_county: str = Field(default="Oslo", description="County (VAT exemption).")
+    consumer_grid_tariff_id: str = Field(
+        default="example-dso", description="Grid tariff id in the consumer price rules."
+    )
+    consumer_support_scheme: SupportScheme = Field(default="stromstotte")
+    consumer_markup_ore_per_kwh: float = Field(
+        default=0.0, description="Supplier mark-up, øre/kWh ex VAT."
+    )
+    fallback_eur_nok: float = Field(
+        default=11.5, gt=0, description="EUR->NOK when no published slot implies a rate yet."
     )

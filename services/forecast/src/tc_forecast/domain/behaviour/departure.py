@@ -2,11 +2,31 @@
 
 Pure: sessions and instants are passed in. The planner consumes ``DepartureDistribution``;
 ``predict_departure`` builds one from the same user's earlier plug-in sessions only.
+
+The learned model is a kernel-weighted sample of the user's earlier sessions:
+
+* each earlier session weighs by how alike its situation is: plug-in hour of day (circular
+  Gaussian), delivered energy (Gaussian on log1p kWh), day class (the same weekday counts most;
+  Friday, Saturday and Sunday evenings each lead into a different next day) and age (recent
+  weeks weigh more);
+* each earlier session proposes a duration for this one. Long sessions were ended by a clock
+  time (leaving for work), so they propose the same departure clock time; short sessions that
+  charged all the time were ended by the energy, so they propose this session's energy at their
+  power; other short sessions propose their own duration. No proposal is shorter than this
+  session's energy takes at the fastest power the user has shown;
+* when few sessions are alike (small effective sample), part of the mass goes to all the
+  user's sessions, and with very little history to a broad generic prior, so that the low
+  quantiles the planner uses as a deadline stay honest;
+* every proposal is spread by a small log-normal jitter: the same situation never repeats to
+  the minute.
+
+Datetimes must be aware. Hours of day and weekdays are read in the zone of ``plugged_in_at``,
+so pass it in the vehicle's local zone (history may be in any zone).
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +35,41 @@ FloatArray = npt.NDArray[np.float64]
 
 # With no history at all the car is assumed to stay plugged in this long (overnight).
 DEFAULT_DURATION_H = 10.0
+
+_HOURS_PER_DAY = 24.0
+_SECONDS_PER_HOUR = 3600.0
+_FRIDAY = 4
+_SATURDAY = 5
+# Standard-normal quantiles at the mid-points of 7 equal-probability bins: a jitter of a
+# proposal by exp(sigma * z) with equal weights is a log-normal spread of width sigma.
+_JITTER_Z = np.array([-1.4652, -0.7916, -0.3661, 0.0, 0.3661, 0.7916, 1.4652])
+# The same for the generic prior (21 bins); the middle node is z = 0 so the prior's median is
+# exactly its centre.
+_PRIOR_Z = np.array(
+    [
+        -1.9800,
+        -1.4652,
+        -1.1699,
+        -0.9502,
+        -0.7687,
+        -0.6098,
+        -0.4649,
+        -0.3290,
+        -0.1992,
+        -0.0701,
+        0.0,
+        0.0701,
+        0.1992,
+        0.3290,
+        0.4649,
+        0.6098,
+        0.7687,
+        0.9502,
+        1.1699,
+        1.4652,
+        1.9800,
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +116,8 @@ class DepartureDistribution:
 
     def prob_departed_by(self, at: datetime) -> float:
         h = (at - self.plugged_in_at).total_seconds() / 3600.0
-        return float(self.weights[self.durations_h <= h].sum())
+        # A hair of tolerance: quantile() rounds to whole microseconds.
+        return float(self.weights[self.durations_h <= h + 1e-9].sum())
 
     def given_still_plugged_at(self, at: datetime) -> "DepartureDistribution":
         """The distribution conditioned on the car not having left by ``at``.
@@ -76,20 +132,182 @@ class DepartureDistribution:
         return DepartureDistribution(self.plugged_in_at, self.durations_h[keep], self.weights[keep])
 
 
+@dataclass(frozen=True)
+class DepartureParams:
+    """Hyper-parameters of the learned departure model (few and round on purpose)."""
+
+    hour_bandwidth_h: float = 2.0
+    energy_bandwidth: float = 0.5  # on log1p(kWh)
+    recency_days: float = 120.0  # e-folding age of a session's weight
+    same_weekday_weight: float = 1.0
+    same_day_class_weight: float = 0.7  # Monday-Thursday among themselves
+    other_day_weight: float = 0.2
+    # Sessions at least this long ended at a clock time: they propose the same departure time.
+    clock_anchor_min_h: float = 6.0
+    # A session whose mean power reached this share of the user's high power charged all along.
+    charge_limited_ratio: float = 0.8
+    high_power_quantile: float = 1.0
+    # Effective sample size at which the broad (all sessions) sample gets half the mass.
+    broad_sessions: float = 1.0
+    # Number of sessions at which the generic prior gets half the mass.
+    prior_sessions: float = 3.0
+    prior_sigma: float = 1.25  # log-normal width of the generic prior around DEFAULT_DURATION_H
+    jitter_sigma: float = 0.15  # log-normal spread of every proposal
+    min_duration_h: float = 0.05
+
+
+DEFAULT_PARAMS = DepartureParams()
+
+
+@dataclass(frozen=True)
+class _History:
+    start_h: FloatArray  # plug-in instant, hours since the epoch
+    hour_of_day: FloatArray
+    weekday: npt.NDArray[np.int64]
+    duration_h: FloatArray
+    energy_kwh: FloatArray
+
+
+def _hour_of_day(at: datetime) -> float:
+    return at.hour + at.minute / 60.0 + at.second / 3600.0
+
+
+def _history_arrays(history: Sequence[PastSession], zone: tzinfo | None) -> _History:
+    # Hours of day and weekdays are read in the zone of the session being predicted.
+    local = [
+        s.plugged_in_at if s.plugged_in_at.tzinfo is zone else s.plugged_in_at.astimezone(zone)
+        for s in history
+    ]
+    start = np.array([s.plugged_in_at.timestamp() for s in history], dtype=np.float64)
+    end = np.array([s.plugged_out_at.timestamp() for s in history], dtype=np.float64)
+    hod = np.array([_hour_of_day(t) for t in local], dtype=np.float64)
+    dow = np.array([t.weekday() for t in local], dtype=np.int64)
+    energy = np.array([s.energy_kwh for s in history], dtype=np.float64)
+    duration = (end - start) / _SECONDS_PER_HOUR
+    # Zero-length sessions are plug-in glitches, not behaviour.
+    ok = duration > 0.0
+    return _History(
+        start_h=start[ok] / _SECONDS_PER_HOUR,
+        hour_of_day=hod[ok],
+        weekday=dow[ok],
+        duration_h=duration[ok],
+        energy_kwh=np.maximum(np.nan_to_num(energy[ok]), 0.0),
+    )
+
+
+def _day_class(weekday: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Monday-Thursday lead into a working day; Friday, Saturday, Sunday each differ."""
+    return np.where(weekday < _FRIDAY, 0, weekday - _FRIDAY + 1)
+
+
+def _circular_hours(delta_h: FloatArray) -> FloatArray:
+    """Signed circular difference of hours of day, in [-12, 12)."""
+    return np.asarray((delta_h + 12.0) % _HOURS_PER_DAY - 12.0, dtype=np.float64)
+
+
+def _generic_prior(params: DepartureParams) -> tuple[FloatArray, FloatArray]:
+    durations = DEFAULT_DURATION_H * np.exp(params.prior_sigma * _PRIOR_Z)
+    return durations, np.full(durations.size, 1.0 / durations.size)
+
+
+def baseline_departure(history: Sequence[PastSession], plugged_in_at: datetime) -> float:
+    """The benchmark's baseline: the user's median duration (hours) on this weekday type.
+
+    Weekday type is Monday-Friday versus Saturday-Sunday by the plug-in day; with no earlier
+    session of that type the default duration is used.
+    """
+    weekend = plugged_in_at.weekday() >= _SATURDAY
+    same = [
+        d
+        for s in history
+        if (s.plugged_in_at.weekday() >= _SATURDAY) == weekend and (d := s.duration_h) > 0.0
+    ]
+    if not same:
+        return DEFAULT_DURATION_H
+    return float(np.median(np.array(same, dtype=np.float64)))
+
+
 def predict_departure(
     history: Sequence[PastSession],
     plugged_in_at: datetime,
-    energy_kwh: float | None,  # noqa: ARG001 - the learned model uses it
+    energy_kwh: float | None,
+    params: DepartureParams = DEFAULT_PARAMS,
 ) -> DepartureDistribution:
     """The departure distribution of a session plugged in at ``plugged_in_at``.
 
     ``history`` holds only sessions that ended before ``plugged_in_at`` (the caller's duty).
-    Baseline implementation: the durations of the same weekday type (weekday/weekend),
-    equally weighted; a learned model replaces it.
+    ``energy_kwh`` is the energy the session will take, when known (else the energy is not
+    used).
     """
-    if not history:
-        return DepartureDistribution.point(plugged_in_at, DEFAULT_DURATION_H)
-    weekend = plugged_in_at.weekday() >= 5
-    same = [s for s in history if (s.plugged_in_at.weekday() >= 5) == weekend] or list(history)
-    durations = np.array([s.duration_h for s in same], dtype=np.float64)
-    return DepartureDistribution(plugged_in_at, durations, np.ones_like(durations))
+    prior_x, prior_w = _generic_prior(params)
+    h = _history_arrays(history, plugged_in_at.tzinfo)
+    n = h.duration_h.size
+    if n == 0:
+        return DepartureDistribution(plugged_in_at, prior_x, prior_w)
+
+    hour_i = _hour_of_day(plugged_in_at)
+    weekday_i = plugged_in_at.weekday()
+    start_i = plugged_in_at.timestamp() / _SECONDS_PER_HOUR
+
+    dh = _circular_hours(h.hour_of_day - hour_i)
+    age_days = np.maximum(start_i - h.start_h, 0.0) / _HOURS_PER_DAY
+    day_w = np.where(
+        h.weekday == weekday_i,
+        params.same_weekday_weight,
+        np.where(
+            _day_class(h.weekday) == _day_class(np.array([weekday_i]))[0],
+            params.same_day_class_weight,
+            params.other_day_weight,
+        ),
+    )
+    w = (
+        np.exp(-age_days / params.recency_days)
+        * day_w
+        * np.exp(-0.5 * (dh / params.hour_bandwidth_h) ** 2)
+    )
+
+    # Proposals: long sessions keep their departure clock time, short ones their duration. A
+    # clock time already past at this plug-in says nothing: such a session keeps its duration.
+    same_clock = h.duration_h + dh
+    proposals = np.where(
+        (h.duration_h >= params.clock_anchor_min_h) & (same_clock > 0.0), same_clock, h.duration_h
+    )
+    broad = h.duration_h.copy()
+    if energy_kwh is not None and energy_kwh > 0.0:
+        w = w * np.exp(
+            -0.5 * ((np.log1p(h.energy_kwh) - np.log1p(energy_kwh)) / params.energy_bandwidth) ** 2
+        )
+        power_kw = h.energy_kwh / h.duration_h
+        measurable = h.duration_h > 0.5  # shorter sessions give noisy power readings
+        if np.count_nonzero(measurable) >= 3:
+            high_kw = float(np.quantile(power_kw[measurable], params.high_power_quantile))
+            if high_kw > 0.0:
+                charged_all_along = (h.duration_h < params.clock_anchor_min_h) & (
+                    power_kw >= params.charge_limited_ratio * high_kw
+                )
+                proposals = np.where(
+                    charged_all_along, energy_kwh / np.maximum(power_kw, 1e-6), proposals
+                )
+                charge_time_h = energy_kwh / high_kw
+                proposals = np.maximum(proposals, charge_time_h)
+                broad = np.maximum(broad, charge_time_h)
+
+    top = float(w.max())
+    # Scaled to the most alike session so that tiny kernels cannot underflow; when nothing is
+    # alike at all every session counts the same.
+    w = w / top if top > 0.0 else np.ones(n)
+    total = float(w.sum())
+    n_eff = total**2 / float((w**2).sum())
+    broad_share = params.broad_sessions / (params.broad_sessions + n_eff)
+    prior_share = params.prior_sessions / (params.prior_sessions + n)
+
+    core_x = np.concatenate([proposals, broad])
+    core_w = np.concatenate([w / total * (1.0 - broad_share), np.full(n, broad_share / n)])
+    core_x = np.maximum(core_x, params.min_duration_h)
+    jitter = np.exp(params.jitter_sigma * _JITTER_Z)
+    x = np.concatenate([np.outer(core_x, jitter).ravel(), prior_x])
+    wts = np.concatenate(
+        [np.repeat(core_w * (1.0 - prior_share) / jitter.size, jitter.size), prior_w * prior_share]
+    )
+    keep = wts > 0.0
+    return DepartureDistribution(plugged_in_at, x[keep], wts[keep])

@@ -34,6 +34,10 @@ class PlanRequest:
     prices: tuple[PriceSlot, ...]  # sorted, covering now .. (ideally) past the latest departure
     risk_target: float = 0.95  # wanted probability of being ready at departure
     currency: str = "NOK"
+    # What leaving short of "charging at once" is worth avoiding, in currency per departure:
+    # a deferral must save at least this times its risk. None: SHORT_PENALTY_KWH (plan.py) of
+    # energy at the mean expected price of the slots.
+    short_penalty: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,6 @@ class ChargePlan:
     reason: str
     charge_now: bool  # whether the slot containing ``now`` is a charging slot
     notes: tuple[str, ...] = field(default=())
+    # P(the car leaves with less than charging at once would have given it): the risk the plan
+    # takes by waiting for cheaper slots (0 when it charges at once).
+    probability_short: float = 0.0

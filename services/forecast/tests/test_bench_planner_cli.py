@@ -1,0 +1,116 @@
+"""The planner benchmark's command line on tiny synthetic sessions and prices."""
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tc_forecast.bench_planner import main
+from tc_forecast.domain.prices.synthetic import synthetic_market
+
+DAYS = 40
+
+
+def write_prices(path: Path) -> pd.DataFrame:
+    frame = synthetic_market(days=DAYS)
+    # A deep night valley and an evening peak: waiting pays, and the oracle knows it best.
+    frame["price"] += [
+        25.0 if 17 <= t.hour <= 20 else -15.0 if t.hour <= 4 else 0.0 for t in frame.index
+    ]
+    out = pd.DataFrame(
+        {
+            "Price_DA": frame["price"].round(2),
+            "Load_DA": frame["load"].round(0),
+            "Won_DA": frame["wind"].round(0),
+        },
+        index=[f"{t.month}/{t.day}/{t.year} {t.hour}:{t.minute:02d}" for t in frame.index],
+    )
+    out.to_csv(path)
+    return frame
+
+
+def write_sessions(path: Path, first_day: datetime, nights: int) -> None:
+    """One commuter plugging in at 17:00 and leaving at 07:00, plus one session with no plug-out."""
+    rows = []
+    for i in range(nights):
+        start = first_day + timedelta(days=i, hours=17)
+        end = start + timedelta(hours=14)
+        rows.append(
+            (i + 1, "U1", start.strftime("%d.%m.%Y %H:%M"), end.strftime("%d.%m.%Y %H:%M"), "10,5")
+        )
+    rows.append(
+        (
+            nights + 1,
+            "U1",
+            (first_day + timedelta(days=nights, hours=17)).strftime("%d.%m.%Y %H:%M"),
+            "",
+            "8,0",
+        )
+    )
+    lines = ["session_ID;User_ID;Start_plugin;End_plugout;El_kWh"]
+    lines += [";".join(str(x) for x in r) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_cli_replays_sessions_and_prints_the_figures_as_json_on_the_last_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "NO_9.csv"
+    frame = write_prices(prices)
+    sessions = tmp_path / "sessions.csv"
+    first_day = frame.index[0].to_pydatetime() + timedelta(days=DAYS - 10)
+    write_sessions(sessions, first_day, nights=7)
+    plot = tmp_path / "planner.png"
+    code = main(
+        [
+            *("--sessions", str(sessions), "--prices", str(prices), "--plot", str(plot)),
+            *("--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"),
+            *("--risk-target", "0.9"),
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["sessions"]["replayed"] == 7
+    assert report["sessions"]["dropped_without_plugout"] == 1
+    assert set(report["departure"]) >= {
+        "mae_h",
+        "baseline_mae_h",
+        "improvement_pct",
+        "p10_p90_coverage",
+    }
+    cost = report["cost"]
+    assert cost["currency"] == "EUR"
+    # Waiting for the night pays off; nobody beats the oracle, and nothing is left short.
+    assert cost["oracle"] <= cost["planner"] < cost["at_once"]
+    assert report["sessions_short_share"] == 0.0
+    assert 0.0 < report["captured_share_of_oracle_saving"] <= 1.0
+    assert report["oracle_saving_pct"] > 0.0
+    assert report["config"]["shift_weeks"] == 0
+    assert report["wall_time_s"] > 0
+    assert plot.exists()
+
+
+def test_cli_shifts_sessions_by_whole_weeks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "NO_9.csv"
+    frame = write_prices(prices)
+    sessions = tmp_path / "sessions.csv"
+    write_sessions(sessions, frame.index[0].to_pydatetime() + timedelta(days=DAYS - 17), nights=3)
+    args = ["--sessions", str(sessions), "--prices", str(prices), "--plot", str(tmp_path / "p.png")]
+    args += ["--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+    assert main([*args, "--shift-weeks", "1"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["config"]["shift_weeks"] == 1
+    assert report["sessions"]["replayed"] == 3
+    assert report["cost"]["oracle"] <= report["cost"]["planner"] <= report["cost"]["at_once"]
+
+
+def test_cli_without_the_data_files_says_where_to_get_them_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--sessions", str(tmp_path / "missing.csv"), "--prices", str(tmp_path / "x.csv")])
+    assert code == 2
+    assert "ev-sessions-trondheim" in capsys.readouterr().err
