@@ -4,8 +4,8 @@ from itertools import islice
 import pytest
 
 from tc_common.events import TelemetrySampled
+from tc_common.tables import TELEMETRY_COLUMNS
 from tc_store.domain import (
-    TELEMETRY_COLUMNS,
     TelemetryRow,
     backoff_delays_s,
     dedupe_rows,

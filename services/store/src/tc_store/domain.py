@@ -20,35 +20,7 @@ from tc_common.events.behaviour import (
     ChargeRecorded,
     DriveRecorded,
 )
-
-# The telemetry columns store writes, in order. Written out rather than derived from the event
-# so that a field added to TelemetrySampled needs a migration before it is stored (a test
-# keeps the two in step); stored_at is filled in by the database.
-TELEMETRY_COLUMNS: tuple[str, ...] = (
-    "vehicle_id",
-    "sampled_at",
-    "fetched_at",
-    "online_state",
-    "battery_level_pct",
-    "usable_battery_level_pct",
-    "battery_range_km",
-    "charge_limit_pct",
-    "charging_state",
-    "charger_power_kw",
-    "charge_energy_added_kwh",
-    "latitude_deg",
-    "longitude_deg",
-    "heading_deg",
-    "speed_kmh",
-    "power_kw",
-    "shift_state",
-    "odometer_km",
-    "inside_temp_c",
-    "outside_temp_c",
-    "is_climate_on",
-    "sentry_mode",
-    "locked",
-)
+from tc_common.tables import TELEMETRY_COLUMNS
 
 
 @dataclass(frozen=True)

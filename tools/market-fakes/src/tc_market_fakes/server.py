@@ -16,7 +16,6 @@ import asyncio
 import hmac
 import math
 import re
-import socket
 import threading
 import time as monotonic_time
 from collections import Counter, deque
@@ -32,6 +31,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from tc_devstack.http_server import serving_in_thread
 from tc_market_fakes import wire
 from tc_market_fakes.market import (
     CET,
@@ -495,14 +495,6 @@ class RunningMarketFakes:
         self.fakes.inject_faults(route, status, count, retry_after_s, delay_s)
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    return sock
-
-
 def server_for(fakes: MarketFakes) -> uvicorn.Server:
     # Access logs would carry `?securityToken=` query strings; keep them off.
     config = uvicorn.Config(create_app(fakes), log_config=None, access_log=False, lifespan="off")
@@ -531,22 +523,5 @@ def running_market_fakes(
 ) -> Iterator[RunningMarketFakes]:
     """Serve the four fakes on a free loopback port for the duration of the block."""
     fakes = build_fakes(token, seed, now, publication_cet, publication_jitter_min)
-    sock = bind_socket(host, 0)
-    port = sock.getsockname()[1]
-    server = server_for(fakes)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="market-fakes", daemon=True
-    )
-    thread.start()
-    deadline = monotonic_time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or monotonic_time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the market fakes did not start")
-        monotonic_time.sleep(0.01)
-    try:
-        yield RunningMarketFakes(f"http://{host}:{port}", fakes)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+    with serving_in_thread(server_for(fakes), host, "market-fakes") as base_url:
+        yield RunningMarketFakes(base_url, fakes)

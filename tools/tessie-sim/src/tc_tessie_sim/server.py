@@ -10,9 +10,7 @@ from __future__ import annotations
 import bisect
 import hmac
 import math
-import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tc_devstack.http_server import serving_in_thread
 from tc_tessie_sim import wire
 from tc_tessie_sim.fleet import (
     EPOCH_DAY,
@@ -379,14 +378,6 @@ class RunningSimulator:
         self.simulator.inject_faults(status, count, retry_after_s)
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    return sock
-
-
 def server_for(sim: Simulator) -> uvicorn.Server:
     # Access logs would carry `?access_token=` query strings; keep them off.
     config = uvicorn.Config(create_app(sim), log_config=None, access_log=False, lifespan="off")
@@ -405,22 +396,5 @@ def running_simulator(
 ) -> Iterator[RunningSimulator]:
     """Serve a simulated fleet on a free loopback port for the duration of the block."""
     sim = Simulator.for_fleet(token, vehicles, seed, sentry_share, now, sentry_everywhere)
-    sock = bind_socket(host, 0)
-    port = sock.getsockname()[1]
-    server = server_for(sim)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="tessie-sim", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the Tessie simulator did not start")
-        time.sleep(0.01)
-    try:
-        yield RunningSimulator(f"http://{host}:{port}", list(sim.profiles), sim)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+    with serving_in_thread(server_for(sim), host, "tessie-sim") as base_url:
+        yield RunningSimulator(base_url, list(sim.profiles), sim)

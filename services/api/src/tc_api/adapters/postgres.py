@@ -13,36 +13,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from tc_api.domain import SortOrder, TelemetryQuery, Vehicle
 from tc_api.ports import TelemetryUnavailableError
 from tc_common.events import TelemetrySampled
+from tc_common.tables import TELEMETRY_COLUMNS
 
-# Named explicitly rather than derived from the event, so an additive field in the event
-# contract cannot break this query before a migration adds the column.
-_TELEMETRY_COLUMNS = (
-    "vehicle_id",
-    "sampled_at",
-    "fetched_at",
-    "online_state",
-    "battery_level_pct",
-    "usable_battery_level_pct",
-    "battery_range_km",
-    "charge_limit_pct",
-    "charging_state",
-    "charger_power_kw",
-    "charge_energy_added_kwh",
-    "latitude_deg",
-    "longitude_deg",
-    "heading_deg",
-    "speed_kmh",
-    "power_kw",
-    "shift_state",
-    "odometer_km",
-    "inside_temp_c",
-    "outside_temp_c",
-    "is_climate_on",
-    "sentry_mode",
-    "locked",
-)
 _SELECT_TELEMETRY = sql.SQL("SELECT {columns} FROM telemetry").format(
-    columns=sql.SQL(", ").join(sql.Identifier(c) for c in _TELEMETRY_COLUMNS)
+    columns=sql.SQL(", ").join(sql.Identifier(c) for c in TELEMETRY_COLUMNS)
 )
 _DIRECTION: dict[SortOrder, sql.Composable] = {"asc": sql.SQL("ASC"), "desc": sql.SQL("DESC")}
 

@@ -13,9 +13,9 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from tc_common.logging import redact
+from tc_common.tables import TELEMETRY_COLUMNS
 from tc_db import apply_migrations
 from tc_store.domain import (
-    TELEMETRY_COLUMNS,
     SaveResult,
     TelemetryRow,
     backoff_delays_s,
