@@ -114,3 +114,19 @@ def test_cli_without_the_data_files_says_where_to_get_them_and_exits_2(
     code = main(["--sessions", str(tmp_path / "missing.csv"), "--prices", str(tmp_path / "x.csv")])
     assert code == 2
     assert "ev-sessions-trondheim" in capsys.readouterr().err
+
+
+def test_cli_recalibrates_the_risk_per_user_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "NO_9.csv"
+    frame = write_prices(prices)
+    sessions = tmp_path / "sessions.csv"
+    write_sessions(sessions, frame.index[0].to_pydatetime() + timedelta(days=DAYS - 10), nights=7)
+    args = ["--sessions", str(sessions), "--prices", str(prices), "--plot", str(tmp_path / "p.png")]
+    args += ["--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+    assert main([*args, "--calibration-prior-points", "5"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["config"]["calibration_prior_points"] == 5.0
+    assert report["sessions_short_share"] == 0.0
+    assert report["cost"]["oracle"] <= report["cost"]["planner"] < report["cost"]["at_once"]

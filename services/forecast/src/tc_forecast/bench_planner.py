@@ -38,6 +38,7 @@ from tc_forecast.domain.behaviour.departure import (
     baseline_departure,
     predict_departure,
 )
+from tc_forecast.domain.planner.calibration import RiskCalibration, conditional_pits
 from tc_forecast.domain.planner.model import PlanRequest, PriceSlot
 from tc_forecast.domain.planner.plan import SHORT_PENALTY_KWH, plan_charge
 from tc_forecast.domain.prices.ensemble import QUANTILES, EnsembleConfig, first_origin
@@ -336,6 +337,7 @@ def replay(
     risk_target: float,
     penalty_kwh: float | None = None,
     want_trace: bool = False,
+    calibration: RiskCalibration | None = None,
 ) -> Outcome:
     grid = market.grid
     deliverable, at_once_eur, oracle_eur, at_once_w, oracle_w = at_once_and_oracle(
@@ -352,6 +354,8 @@ def replay(
         t_next = min(float(h + 1), s.end_h)
         now = grid.times[h] + timedelta(hours=t - h)
         dist = base.given_still_plugged_at(now)
+        if calibration is not None:
+            dist = calibration.apply(dist)
         # Prices beyond the latest plausible departure cannot change the plan.
         span = max(float(dist.durations_h[-1]), max_h) - (t - s.start_h)
         h_end = int(np.ceil(t + max(span, 1.0))) + 1
@@ -442,6 +446,14 @@ def main(argv: list[str] | None = None) -> int:
         help="leaving short weighs as much as this many kWh at the mean price (default: the "
         "planner's SHORT_PENALTY_KWH)",
     )
+    parser.add_argument(
+        "--calibration-prior-points",
+        type=float,
+        default=None,
+        help="recalibrate the planner's departure risk per user from the conditional PITs of "
+        "the user's earlier sessions, shrunk toward the model as if this many PITs were "
+        "uniform (default: no recalibration)",
+    )
     parser.add_argument("--forecast-days", type=int, default=2, choices=range(1, 8))
     parser.add_argument("--windows", default="56,84", help="LEAR windows (days) of the forecast")
     parser.add_argument(
@@ -523,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     market = Market(grid, bands, args.forecast_days, 1000.0)
 
     histories: dict[str, list[Session]] = defaultdict(list)
+    # Per user: (plug-out hour, conditional PITs of that session) for the risk calibration.
+    user_pits: dict[str, list[tuple[float, list[float]]]] = defaultdict(list)
     rows = []
     t_replay = time.monotonic()
     for i, s in enumerate(sessions):
@@ -538,6 +552,12 @@ def main(argv: list[str] | None = None) -> int:
         real_h = s.end_h - s.start_h
         same_d = _baseline_durations(past, s.start_local)
         planner_dist = base
+        calibration = None
+        if args.calibration_prior_points is not None and not args.known_departure:
+            calibration = RiskCalibration.from_pits(
+                [u for end_h, us in user_pits[s.user] if end_h <= s.start_h for u in us],
+                args.calibration_prior_points,
+            )
         if args.known_departure:
             planner_dist = DepartureDistribution.point(base.plugged_in_at, s.end_h - s.start_h)
         out = replay(
@@ -548,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
             args.efficiency,
             args.risk_target,
             args.short_penalty_kwh,
+            calibration=calibration,
         )
         rows.append(
             {
@@ -567,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
         histories[s.user].append(s)
+        user_pits[s.user].append((s.end_h, conditional_pits(base, real_h)))
         if (i + 1) % 500 == 0 or i + 1 == len(sessions):
             _err(f"  replayed {i + 1}/{len(sessions)} sessions, {time.monotonic() - t_replay:.0f}s")
     frame = pd.DataFrame(rows).drop(columns=["trace"])
@@ -653,6 +675,7 @@ def summarize(f: pd.DataFrame, dropped: int, n: int, args: argparse.Namespace) -
             "efficiency": args.efficiency,
             "risk_target": args.risk_target,
             "known_departure": args.known_departure,
+            "calibration_prior_points": args.calibration_prior_points,
             "short_penalty_kwh": args.short_penalty_kwh
             if args.short_penalty_kwh is not None
             else SHORT_PENALTY_KWH,
