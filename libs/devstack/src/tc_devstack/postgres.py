@@ -7,9 +7,11 @@ as the ``postgres`` system user (through ``runuser``), and the data directory is
 import os
 import pwd
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -160,8 +162,9 @@ class LocalPostgres:
         return self
 
     def stop(self) -> None:
-        if (self.data_dir / "postmaster.pid").exists():
-            self._run(
+        pid_file = self.data_dir / "postmaster.pid"
+        if pid_file.exists():
+            result = self._run(
                 str(self.bin / "pg_ctl"),
                 "-D",
                 str(self.data_dir),
@@ -171,8 +174,30 @@ class LocalPostgres:
                 "stop",
                 check=False,
             )
+            if result.returncode != 0:
+                self._kill_postmaster(pid_file)
         if self._tmp and not self.keep:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _kill_postmaster(self, pid_file: Path) -> None:
+        """pg_ctl could not stop the server: signal the postmaster directly (SIGINT is
+        PostgreSQL's fast shutdown), then SIGKILL, so no throwaway cluster outlives its run."""
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.1)
 
     def __enter__(self) -> "LocalPostgres":
         return self.start()

@@ -268,21 +268,27 @@ class Stack:
 
     def stop(self) -> None:
         # The producer first, then consumers, so in-flight samples are stored before shutdown.
-        for name in (
-            "ingest",
-            "tessie-sim",
-            "market-fakes",
-            *[s for s in SERVICES if s != "ingest"],
-        ):
-            self.stop_service(name)
-        for name in list(self.processes):
-            self.stop_service(name)
-        if self.postgres is not None:
-            self.postgres.stop()
-            self.postgres = None
-        if self.kafka is not None:
-            self.kafka.stop()
-            self.kafka = None
+        # try/finally: a service that fails to stop must not leave the database or the broker
+        # running behind it (a leaked postmaster outlives the test run).
+        try:
+            for name in (
+                "ingest",
+                "tessie-sim",
+                "market-fakes",
+                *[s for s in SERVICES if s != "ingest"],
+            ):
+                self.stop_service(name)
+            for name in list(self.processes):
+                self.stop_service(name)
+        finally:
+            try:
+                if self.postgres is not None:
+                    self.postgres.stop()
+                    self.postgres = None
+            finally:
+                if self.kafka is not None:
+                    self.kafka.stop()
+                    self.kafka = None
 
     def __enter__(self) -> "Stack":
         return self.start()
