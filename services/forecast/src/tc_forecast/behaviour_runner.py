@@ -9,7 +9,6 @@ learning state and the recency weights move with time alone. A profile is publis
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from tc_forecast.domain.behaviour.profile import (
     build_profile,
     profile_changed,
 )
+from tc_forecast.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ class BehaviourRunner:
         self._publish = publish or _unbound
         self._debounce = timedelta(seconds=debounce_s)
         self._refresh = timedelta(seconds=refresh_s)
-        self._tick_s = tick_s
         self._drives: dict[str, dict[int, DriveRecorded]] = {}
         self._charges: dict[str, dict[int, ChargeRecorded]] = {}
         self._dirty_since: dict[str, datetime] = {}  # vin -> last episode's arrival
@@ -58,7 +57,7 @@ class BehaviourRunner:
         self._built_at: dict[str, datetime] = {}
         self._published: dict[str, BehaviourProfile] = {}
         self._listeners: list[ProfileListener] = []
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicTask("behaviour-runner", tick_s, self.tick, log)
 
     def bind(self, *, publish: Callable[[BehaviourProfileUpdated], Awaitable[None]]) -> None:
         self._publish = publish
@@ -105,22 +104,10 @@ class BehaviourRunner:
     # --- the loop -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="behaviour-runner")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._tick_s)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("behaviour refresh failed")
+        await self._loop.stop()
 
     async def tick(self) -> list[BehaviourProfileUpdated]:
         """Rebuild every profile that is due; publish those that changed."""

@@ -12,7 +12,6 @@ A car that is not plugged in, or whose profile is still learning, gets a plan wi
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from tc_forecast.domain.behaviour.episodes import past_sessions
 from tc_forecast.domain.behaviour.profile import BehaviourProfile, learned_target_pct
 from tc_forecast.domain.planner.model import PlanRequest
 from tc_forecast.domain.planner.plan import plan_charge
+from tc_forecast.periodic import PeriodicTask
 from tc_forecast.plan_prices import ConsumerPricer, PriceView, ZonePrices
 
 log = logging.getLogger(__name__)
@@ -377,14 +377,13 @@ class PlanRunner:
         self._pricer = pricer
         self.settings = settings or PlanSettings()
         self._publish = publish or _unbound
-        self._tick_s = tick_s
         self._grace = timedelta(seconds=startup_grace_s)
         self._started_at: datetime | None = None
         self.prices = ZonePrices()
         self._live: dict[str, LiveState] = {}
         self._pending: dict[str, Trigger] = {}
         self._published: dict[str, _Published] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicTask("plan-runner", tick_s, self.tick, log)
         behaviour.add_listener(self._on_profile)
 
     def bind(self, *, publish: Callable[[ChargePlanPublished], Awaitable[None]]) -> None:
@@ -440,22 +439,10 @@ class PlanRunner:
 
     def start(self) -> None:
         self._started_at = self._clock.now()
-        self._task = asyncio.create_task(self._loop(), name="plan-runner")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._tick_s)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("planning failed")
+        await self._loop.stop()
 
     async def tick(self) -> list[ChargePlanPublished]:
         """Plan every vehicle with a waiting trigger or a due hourly re-plan."""

@@ -8,7 +8,6 @@ consumer keeps consuming.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -26,6 +25,7 @@ from tc_forecast.domain.anomalies import BandPoint, detect_price_anomalies
 from tc_forecast.domain.price_book import PriceBook, cet_hour_to_utc
 from tc_forecast.domain.prices.ensemble import EnsembleConfig
 from tc_forecast.domain.prices.forecaster import PriceForecaster
+from tc_forecast.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,11 @@ class PriceForecastRunner:
         self._publish_anomaly = publish_anomaly or _unbound
         self._config = config or EnsembleConfig()
         self._horizon_days = horizon_days
-        self._debounce_s = debounce_s
         self._lookback = anomaly_lookback
         self._live_days = live_days
         self._dirty: set[str] = set()
         self._bands: dict[str, list[BandPoint]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = PeriodicTask("price-forecast-runner", debounce_s, self._refit_dirty, log)
 
     def bind(
         self,
@@ -102,25 +101,19 @@ class PriceForecastRunner:
             )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="price-forecast-runner")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._debounce_s)
-            for zone in sorted(self._dirty):
-                self._dirty.discard(zone)
-                try:
-                    await self.refit(zone)
-                except Exception:
-                    # A bad fit must not stop the other zones or later refits.
-                    log.exception("price forecast for %s failed", zone)
+    async def _refit_dirty(self) -> None:
+        for zone in sorted(self._dirty):
+            self._dirty.discard(zone)
+            try:
+                await self.refit(zone)
+            except Exception:
+                # A bad fit must not stop the other zones or later refits.
+                log.exception("price forecast for %s failed", zone)
 
     async def refit(self, zone: str) -> PriceForecastPublished | None:
         history = self.book.hourly_history(zone)
