@@ -6,11 +6,12 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SERVICES := ingest store forecast api provisioner
 ASYNCAPI_SERVICES := ingest store forecast provisioner
 
-.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices bench-planner
+.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices bench-planner plots
 
 help:
 	@echo "make run    start broker, PostgreSQL, Tessie simulator and the five services (Ctrl-C stops)"
 	@echo "make test   install everything and run every check and test (what CI runs)"
+	@echo "make plots  draw each vehicle's learnt rhythm and charge plan from the running API (VIN=, ZONE=)"
 	@echo "make lint | fmt | typecheck | imports | asyncapi | asyncapi-check | test-fast | clean"
 
 install:
@@ -73,6 +74,13 @@ BENCH_PLANNER_DEFAULT := --sessions ../shared/data/ev-sessions-trondheim/session
 bench-planner: install
 	$(UV) run --no-sync python -m tc_forecast.bench_planner $(BENCH_PLANNER_DEFAULT) --plot .run/bench/planner.png $(ARGS)
 	$(UV) run --no-sync python -m tc_forecast.bench_planner $(BENCH_PLANNER_DEFAULT) --shift-weeks 156 --plot .run/bench/planner-shift156.png $(ARGS)
+
+# Charts of the running system (`make run` in another terminal): .run/plots/<VIN>/{profile,plan}.png
+# for VIN (default: every vehicle /v1/vehicles lists), prices of ZONE.
+ZONE ?= NO1
+plots: install
+	$(UV) run --no-sync python -m tc_devstack.plot_vehicle --api-url http://127.0.0.1:$${API_PORT:-8000} \
+		--api-key-file .run/api-key --zone $(ZONE) --out .run/plots $(if $(VIN),--vin $(VIN))
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache
