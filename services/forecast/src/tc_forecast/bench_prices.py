@@ -34,6 +34,7 @@ from tc_forecast.domain.prices.ensemble import (
 )
 from tc_forecast.domain.prices.features import DailyMarket
 from tc_forecast.domain.prices.frames import daily_market
+from tc_forecast.domain.prices.naive_blend import BLEND_MEMORY_DAYS, blend, model_weight
 from tc_forecast.domain.prices.quantiles import origin_scaler, quantile_band, transformed_residual
 
 PUBLISHED_NP = {
@@ -124,6 +125,37 @@ def _run_chunks(
         futures = [pool.submit(_run_chunk, market, c, horizon, config) for c in chunks]
         for fut in as_completed(futures):
             yield fut.result()
+
+
+def _blend_with_naive(
+    market: DailyMarket,
+    results: dict[int, dict[str, np.ndarray]],
+    all_origins: list[int],
+    horizon: int,
+) -> dict[str, Any]:
+    """Replace ``point{k}`` (k >= 1) by its blend with the weekly naive, each origin's weight
+    chosen on the earlier origins whose targets were known then; ``model{k}`` keeps the
+    model's own forecast. The same rule as the service's forecaster (naive_blend.py)."""
+    weights: dict[str, float] = {}
+    for k in range(horizon):
+        for o in all_origins:
+            results[o][f"model{k}"] = results[o][f"point{k}"]
+        if k == 0:
+            continue
+        used = []
+        for i, o in enumerate(all_origins):
+            known = [p for p in all_origins[:i] if p + k < o][-BLEND_MEMORY_DAYS:]
+            w = 1.0
+            if known:
+                w = model_weight(
+                    np.stack([market.prices[p + k] for p in known]),
+                    np.stack([results[p][f"model{k}"] for p in known]),
+                    np.stack([market.prices[p + k - 7] for p in known]),
+                )
+            results[o][f"point{k}"] = blend(results[o][f"model{k}"], market.prices[o + k - 7], w)
+            used.append(w)
+        weights[f"d+{k}"] = round(float(np.mean(used)), 3)
+    return {"mean_model_weight": weights, "memory_days": BLEND_MEMORY_DAYS}
 
 
 def _point_metrics(actual: np.ndarray, forecast: np.ndarray, naive: np.ndarray) -> dict[str, float]:
@@ -246,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             f"[{done}/{len(chunks)} chunks, {len(results)}/{len(all_origins)} days] "
             f"running MAE(day-ahead) {running:.3f}  elapsed {elapsed:.0f}s  ETA {eta:.0f}s"
         )
+    naive_blend = _blend_with_naive(market, results, all_origins, horizon) if horizon > 1 else {}
     report: dict[str, Any] = {
         "data": str(args.data),
         "format": args.format,
@@ -272,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     report["metrics"] = _point_metrics(actual_all, point_all, naive_all)
     report["naive_weekly"] = _point_metrics(actual_all, naive_all, naive_all)
     report["per_horizon"] = per_horizon
+    if naive_blend:
+        model_only = np.concatenate(
+            [np.stack([results[o][f"model{k}"] for o in test_origins]) for k in range(horizon)]
+        )
+        naive_blend["metrics_model_only"] = _point_metrics(actual_all, model_only, naive_all)
+        report["naive_blend"] = naive_blend
     report["members_day_ahead_mae"] = members_report
     if with_quantiles:
         report["quantiles"] = _quantile_report(market, results, all_origins, test_origins, horizon)

@@ -20,6 +20,7 @@ from tc_forecast.domain.prices.ensemble import (
 )
 from tc_forecast.domain.prices.features import HOURS, DailyMarket
 from tc_forecast.domain.prices.frames import daily_market, to_hourly
+from tc_forecast.domain.prices.naive_blend import blend, model_weight
 from tc_forecast.domain.prices.quantiles import origin_scaler, quantile_band, transformed_residual
 
 # The band's residuals come from a cheap rolling backtest (short LEAR windows only): its errors
@@ -45,6 +46,7 @@ class PriceForecaster:
     _origin: int = 0
     _calibrations: list[Calibration] = field(default_factory=list)
     _residuals: list[np.ndarray] = field(default_factory=list)
+    _naive_weights: list[float] = field(default_factory=list)
 
     def fit(self, history: pd.DataFrame, price_column: str = "price") -> "PriceForecaster":
         if not 1 <= self.horizon_days <= 7:
@@ -79,20 +81,36 @@ class PriceForecaster:
             calibrate(market, origin, self.config, None, horizon_days=k)
             for k in range(self.horizon_days)
         ]
-        self._residuals = [self._backtest(market, origin, k) for k in range(self.horizon_days)]
+        backtests = [self._backtest(market, origin, k) for k in range(self.horizon_days)]
+        self._residuals = [residuals for residuals, _ in backtests]
+        self._naive_weights = [weight for _, weight in backtests]
         return self
 
-    def _backtest(self, market: DailyMarket, origin: int, k: int) -> np.ndarray:
+    def _backtest(self, market: DailyMarket, origin: int, k: int) -> tuple[np.ndarray, float]:
+        """Residuals (days, 24) of the blended backtest forecasts and the model's weight
+        against the weekly naive for horizon ``k`` (1.0 for day-ahead)."""
         first = max(first_origin(k) + 14, origin - k - self.backtest_days)
         cal: Calibration | None = None
-        rows = []
+        origins, points = [], []
         for o in range(first, origin - k):
             cal = calibrate(market, o, _BACKTEST_CONFIG, cal, horizon_days=k)
-            point = combine(predict_members(cal, market, o), _BACKTEST_CONFIG)
-            rows.append(
-                transformed_residual(origin_scaler(market.prices, o), market.prices[o + k], point)
+            points.append(combine(predict_members(cal, market, o), _BACKTEST_CONFIG))
+            origins.append(o)
+        if not origins:
+            return np.zeros((0, HOURS)), 1.0
+        actual = np.stack([market.prices[o + k] for o in origins])
+        naive = np.stack([market.prices[o + k - 7] for o in origins])
+        model = np.stack(points)
+        # The weights come from the cheap backtest members, a stand-in for the full ensemble
+        # (which is better at long horizons, so this leans a little more on the naive).
+        weight = model_weight(actual, model, naive) if k >= 1 else 1.0
+        rows = [
+            transformed_residual(
+                origin_scaler(market.prices, o), actual[i], blend(model[i], naive[i], weight)
             )
-        return np.array(rows) if rows else np.zeros((0, HOURS))
+            for i, o in enumerate(origins)
+        ]
+        return np.array(rows), weight
 
     def predict_horizon(self) -> pd.DataFrame:
         """Hourly p10/p50/p90 (EUR/MWh) from the origin day's 00:00 for ``horizon_days`` days."""
@@ -103,6 +121,7 @@ class PriceForecaster:
         bands = []
         for k, cal in enumerate(self._calibrations):
             point = combine(predict_members(cal, market, origin), self.config)
+            point = blend(point, market.prices[origin + k - 7], self._naive_weights[k])
             bands.append(quantile_band(scaler, point, self._residuals[k], QUANTILES))
         stacked = np.concatenate(bands, axis=1)  # (3, horizon*24)
         index = pd.date_range(self._dates[origin], periods=stacked.shape[1], freq="1h")
