@@ -18,6 +18,7 @@ from tc_db import apply_migrations
 from tc_store.domain import (
     SaveResult,
     TelemetryRow,
+    WriteResult,
     backoff_delays_s,
     dedupe_rows,
     vehicle_spans,
@@ -117,6 +118,22 @@ class PostgresDatabase:
         if self._pool is None:
             raise RuntimeError(f"{type(self).__name__}.start() was not called")
         return self._pool.connection()
+
+    async def write_many(
+        self, what: str, statement: sql.Composed, rows: Sequence[tuple[Any, ...]]
+    ) -> WriteResult:
+        """Run ``statement`` for every row in one transaction, retried while the database is
+        away; rows the statement left alone (duplicates, older revisions) count as unchanged."""
+        if not rows:
+            return WriteResult(written=0, unchanged=0)
+
+        async def write() -> WriteResult:
+            async with self.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                await cur.executemany(statement, rows)
+                written = max(cur.rowcount, 0)  # executemany sums the rows affected
+            return WriteResult(written=written, unchanged=len(rows) - written)
+
+        return await self.retrying(what, write)
 
     async def retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
         """Run ``operation`` until it succeeds, backing off while the database is away.

@@ -65,10 +65,10 @@ class PostgresVehicleHistoryRepo:
         self._database = database
 
     async def save_drives(self, rows: Sequence[DriveRow]) -> WriteResult:
-        return await self._many("store drives", _UPSERT_DRIVES, rows)
+        return await self._database.write_many("store drives", _UPSERT_DRIVES, rows)
 
     async def save_charges(self, rows: Sequence[ChargeRow]) -> WriteResult:
-        return await self._many("store charges", _UPSERT_CHARGES, rows)
+        return await self._database.write_many("store charges", _UPSERT_CHARGES, rows)
 
     async def save_behaviour_profile(self, row: ProfileRow) -> WriteResult:
         return await self._latest_and_history(
@@ -79,24 +79,6 @@ class PostgresVehicleHistoryRepo:
         return await self._latest_and_history(
             "store charge plan", _INSERT_PLAN_HISTORY, _UPSERT_PLAN, row
         )
-
-    async def _many(
-        self, what: str, statement: sql.Composed, rows: Sequence[tuple[Any, ...]]
-    ) -> WriteResult:
-        if not rows:
-            return WriteResult(written=0, unchanged=0)
-
-        async def write() -> WriteResult:
-            async with (
-                self._database.connection() as conn,
-                conn.transaction(),
-                conn.cursor() as cur,
-            ):
-                await cur.executemany(statement, rows)
-                written = max(cur.rowcount, 0)  # executemany sums the rows affected
-            return WriteResult(written=written, unchanged=len(rows) - written)
-
-        return await self._database.retrying(what, write)
 
     async def _latest_and_history(
         self, what: str, history: sql.Composed, latest: sql.Composed, row: tuple[Any, ...]

@@ -1,7 +1,7 @@
 """`MarketRepo` on PostgreSQL: one idempotent upsert per table, one transaction per event."""
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from psycopg import sql
 
@@ -93,34 +93,22 @@ class PostgresMarketRepo:
         self._database = database
 
     async def save_spot_prices(self, rows: Sequence[SpotPriceRow]) -> WriteResult:
-        return await self._write("store spot prices", _UPSERT_SPOT_PRICES, rows)
+        return await self._database.write_many("store spot prices", _UPSERT_SPOT_PRICES, rows)
 
     async def save_exchange_rates(self, rows: Sequence[ExchangeRateRow]) -> WriteResult:
-        return await self._write("store exchange rates", _UPSERT_EXCHANGE_RATES, rows)
+        return await self._database.write_many("store exchange rates", _UPSERT_EXCHANGE_RATES, rows)
 
     async def save_weather_forecast(self, rows: Sequence[WeatherForecastRow]) -> WriteResult:
-        return await self._write("store weather forecast", _UPSERT_WEATHER_FORECASTS, rows)
+        return await self._database.write_many(
+            "store weather forecast", _UPSERT_WEATHER_FORECASTS, rows
+        )
 
     async def save_price_forecast(self, rows: Sequence[PriceForecastRow]) -> WriteResult:
-        return await self._write("store price forecast", _INSERT_PRICE_FORECASTS, rows)
+        return await self._database.write_many(
+            "store price forecast", _INSERT_PRICE_FORECASTS, rows
+        )
 
     async def save_price_anomalies(self, rows: Sequence[PriceAnomalyRow]) -> WriteResult:
-        return await self._write("store price anomalies", _UPSERT_PRICE_ANOMALIES, rows)
-
-    async def _write(
-        self, what: str, statement: sql.Composed, rows: Sequence[tuple[Any, ...]]
-    ) -> WriteResult:
-        if not rows:
-            return WriteResult(written=0, unchanged=0)
-
-        async def write() -> WriteResult:
-            async with (
-                self._database.connection() as conn,
-                conn.transaction(),
-                conn.cursor() as cur,
-            ):
-                await cur.executemany(statement, rows)
-                written = max(cur.rowcount, 0)  # executemany sums the rows affected
-            return WriteResult(written=written, unchanged=len(rows) - written)
-
-        return await self._database.retrying(what, write)
+        return await self._database.write_many(
+            "store price anomalies", _UPSERT_PRICE_ANOMALIES, rows
+        )
