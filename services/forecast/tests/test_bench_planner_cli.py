@@ -1,13 +1,14 @@
 """The planner benchmark's command line on tiny synthetic sessions and prices."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
-from tc_forecast.bench_planner import main
+from tc_forecast.bench_planner import Session, behaviour_holidays, main
 from tc_forecast.domain.prices.synthetic import synthetic_market
 
 DAYS = 40
@@ -130,3 +131,16 @@ def test_cli_recalibrates_the_risk_per_user_when_asked(
     assert report["config"]["calibration_prior_points"] == 5.0
     assert report["sessions_short_share"] == 0.0
     assert report["cost"]["oracle"] <= report["cost"]["planner"] < report["cost"]["at_once"]
+
+
+def test_public_holidays_move_with_the_sessions_they_belong_to() -> None:
+    # The sessions were lived in 2019 and replayed 156 weeks later: Constitution Day (17 May
+    # 2019, a Friday) is still a day off on that Friday, 2022's 17 May (a Tuesday) is not.
+    shift = timedelta(weeks=156)
+    start = datetime(2019, 5, 16, 17, 0, tzinfo=ZoneInfo("Europe/Oslo")) + shift
+    lived = Session("u", 0.0, 14.0, start, start + timedelta(hours=14), 10.0)
+    days_off = behaviour_holidays("NO", [lived], 156)
+    assert date(2019, 5, 17) + shift == date(2022, 5, 13)
+    assert date(2022, 5, 13) in days_off
+    assert date(2022, 5, 17) not in days_off
+    assert behaviour_holidays("none", [lived], 156) == frozenset()

@@ -20,16 +20,18 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import numpy as np
 import pandas as pd
 
+from tc_forecast.adapters.calendar import NO_HOLIDAYS
 from tc_forecast.bench_prices import _run_chunks, load_market
 from tc_forecast.domain.behaviour.departure import (
     DEFAULT_DURATION_H,
@@ -70,6 +72,23 @@ class Session:
     start_local: datetime  # aware, Europe/Oslo
     end_local: datetime
     energy_kwh: float
+
+
+def behaviour_holidays(
+    country: str, sessions: Sequence[Session], shift_weeks: int
+) -> frozenset[date]:
+    """The public holidays of the years the sessions were lived, moved with the shift.
+
+    Shifted sessions keep their behaviour: the evening before the real Ascension Day of 2019
+    is still that evening 156 weeks later, whatever the later calendar says.
+    """
+    if country.lower() == NO_HOLIDAYS or not sessions:
+        return frozenset()
+    shift = timedelta(weeks=shift_weeks)
+    first = (sessions[0].start_local - shift).year
+    last = (max(s.end_local for s in sessions) - shift).year
+    calendar = holidays.country_holidays(country.upper(), years=range(first, last + 1))
+    return frozenset(d + shift for d in calendar)
 
 
 def load_sessions(
@@ -434,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         "--prices", type=Path, default=Path("../shared/data/nordic-prices-2015-2023/NO_3.csv")
     )
     parser.add_argument("--shift-weeks", type=int, default=0)
+    parser.add_argument(
+        "--holiday-country",
+        default="NO",
+        help="public holidays the departure model counts as days off ('none': weekends only)",
+    )
     parser.add_argument("--charger-kw", type=float, default=3.6)
     parser.add_argument("--efficiency", type=float, default=0.9)
     # Tuned with --short-penalty-kwh on both price periods: the most saving with <= 1 % of
@@ -475,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="diagnosis: give the planner the real plug-out (isolates the price forecast's share)",
     )
+    parser.add_argument(
+        "--hindsight-departure",
+        action="store_true",
+        help="diagnosis, not causal: the departure model learns from all the user's other "
+        "sessions, later ones included (how far more history of the same kind could go)",
+    )
     args = parser.parse_args(argv)
     for p in (args.sessions, args.prices):
         if not p.exists():
@@ -484,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     sessions, dropped, grid_origin = load_sessions(args.sessions, args.shift_weeks)
     if args.limit:
         sessions = sessions[: args.limit]
+    days_off = behaviour_holidays(args.holiday_country, sessions, args.shift_weeks)
     market_days, dates, _ = load_market(args.prices, "entsoe-zone")
     last_h = max(s.end_h for s in sessions)
     hours = int(np.ceil(last_h)) + 24 * (args.forecast_days + 3)
@@ -538,14 +569,18 @@ def main(argv: list[str] | None = None) -> int:
     # Per user: (plug-out hour, conditional PITs of that session) for the risk calibration.
     user_pits: dict[str, list[tuple[float, list[float]]]] = defaultdict(list)
     rows = []
+    by_user: dict[str, list[Session]] = defaultdict(list)
+    for s in sessions:
+        by_user[s.user].append(s)
     t_replay = time.monotonic()
     for i, s in enumerate(sessions):
-        past = [
-            PastSession(p.start_local, p.end_local, p.energy_kwh)
-            for p in histories[s.user]
-            if p.end_h <= s.start_h
-        ]
-        predicted = predict_departure(past, s.start_local, s.energy_kwh)
+        learn_from = (
+            [p for p in by_user[s.user] if p is not s]
+            if args.hindsight_departure
+            else [p for p in histories[s.user] if p.end_h <= s.start_h]
+        )
+        past = [PastSession(p.start_local, p.end_local, p.energy_kwh) for p in learn_from]
+        predicted = predict_departure(past, s.start_local, s.energy_kwh, days_off=days_off)
         base = DepartureDistribution(
             grid.times[0] + timedelta(hours=s.start_h), predicted.durations_h, predicted.weights
         )
@@ -600,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     report["wall_time_s"] = round(time.monotonic() - t0, 1)
     report["replay_time_s"] = round(time.monotonic() - t_replay, 1)
     try:
-        _plot(args.plot, sessions, frame, market, args)
+        _plot(args.plot, sessions, frame, market, args, days_off)
         report["plot"] = str(args.plot)
     except Exception as exc:  # a plot must never cost the measured figures
         report["plot_error"] = repr(exc)
@@ -690,6 +725,7 @@ def summarize(f: pd.DataFrame, dropped: int, n: int, args: argparse.Namespace) -
             "efficiency": args.efficiency,
             "risk_target": args.risk_target,
             "known_departure": args.known_departure,
+            "hindsight_departure": args.hindsight_departure,
             "calibration_prior_points": args.calibration_prior_points,
             "short_penalty_kwh": args.short_penalty_kwh
             if args.short_penalty_kwh is not None
@@ -714,6 +750,7 @@ def _plot(
     frame: pd.DataFrame,
     market: Market,
     args: argparse.Namespace,
+    days_off: Container[date],
 ) -> None:
     import matplotlib
 
@@ -731,7 +768,7 @@ def _plot(
             for p in sessions[:i]
             if p.user == s.user and p.end_h <= s.start_h
         ]
-        predicted = predict_departure(past, s.start_local, s.energy_kwh)
+        predicted = predict_departure(past, s.start_local, s.energy_kwh, days_off=days_off)
         base = DepartureDistribution(
             grid.times[0] + timedelta(hours=s.start_h), predicted.durations_h, predicted.weights
         )

@@ -1,5 +1,7 @@
 """Composition root of the forecast service."""
 
+from functools import partial
+
 import uvicorn
 from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
@@ -20,8 +22,10 @@ from tc_common.topics import (
     TELEMETRY_SAMPLED_V1,
 )
 from tc_forecast.adapters import InMemorySocStateRepo
+from tc_forecast.adapters.calendar import public_holidays
 from tc_forecast.adapters.tariff_rules import load_bundled_tariff_rules
 from tc_forecast.behaviour_runner import BehaviourRunner
+from tc_forecast.domain.behaviour.departure import predict_departure
 from tc_forecast.domain.behaviour.profile import ProfileConfig
 from tc_forecast.handlers import build_router
 from tc_forecast.plan_prices import ConsumerPricer
@@ -128,6 +132,7 @@ def build_runners(settings: ForecastSettings, clock: Clock) -> tuple[BehaviourRu
         ),
         tick_s=settings.plan_tick_s,
         startup_grace_s=settings.plan_startup_grace_s,
+        predict=partial(predict_departure, days_off=public_holidays(settings.holiday_country)),
     )
     return behaviour, plans
 

@@ -1,10 +1,11 @@
 """The forecast service's settings: environment variables prefixed ``FORECAST_``."""
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from tc_common.events.market import BiddingZone
 from tc_common.settings import HttpSettings, ServiceSettings
+from tc_forecast.adapters.calendar import NO_HOLIDAYS, supported_countries
 from tc_forecast.domain.consumer_price import SupportScheme
 from tc_forecast.plan_prices import PriceMode
 
@@ -49,6 +50,20 @@ class ForecastSettings(ServiceSettings):
     behaviour_refresh_s: float = Field(
         default=3600.0, gt=0, description="Profiles are also rebuilt this often (and at midnight)."
     )
+    holiday_country: str = Field(
+        default="NO",
+        description="Country (ISO 3166 alpha-2) whose public holidays the departure model "
+        f"treats as days off, like weekends; {NO_HOLIDAYS!r} for none.",
+    )
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_holiday_country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code.lower() != NO_HOLIDAYS and code not in supported_countries():
+            raise ValueError(f"no public holiday calendar for {value!r} (ISO alpha-2, e.g. NO)")
+        return code.lower() if code.lower() == NO_HOLIDAYS else code
+
     # --- charge plans -------------------------------------------------------------------
     risk_target: float = Field(
         default=0.95, gt=0, lt=1, description="Wanted probability of being ready at departure."

@@ -7,13 +7,14 @@ The learned model is a kernel-weighted sample of the user's earlier sessions:
 
 * each earlier session weighs by how alike its situation is: plug-in hour of day (circular
   Gaussian), delivered energy (Gaussian on log1p kWh), day class (the same weekday counts most;
-  Friday, Saturday and Sunday evenings each lead into a different next day) and age (recent
-  weeks weigh more);
+  Friday, Saturday and Sunday evenings each lead into a different next day, and public
+  holidays count as weekend days) and age (recent weeks weigh more);
 * each earlier session proposes a duration for this one. Long sessions were ended by a clock
   time (leaving for work), so they propose the same departure clock time; short sessions that
   charged all the time were ended by the energy, so they propose this session's energy at their
-  power; other short sessions propose their own duration. No proposal is shorter than this
-  session's energy takes at the fastest power the user has shown;
+  power; other short sessions propose their own duration, scaled by the energy this one needs.
+  No proposal is shorter than this session's energy takes at the fastest power the user has
+  shown;
 * when few sessions are alike (small effective sample), part of the mass goes to all the
   user's sessions, and with very little history to a broad generic prior, so that the low
   quantiles the planner uses as a deadline stay honest;
@@ -24,22 +25,24 @@ Datetimes must be aware. Hours of day and weekdays are read in the zone of ``plu
 so pass it in the vehicle's local zone (history may be in any zone).
 """
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
-# With no history at all the car is assumed to stay plugged in this long (overnight).
-DEFAULT_DURATION_H = 10.0
+# With no history at all the car is assumed to stay plugged in this long: about the median
+# of residential sessions (an evening plug-in may well be a short one).
+DEFAULT_DURATION_H = 6.0
 
 _HOURS_PER_DAY = 24.0
 _SECONDS_PER_HOUR = 3600.0
 _FRIDAY = 4
 _SATURDAY = 5
+_SUNDAY = 6
 # Standard-normal quantiles at the mid-points of 7 equal-probability bins: a jitter of a
 # proposal by exp(sigma * z) with equal weights is a log-normal spread of width sigma.
 _JITTER_Z = np.array([-1.4652, -0.7916, -0.3661, 0.0, 0.3661, 0.7916, 1.4652])
@@ -137,23 +140,27 @@ class DepartureParams:
     """Hyper-parameters of the learned departure model (few and round on purpose)."""
 
     hour_bandwidth_h: float = 2.0
-    energy_bandwidth: float = 0.5  # on log1p(kWh)
+    energy_bandwidth: float = 0.35  # on log1p(kWh)
     recency_days: float = 120.0  # e-folding age of a session's weight
     same_weekday_weight: float = 1.0
     same_day_class_weight: float = 0.7  # Monday-Thursday among themselves
     other_day_weight: float = 0.2
     # Sessions at least this long ended at a clock time: they propose the same departure time.
-    clock_anchor_min_h: float = 6.0
+    clock_anchor_min_h: float = 8.0
     # A session whose mean power reached this share of the user's high power charged all along.
     charge_limited_ratio: float = 0.8
     high_power_quantile: float = 1.0
     # Effective sample size at which the broad (all sessions) sample gets half the mass.
-    broad_sessions: float = 1.0
+    broad_sessions: float = 3.0
     # Number of sessions at which the generic prior gets half the mass.
     prior_sessions: float = 3.0
     prior_sigma: float = 1.25  # log-normal width of the generic prior around DEFAULT_DURATION_H
-    jitter_sigma: float = 0.15  # log-normal spread of every proposal
+    jitter_sigma: float = 0.1  # log-normal spread of every proposal
     min_duration_h: float = 0.05
+    # A session that needs more energy than an alike earlier one stays longer in proportion
+    # to (1 + kWh); the kernel alone would regress every session to its neighbours' durations
+    # (low-energy sessions were predicted too long, high-energy ones too short).
+    energy_elasticity: float = 1.0
 
 
 DEFAULT_PARAMS = DepartureParams()
@@ -172,7 +179,25 @@ def _hour_of_day(at: datetime) -> float:
     return at.hour + at.minute / 60.0 + at.second / 3600.0
 
 
-def _history_arrays(history: Sequence[PastSession], zone: tzinfo | None) -> _History:
+def _day_kind(at: datetime, days_off: Container[date]) -> int:
+    """The weekday as far as tomorrow's departure is concerned.
+
+    What matters is whether today and tomorrow are days off: the evening before a public
+    holiday behaves like a Friday, a holiday followed by a working day like a Sunday. Without
+    holidays this is the calendar weekday (Monday 0 .. Sunday 6).
+    """
+    today = at.date()
+    today_off = today.weekday() >= _SATURDAY or today in days_off
+    tomorrow = today + timedelta(days=1)
+    tomorrow_off = tomorrow.weekday() >= _SATURDAY or tomorrow in days_off
+    if today_off:
+        return _SATURDAY if tomorrow_off else _SUNDAY
+    return _FRIDAY if tomorrow_off else today.weekday()
+
+
+def _history_arrays(
+    history: Sequence[PastSession], zone: tzinfo | None, days_off: Container[date]
+) -> _History:
     # Hours of day and weekdays are read in the zone of the session being predicted.
     local = [
         s.plugged_in_at if s.plugged_in_at.tzinfo is zone else s.plugged_in_at.astimezone(zone)
@@ -181,7 +206,7 @@ def _history_arrays(history: Sequence[PastSession], zone: tzinfo | None) -> _His
     start = np.array([s.plugged_in_at.timestamp() for s in history], dtype=np.float64)
     end = np.array([s.plugged_out_at.timestamp() for s in history], dtype=np.float64)
     hod = np.array([_hour_of_day(t) for t in local], dtype=np.float64)
-    dow = np.array([t.weekday() for t in local], dtype=np.int64)
+    dow = np.array([_day_kind(t, days_off) for t in local], dtype=np.int64)
     energy = np.array([s.energy_kwh for s in history], dtype=np.float64)
     duration = (end - start) / _SECONDS_PER_HOUR
     # Zero-length sessions are plug-in glitches, not behaviour.
@@ -232,21 +257,22 @@ def predict_departure(
     plugged_in_at: datetime,
     energy_kwh: float | None,
     params: DepartureParams = DEFAULT_PARAMS,
+    days_off: Container[date] = frozenset(),
 ) -> DepartureDistribution:
     """The departure distribution of a session plugged in at ``plugged_in_at``.
 
     ``history`` holds only sessions that ended before ``plugged_in_at`` (the caller's duty).
     ``energy_kwh`` is the energy the session will take, when known (else the energy is not
-    used).
+    used). ``days_off`` are public holidays (local dates) besides weekends.
     """
     prior_x, prior_w = _generic_prior(params)
-    h = _history_arrays(history, plugged_in_at.tzinfo)
+    h = _history_arrays(history, plugged_in_at.tzinfo, days_off)
     n = h.duration_h.size
     if n == 0:
         return DepartureDistribution(plugged_in_at, prior_x, prior_w)
 
     hour_i = _hour_of_day(plugged_in_at)
-    weekday_i = plugged_in_at.weekday()
+    weekday_i = _day_kind(plugged_in_at, days_off)
     start_i = plugged_in_at.timestamp() / _SECONDS_PER_HOUR
 
     dh = _circular_hours(h.hour_of_day - hour_i)
@@ -269,11 +295,15 @@ def predict_departure(
     # Proposals: long sessions keep their departure clock time, short ones their duration. A
     # clock time already past at this plug-in says nothing: such a session keeps its duration.
     same_clock = h.duration_h + dh
-    proposals = np.where(
-        (h.duration_h >= params.clock_anchor_min_h) & (same_clock > 0.0), same_clock, h.duration_h
-    )
+    anchored = (h.duration_h >= params.clock_anchor_min_h) & (same_clock > 0.0)
+    proposals = np.where(anchored, same_clock, h.duration_h)
     broad = h.duration_h.copy()
     if energy_kwh is not None and energy_kwh > 0.0:
+        # Clock-anchored proposals keep their clock time: leaving for work does not wait for
+        # a fuller battery.
+        scale = ((1.0 + energy_kwh) / (1.0 + h.energy_kwh)) ** params.energy_elasticity
+        proposals = np.where(anchored, proposals, proposals * scale)
+        broad = broad * scale
         w = w * np.exp(
             -0.5 * ((np.log1p(h.energy_kwh) - np.log1p(energy_kwh)) / params.energy_bandwidth) ** 2
         )

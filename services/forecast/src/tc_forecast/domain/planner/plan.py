@@ -26,7 +26,7 @@ from tc_forecast.domain.planner.model import ChargePlan, PlannedSlot, PlanReques
 MIN_ENERGY_KWH = 0.01
 # Leaving short weighs as much as paying for this much energy (when the request names no
 # penalty): waiting must save at least this times the risk it takes. Tuned on bench_planner.
-SHORT_PENALTY_KWH = 10.0
+SHORT_PENALTY_KWH = 7.0
 _EPS_H = 1e-9
 
 
