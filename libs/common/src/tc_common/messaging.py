@@ -1,11 +1,13 @@
 """Kafka plumbing every service shares: the broker, dead letters, topics, health and metrics."""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import BaseMiddleware
@@ -123,6 +125,36 @@ async def ensure_topics(
         await admin.close()
 
 
+class _ServiceApp(AsgiFastStream):
+    """``AsgiFastStream`` whose shutdown first settles a broker start still under way.
+
+    FastStream starts the broker in a task of its own once the startup hooks ran (the service
+    answers HTTP meanwhile) and, on shutdown, stops the broker *before* it cancels that task.
+    A subscriber that starts in between creates a Kafka consumer that nothing stops (aiokafka:
+    "Unclosed AIOKafkaConsumer"; the group only notices the member is gone at its session
+    timeout), and an ``after_startup`` hook can start a poller after ``on_shutdown`` stopped
+    it. So a shutdown that comes early cancels the subscribers still joining their groups and
+    waits for the start task to finish; the broker's stop then closes every consumer there is.
+    """
+
+    _start_task: asyncio.Task[Any] | None = None
+    _start_scope: anyio.CancelScope | None = None
+
+    async def _start_broker(self) -> None:
+        self._start_task = asyncio.current_task()
+        with anyio.CancelScope() as self._start_scope:
+            await super()._start_broker()
+
+    async def stop(self) -> None:
+        start = self._start_task
+        if start is not None and start is not asyncio.current_task() and not start.done():
+            log.info("shutting down before the broker finished starting: cancelling its start")
+            if self._start_scope is not None:
+                self._start_scope.cancel()
+            await asyncio.wait({start})
+        await super().stop()
+
+
 def asgi_app(
     broker: KafkaBroker,
     registry: CollectorRegistry,
@@ -135,7 +167,7 @@ def asgi_app(
     """The service app: the broker plus ``/healthz`` (broker reachable) and ``/metrics``."""
     from faststream.specification import AsyncAPI
 
-    return AsgiFastStream(
+    return _ServiceApp(
         broker,
         asgi_routes=[
             ("/healthz", make_ping_asgi(broker, timeout=5.0)),
