@@ -1,6 +1,6 @@
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -207,6 +207,31 @@ class TestLatest:
         assert body["battery_range_km"] == 301.5
         assert body["speed_kmh"] is None
         assert "schema_version" not in body
+
+    @pytest.mark.parametrize(
+        ("departure_at", "expected"),
+        [
+            (
+                datetime(2026, 11, 26, 7, 30, tzinfo=timezone(timedelta(hours=1))),
+                "2026-11-26T06:30:00Z",
+            ),
+            (None, None),
+        ],
+        ids=["scheduled-in-another-offset", "none-scheduled"],
+    )
+    async def test_latest_carries_the_scheduled_departure_in_utc(
+        self,
+        client: httpx.AsyncClient,
+        reader: FakeTelemetryReader,
+        departure_at: datetime | None,
+        expected: str | None,
+    ) -> None:
+        reader.telemetry[VIN].append(sample(1, scheduled_departure_at=departure_at))
+
+        response = await client.get(f"/v1/vehicles/{VIN}/latest")
+
+        assert response.status_code == 200
+        assert response.json()["scheduled_departure_at"] == expected
 
     async def test_latest_of_an_unknown_vehicle_is_404_pointing_to_the_list(
         self, client: httpx.AsyncClient

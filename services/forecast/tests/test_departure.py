@@ -276,3 +276,20 @@ def test_the_baseline_is_the_weekday_type_median(
     history: list[PastSession], plugged_in_at: datetime, expected_h: float
 ) -> None:
     assert baseline_departure(history, plugged_in_at) == pytest.approx(expected_h)
+
+
+def test_a_declared_departure_takes_its_trust_and_leaves_the_rest_to_the_learned_model() -> None:
+    learned = predict_departure(commuter(6), at(6 * 7 + 1, 17.5), 10.0)  # about 07:30
+    half_past_one = learned.plugged_in_at + timedelta(hours=8)
+    mixed = learned.with_declared_departure(half_past_one, 0.9)
+    just_before = half_past_one - timedelta(minutes=1)
+    assert mixed.prob_departed_by(half_past_one) == pytest.approx(
+        0.9 + 0.1 * learned.prob_departed_by(half_past_one)
+    )
+    assert mixed.prob_departed_by(just_before) == pytest.approx(
+        0.1 * learned.prob_departed_by(just_before)
+    )
+    assert learned.with_declared_departure(half_past_one, 0.0) is learned
+    assert learned.with_declared_departure(learned.plugged_in_at, 0.9) is learned
+    with pytest.raises(ValueError, match="trust"):
+        learned.with_declared_departure(half_past_one, 1.5)

@@ -252,6 +252,23 @@ def test_an_old_sample_changes_nothing_and_missing_fields_keep_their_values() ->
     )
 
 
+def test_the_scheduled_departure_follows_the_car_and_survives_an_asleep_sample() -> None:
+    at_seven = EVENING + timedelta(hours=14)
+    scheduled = fold_telemetry(
+        live(at=EVENING - timedelta(minutes=5)),
+        sample(0, scheduled_departure_at=at_seven),
+        arrived_at=None,
+    )
+    assert scheduled is not None
+    assert scheduled.scheduled_departure_at == at_seven
+    asleep = fold_telemetry(scheduled, sample(1, soc=None, state=None), arrived_at=None)
+    assert asleep is not None
+    assert asleep.scheduled_departure_at == at_seven
+    turned_off = fold_telemetry(asleep, sample(2), arrived_at=None)
+    assert turned_off is not None
+    assert turned_off.scheduled_departure_at is None
+
+
 PLUGGED = live(soc=40.0)
 UNPLUGGED = live(soc=40.0, plugged_at=None)
 
@@ -268,6 +285,13 @@ UNPLUGGED = live(soc=40.0, plugged_at=None)
         ("SoC up 5 points", PLUGGED, live(45.0), 40.0, "state_changed"),
         ("starts charging", PLUGGED, live(40.0, state="Charging"), 40.0, "state_changed"),
         ("charge limit raised", PLUGGED, live(40.0, limit=90.0), 40.0, "state_changed"),
+        (
+            "departure scheduled",
+            PLUGGED,
+            replace(PLUGGED, scheduled_departure_at=EVENING + timedelta(hours=14)),
+            40.0,
+            "state_changed",
+        ),
     ],
 )
 def test_a_plan_is_remade_only_on_material_state_changes(
@@ -313,6 +337,43 @@ def test_a_plugged_in_ready_car_gets_a_plan_for_its_learned_need_in_the_cheap_ni
     assert plan.departure_p50_at > EVENING
     assert plan.probability_ready >= 0.95
     assert "Target" in plan.reason
+
+
+def test_a_departure_scheduled_in_the_car_is_the_time_to_be_ready_by() -> None:
+    # The learned model says 07:30; the owner scheduled 22:30, early in the cheap night.
+    half_past_ten = datetime(DAY.year, DAY.month, DAY.day, 22, 30, tzinfo=OSLO)
+    state = replace(live(35.0), scheduled_departure_at=half_past_ten.astimezone(UTC))
+    unscheduled = decide_plan(inputs(live(35.0), prices=TONIGHT))
+    plan = decide_plan(inputs(state, prices=TONIGHT))
+
+    assert plan is not None
+    assert unscheduled is not None
+    assert plan.energy_to_add_kwh == pytest.approx(unscheduled.energy_to_add_kwh)
+    assert max(s.end_at for s in plan.slots) <= half_past_ten
+    assert max(s.end_at for s in unscheduled.slots) > half_past_ten  # it would have waited
+    assert plan.probability_ready >= 0.9
+    assert "Your scheduled departure at 22:30" in plan.reason
+    assert "scheduled departure" not in unscheduled.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "scheduled_at"),
+    [
+        ("already past", EVENING - timedelta(hours=1)),
+        ("beyond the horizon: not about this plug-in", EVENING + timedelta(hours=40)),
+    ],
+)
+def test_a_scheduled_departure_that_is_not_ahead_is_ignored(
+    name: str, scheduled_at: datetime
+) -> None:
+    plain = decide_plan(inputs(live(35.0), prices=TONIGHT))
+    plan = decide_plan(
+        inputs(replace(live(35.0), scheduled_departure_at=scheduled_at), prices=TONIGHT)
+    )
+    assert plan is not None
+    assert plain is not None
+    assert plan.slots == plain.slots, name
+    assert plan.reason == plain.reason, name
 
 
 def test_spot_prices_are_priced_with_vat_in_nok_per_kwh() -> None:

@@ -13,6 +13,7 @@ from tc_ingest.errors import TessieAuthError, TessieUnavailableError
 from tc_ingest.metrics import IngestMetrics
 from tc_ingest.poller import TelemetryPoller
 from tc_ingest.settings import TessieSettings
+from tc_tessie_sim.fleet import OSLO
 from tc_tessie_sim.server import running_simulator
 
 from .conftest import RecordedSleeps, RecordingPublisher
@@ -144,6 +145,32 @@ async def test_polling_never_wakes_a_car_nor_reads_it_live_and_yields_metric_val
         assert sample.odometer_km > 0
         assert sample.latitude_deg is not None
         assert 55 < sample.latitude_deg < 72
+
+
+async def test_only_the_car_whose_owner_schedules_departures_reports_the_next_one(
+    sim: Any, sim_clock: FixedClock, sleeps: RecordedSleeps
+) -> None:
+    client = client_for(sim, sleeps)
+    publisher = RecordingPublisher()
+    poller = TelemetryPoller(
+        client,
+        publisher,
+        clock=sim_clock,
+        metrics=IngestMetrics(CollectorRegistry()),
+        poll_interval_s=30,
+    )
+
+    for vin in sim.vins:
+        await poller.poll_vehicle(vin)
+        await poller.flush(vin)
+    await client.aclose()
+
+    departures = {s.vehicle_id: s.scheduled_departure_at for s in publisher.published}
+    [scheduler] = [p for p in sim.simulator.profiles.values() if p.uses_scheduled_departure]
+    minutes = round(scheduler.rhythm[2].departure_min_mean)
+    # Tuesday evening: the car prepares for Wednesday morning's usual departure.
+    wednesday = datetime(2024, 6, 5, tzinfo=OSLO) + timedelta(minutes=minutes)
+    assert departures == {vin: (wednesday if vin == scheduler.vin else None) for vin in sim.vins}
 
 
 async def test_asleep_cars_are_read_from_the_cache_once_then_left_alone() -> None:

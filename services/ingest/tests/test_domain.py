@@ -132,6 +132,11 @@ class TestTimestamps:
         assert epoch_ms_to_utc(value) is None
         assert epoch_s_to_utc(value) is None
 
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e300])
+    def test_garbage_timestamps_are_none_not_an_exception(self, value: float) -> None:
+        assert epoch_ms_to_utc(value) is None
+        assert epoch_s_to_utc(value) is None
+
     def test_sampled_at_is_the_freshest_nested_timestamp(self) -> None:
         state = replace(
             AWAKE,
@@ -243,6 +248,110 @@ class TestAsleepAndNulls:
         assert sample is not None
         assert getattr(sample, field) is None
         assert sample.battery_range_km is not None
+
+
+# 2024-06-04T06:00:00Z, the reference snapshot's scheduled_departure_time (tessie-api.md §3.1)
+DEPARTURE_S = 1717480800
+DEPARTURE_AT = datetime(2024, 6, 4, 6, 0, tzinfo=UTC)
+SCHEDULED_OFF: dict[str, Any] = {
+    "scheduled_departure_time_s": DEPARTURE_S,
+    "preconditioning_enabled": False,
+    "off_peak_charging_enabled": False,
+    "scheduled_charging_mode": "Off",
+}
+
+
+class TestScheduledDeparture:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ({"preconditioning_enabled": True}, DEPARTURE_AT),
+            ({"off_peak_charging_enabled": True}, DEPARTURE_AT),
+            ({"scheduled_charging_mode": "DepartBy"}, DEPARTURE_AT),
+            ({"scheduled_charging_mode": " departby "}, DEPARTURE_AT),
+            (
+                {"preconditioning_enabled": True, "off_peak_charging_enabled": True},
+                DEPARTURE_AT,
+            ),
+            ({}, None),
+            ({"scheduled_charging_mode": "StartAt"}, None),
+            ({"preconditioning_enabled": None, "off_peak_charging_enabled": None}, None),
+            (
+                {
+                    "preconditioning_enabled": None,
+                    "off_peak_charging_enabled": None,
+                    "scheduled_charging_mode": None,
+                },
+                None,
+            ),
+        ],
+        ids=[
+            "preconditioning-on",
+            "off-peak-charging-on",
+            "depart-by-mode",
+            "depart-by-mode-loosely-spelled",
+            "both-flags-on",
+            "feature-off-keeps-a-stale-time",
+            "start-at-mode-is-not-a-departure",
+            "flags-unknown",
+            "nothing-known",
+        ],
+    )
+    def test_the_departure_time_counts_only_while_scheduled_departure_is_on(
+        self, raw: dict[str, Any], expected: datetime | None
+    ) -> None:
+        sample = to_sample(replace(AWAKE, **{**SCHEDULED_OFF, **raw}), FETCHED_AT)
+
+        assert sample is not None
+        assert sample.scheduled_departure_at == expected
+
+    @pytest.mark.parametrize(
+        ("departure_s", "expected"),
+        [
+            (DEPARTURE_S, DEPARTURE_AT),
+            (DEPARTURE_S * 1000, DEPARTURE_AT),
+            (None, None),
+            (0, None),
+            (-60, None),
+            (float("nan"), None),
+            (float("inf"), None),
+            (1e300, None),
+        ],
+        ids=[
+            "epoch-seconds",
+            "milliseconds-by-mistake",
+            "missing",
+            "zero",
+            "negative",
+            "nan",
+            "infinite",
+            "past-year-9999",
+        ],
+    )
+    def test_a_missing_or_garbage_departure_time_is_none_and_the_sample_survives(
+        self, departure_s: float | None, expected: datetime | None
+    ) -> None:
+        state = replace(
+            AWAKE,
+            scheduled_departure_time_s=departure_s,
+            preconditioning_enabled=True,
+        )
+
+        sample = to_sample(state, FETCHED_AT)
+
+        assert sample is not None
+        assert sample.scheduled_departure_at == expected
+        assert sample.battery_level_pct == 76
+
+    def test_the_departure_is_utc(self) -> None:
+        sample = to_sample(
+            replace(AWAKE, scheduled_departure_time_s=DEPARTURE_S, preconditioning_enabled=True),
+            FETCHED_AT,
+        )
+
+        assert sample is not None
+        assert sample.scheduled_departure_at is not None
+        assert sample.scheduled_departure_at.utcoffset() == timedelta(0)
 
 
 class TestIsNew:

@@ -1,7 +1,7 @@
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,6 +64,31 @@ class TestOnePoll:
         assert sample.vehicle_id == VIN_A
         assert sample.battery_range_km == pytest.approx(231.4 * 1.609344)
         assert poller.last_published_at(VIN_A) == sample.sampled_at
+
+    @pytest.mark.parametrize(
+        ("charge", "expected"),
+        [
+            ({"preconditioning_enabled": True}, datetime(2024, 6, 4, 6, 0, tzinfo=UTC)),
+            ({"preconditioning_enabled": False, "off_peak_charging_enabled": False}, None),
+        ],
+        ids=["scheduled-departure-on", "stale-time-with-feature-off"],
+    )
+    async def test_the_owners_scheduled_departure_is_published_only_while_it_is_on(
+        self,
+        make_poller: MakePoller,
+        publisher: RecordingPublisher,
+        fake_tessie: FakeTessie,
+        charge: dict[str, Any],
+        expected: datetime | None,
+    ) -> None:
+        fake_tessie.add(VIN_A, **charge)
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        assert await poller.flush(VIN_A)
+
+        [sample] = publisher.published
+        assert sample.scheduled_departure_at == expected
 
     async def test_the_same_snapshot_is_published_only_once(
         self, make_poller: MakePoller, publisher: RecordingPublisher

@@ -76,6 +76,38 @@ class TestReads:
         assert state.inside_temp_c is None
         assert state.charge_state_timestamp_ms == 1717430400123
 
+    async def test_scheduled_departure_fields_are_parsed_tolerantly(
+        self, make_client: MakeClient, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.states[VIN_A]["charge_state"].update(
+            scheduled_departure_time="1717480800",
+            preconditioning_enabled="true",
+            off_peak_charging_enabled=0,
+            scheduled_charging_mode=7,
+        )
+
+        state = await make_client().get_state(VIN_A)
+
+        assert state.scheduled_departure_time_s == 1717480800
+        assert state.preconditioning_enabled is True
+        assert state.off_peak_charging_enabled is False
+        assert state.scheduled_charging_mode is None
+
+    async def test_the_scheduled_charging_mode_is_passed_on_verbatim(
+        self, make_client: MakeClient, fake_tessie: FakeTessie
+    ) -> None:
+        fake_tessie.states[VIN_A]["charge_state"].update(
+            preconditioning_enabled=False,
+            off_peak_charging_enabled=False,
+            scheduled_charging_mode="DepartBy",
+        )
+
+        state = await make_client().get_state(VIN_A)
+
+        assert state.scheduled_departure_time_s == 1717480800
+        assert (state.preconditioning_enabled, state.off_peak_charging_enabled) == (False, False)
+        assert state.scheduled_charging_mode == "DepartBy"
+
     async def test_a_bare_asleep_body_parses_to_an_empty_state(
         self, make_client: MakeClient, fake_tessie: FakeTessie
     ) -> None:

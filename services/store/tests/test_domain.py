@@ -28,7 +28,10 @@ class TestTelemetryRow:
         assert len(TELEMETRY_COLUMNS) == len(set(TELEMETRY_COLUMNS))
 
     def test_values_follow_the_column_order(self, make_sample) -> None:
-        event = make_sample(minute=3, speed_kmh=42.5, shift_state="D")
+        departure_at = T0 + timedelta(hours=20)
+        event = make_sample(
+            minute=3, speed_kmh=42.5, shift_state="D", scheduled_departure_at=departure_at
+        )
         result = telemetry_row(event)
         by_column = dict(zip(TELEMETRY_COLUMNS, result.values, strict=True))
         assert result.key == (event.vehicle_id, event.sampled_at)
@@ -37,6 +40,7 @@ class TestTelemetryRow:
         assert by_column["shift_state"] == "D"
         assert by_column["online_state"] == "online"
         assert by_column["sentry_mode"] is None
+        assert by_column["scheduled_departure_at"] == departure_at
 
 
 class TestUnstorableReason:

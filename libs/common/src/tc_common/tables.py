@@ -31,4 +31,5 @@ TELEMETRY_COLUMNS: Final[tuple[str, ...]] = (
     "is_climate_on",
     "sentry_mode",
     "locked",
+    "scheduled_departure_at",
 )

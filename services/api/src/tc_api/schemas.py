@@ -6,10 +6,10 @@ reused from the event: the HTTP contract changes only when we change it here.
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from tc_api.domain import (
     ForecastSlot,
@@ -79,6 +79,16 @@ class TelemetrySample(_Response):
     is_climate_on: bool | None = Field(description="Climate control running.")
     sentry_mode: bool | None = Field(description="Sentry mode on.")
     locked: bool | None = Field(description="Doors locked.")
+    scheduled_departure_at: AwareDatetime | None = Field(
+        description="The next departure the owner scheduled in the car (UTC); null when none "
+        "is scheduled or the sample predates it being recorded."
+    )
+
+    # Read back from PostgreSQL in the session's time zone; the API answers in UTC.
+    @field_validator("scheduled_departure_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
 
     @classmethod
     def from_event(cls, sample: TelemetrySampled) -> "TelemetrySample":

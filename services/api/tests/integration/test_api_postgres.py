@@ -51,6 +51,10 @@ def _telemetry_row(vehicle_id: str, index: int) -> dict[str, Any]:
         "is_climate_on": True,
         "sentry_mode": False,
         "locked": True,
+        # The owner's departure at 06:30 UTC tomorrow, scheduled only in the last two hours.
+        "scheduled_departure_at": NOW + timedelta(hours=18, minutes=30)
+        if index >= SAMPLES // 2
+        else None,
     }
 
 
@@ -139,6 +143,7 @@ async def test_latest_returns_every_stored_value_of_the_newest_row(
     expected = _telemetry_row(VIN, SAMPLES - 1)
     expected["sampled_at"] = "2026-11-25T11:55:00Z"
     expected["fetched_at"] = "2026-11-25T11:55:02Z"
+    expected["scheduled_departure_at"] = "2026-11-26T06:30:00Z"
     assert response.json() == expected
 
 
@@ -159,6 +164,8 @@ async def test_the_default_window_is_the_last_24_hours_oldest_first(
     assert times[0] == "2026-11-25T08:00:00Z"
     assert body["samples"][0]["battery_level_pct"] == 50.0
     assert body["samples"][-1]["battery_range_km"] == 250.0 + SAMPLES - 1
+    assert body["samples"][0]["scheduled_departure_at"] is None
+    assert body["samples"][-1]["scheduled_departure_at"] == "2026-11-26T06:30:00Z"
 
 
 async def test_desc_with_a_limit_returns_the_newest_samples_first(

@@ -129,6 +129,8 @@ def build_runners(settings: ForecastSettings, clock: Clock) -> tuple[BehaviourRu
             default_charge_limit_pct=settings.default_charge_limit_pct,
             soc_step_pct=settings.plan_soc_step_pct,
             interval_s=settings.plan_interval_s,
+            scheduled_departure_trust=settings.scheduled_departure_trust,
+            timezone=settings.timezone,
         ),
         tick_s=settings.plan_tick_s,
         startup_grace_s=settings.plan_startup_grace_s,

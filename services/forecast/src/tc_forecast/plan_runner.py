@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from tc_common.clock import Clock
 from tc_common.events import (
@@ -83,6 +84,11 @@ class PlanSettings:
     horizon_h: float = 168.0
     min_energy_kwh: float = 0.5
     currency: str = "NOK"
+    timezone: str = "Europe/Oslo"  # the customer's: clock times in reasons are in it
+    # How much the planner believes the departure the owner scheduled in the car, and how far
+    # ahead such a schedule counts (a schedule days away is not about this plug-in).
+    scheduled_departure_trust: float = 0.9
+    scheduled_departure_horizon_h: float = 36.0
 
     def zone_of(self, vehicle_id: str) -> str:
         return self.vehicle_zones.get(vehicle_id, self.default_zone)
@@ -100,10 +106,15 @@ class LiveState:
     longitude_deg: float | None
     charger_power_kw: float | None
     plugged_in_at: datetime | None  # None: not plugged in
+    scheduled_departure_at: datetime | None = None  # the owner's, when scheduled in the car
 
     @property
     def plugged(self) -> bool:
         return self.plugged_in_at is not None
+
+
+def _local_hhmm(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
 
 
 def fold_telemetry(
@@ -141,6 +152,12 @@ def fold_telemetry(
         longitude_deg=keep(sample.longitude_deg, previous.longitude_deg if previous else None),
         charger_power_kw=sample.charger_power_kw,
         plugged_in_at=plugged_in_at,
+        # A sample without charge state (asleep car) says nothing about the schedule either.
+        scheduled_departure_at=(
+            sample.scheduled_departure_at
+            if sample.charging_state is not None or previous is None
+            else previous.scheduled_departure_at
+        ),
     )
 
 
@@ -165,6 +182,7 @@ def telemetry_trigger(
     if (
         current.charging_state != previous.charging_state
         or current.charge_limit_pct != previous.charge_limit_pct
+        or current.scheduled_departure_at != previous.scheduled_departure_at
     ):
         return "state_changed"
     soc = current.battery_level_pct
@@ -291,6 +309,13 @@ def decide_plan(inputs: PlanInputs) -> ChargePlanPublished | None:
     departure = inputs.predict(history, live.plugged_in_at, energy).given_still_plugged_at(
         inputs.now
     )
+    declared = live.scheduled_departure_at
+    if declared is not None and not (
+        inputs.now < declared <= inputs.now + timedelta(hours=s.scheduled_departure_horizon_h)
+    ):
+        declared = None
+    if declared is not None:
+        departure = departure.with_declared_departure(declared, s.scheduled_departure_trust)
     base |= {
         "departure_p10_at": departure.quantile(0.1),
         "departure_p50_at": departure.quantile(0.5),
@@ -309,7 +334,8 @@ def decide_plan(inputs: PlanInputs) -> ChargePlanPublished | None:
         return None
     plan = plan_charge(
         PlanRequest(
-            now=inputs.now,
+            # The plan speaks in the zone of ``now``: the customer's, not UTC.
+            now=inputs.now.astimezone(ZoneInfo(s.timezone)),
             energy_needed_kwh=energy,
             charger_power_kw=power_kw,
             efficiency=efficiency,
@@ -342,7 +368,13 @@ def decide_plan(inputs: PlanInputs) -> ChargePlanPublished | None:
                 )
                 for p in plan.slots
             ),
-            "reason": f"{plan.reason} Target {target.pct:.0f} %: {target.why}.",
+            "reason": f"{plan.reason} Target {target.pct:.0f} %: {target.why}."
+            + (
+                f" Your scheduled departure at {_local_hhmm(declared, s.timezone)} is taken "
+                "as the time to be ready by."
+                if declared is not None
+                else ""
+            ),
         }
     )
 

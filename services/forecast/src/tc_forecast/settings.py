@@ -68,6 +68,13 @@ class ForecastSettings(ServiceSettings):
     risk_target: float = Field(
         default=0.95, gt=0, lt=1, description="Wanted probability of being ready at departure."
     )
+    scheduled_departure_trust: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Probability the planner gives the departure the owner scheduled in the "
+        "car (the rest stays with the learned departure distribution); 0 ignores it.",
+    )
     default_zone: BiddingZone = Field(
         default="NO1", description="Bidding zone of a vehicle without an entry in vehicle_zones."
     )

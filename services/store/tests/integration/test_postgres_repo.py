@@ -48,6 +48,29 @@ async def test_batch_counts_new_rows_and_duplicates_and_widens_vehicle_span(data
     assert online == [("asleep",)]
 
 
+async def test_the_scheduled_departure_is_stored_with_its_sample(database_url, helpers):
+    departure_at = datetime(2026, 11, 26, 6, 30, tzinfo=UTC)
+    scheduled = TelemetrySampled(
+        vehicle_id="A",
+        sampled_at=T0,
+        fetched_at=T0,
+        online_state="online",
+        scheduled_departure_at=departure_at,
+    )
+    repo = PostgresTelemetryRepo(database_url)
+    await repo.start()
+    try:
+        await repo.save_samples([telemetry_row(scheduled), row("B", 0)])
+    finally:
+        await repo.close()
+
+    stored = await helpers.query(
+        database_url,
+        "SELECT vehicle_id, scheduled_departure_at FROM telemetry ORDER BY vehicle_id",
+    )
+    assert stored == [("A", departure_at), ("B", None)]
+
+
 async def test_ping_is_false_before_start(database_url):
     assert await PostgresTelemetryRepo(database_url).ping() is False
 

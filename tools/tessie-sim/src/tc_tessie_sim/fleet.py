@@ -104,6 +104,9 @@ class VehicleProfile:
     plug_in_below_pct: float = 100.0
     """Plugs in on arriving home when the SoC is below this; 100 means always. Below 50 %
     every driver plugs in."""
+    uses_scheduled_departure: bool = False
+    """The owner keeps Scheduled Departure (preconditioning) on for working days: the car shows
+    its next usual working-day departure, with the feature enabled Monday to Friday."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +296,9 @@ _CITIES: dict[str, tuple[float, float, tuple[str, ...]]] = {
 # before the owner plugs in on coming home. Most owners with a home charger plug in every
 # evening (None); some wait until it is 15 or 10 points down (every second or third day).
 _PLUG_IN_GAP_PCT: tuple[float | None, ...] = (None, 15.0, None, 10.0)
+# The one owner in the fleet who schedules departures in the car (a car that plugs in every
+# evening, so the charge planner can use the departure it shows).
+_SCHEDULED_DEPARTURE_INDEX = 2
 _NAMES = ("Nordlys", "Fjord", "Troll", "Midnattsol", "Skarven", "Lynet", "Polar", "Havørn")
 _MODELS = (
     # VIN prefix, car type, battery kWh, consumption Wh/km, rated Wh/km
@@ -361,6 +367,7 @@ def build_profile(
         seed=seed,
         initial_odometer_km=round(rng.uniform(4_000, 40_000), 1),
         sentry_away=sentry_away,
+        uses_scheduled_departure=index == _SCHEDULED_DEPARTURE_INDEX,
     )
     gap_pct = _PLUG_IN_GAP_PCT[index % len(_PLUG_IN_GAP_PCT)]
     if gap_pct is None:

@@ -8,7 +8,7 @@ endpoints use epoch **seconds**. History endpoints honour ``distance_format`` (`
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from tc_tessie_sim.fleet import (
@@ -26,6 +26,7 @@ KM_PER_MILE = 1.609344
 DistanceFormat = Literal["mi", "km"]
 TemperatureFormat = Literal["c", "f"]
 JsonDict = dict[str, Any]
+_SATURDAY = 5
 
 
 def _mi(km: float) -> float:
@@ -58,12 +59,31 @@ def _utc_offset_s(t_s: int) -> int:
     return int(offset.total_seconds()) if offset is not None else 0
 
 
-def _scheduled_departure(profile: VehicleProfile, t_s: int) -> tuple[int, int]:
-    """The usual departure on the car's current local day: (epoch s, minutes after midnight)."""
-    day = datetime.fromtimestamp(t_s, OSLO).date()
+def _usual_departure(profile: VehicleProfile, day: date) -> tuple[int, int]:
+    """The usual departure on local ``day``: (epoch s, minutes after midnight)."""
     minutes = round(profile.rhythm[day.weekday()].departure_min_mean)
-    midnight = plan_day(profile, day).midnight_s
-    return midnight + minutes * 60, minutes
+    return plan_day(profile, day).midnight_s + minutes * 60, minutes
+
+
+def _scheduled_departure(profile: VehicleProfile, t_s: int) -> tuple[int, int, bool]:
+    """What the car shows as its scheduled departure: (epoch s, minutes after midnight, enabled).
+
+    An owner without Scheduled Departure still has a time in the car (Tesla keeps it with the
+    feature off): the usual departure of the current local day. An owner who uses it on working
+    days has it enabled Monday to Friday, and the car shows the next usual working-day
+    departure still ahead, as a car counts down to the one it prepares for.
+    """
+    today = datetime.fromtimestamp(t_s, OSLO).date()
+    if not profile.uses_scheduled_departure:
+        return (*_usual_departure(profile, today), False)
+    enabled = today.weekday() < _SATURDAY
+    day = today
+    while True:
+        if day.weekday() < _SATURDAY:
+            departure_s, minutes = _usual_departure(profile, day)
+            if departure_s > t_s:
+                return departure_s, minutes, enabled
+        day += timedelta(days=1)
 
 
 def charge_state(profile: VehicleProfile, s: CarState, ts_ms: int) -> JsonDict:
@@ -76,7 +96,7 @@ def charge_state(profile: VehicleProfile, s: CarState, ts_ms: int) -> JsonDict:
     max_amps = round(profile.charger_kw * 1000 / (230 * phases))
     pack_voltage = round(350 + 0.7 * s.battery_level_pct, 1)
     pack_kw = -s.charger_power_kw * 0.9 if charging else s.power_kw
-    departure_s, departure_min = _scheduled_departure(profile, s.at_s)
+    departure_s, departure_min, departure_on = _scheduled_departure(profile, s.at_s)
     rate_mph = _mi(s.charger_power_kw * 0.9 * 1000 / profile.rated_wh_per_km) if charging else 0.0
     return {
         "timestamp": ts_ms,
@@ -125,7 +145,7 @@ def charge_state(profile: VehicleProfile, s: CarState, ts_ms: int) -> JsonDict:
         "scheduled_charging_start_time": None,
         "scheduled_departure_time": departure_s,
         "scheduled_departure_time_minutes": departure_min,
-        "preconditioning_enabled": False,
+        "preconditioning_enabled": departure_on,
         "off_peak_charging_enabled": False,
         "off_peak_hours_end_time": 360,
         "managed_charging_active": False,

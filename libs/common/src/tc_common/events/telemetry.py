@@ -11,8 +11,8 @@ VehicleOnlineState = Literal["online", "asleep", "offline", "unknown"]
 ChargingState = Literal["Disconnected", "Stopped", "NoPower", "Starting", "Charging", "Complete"]
 
 
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+def _to_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
 
 
 class TelemetrySampled(Event):
@@ -80,8 +80,14 @@ class TelemetrySampled(Event):
     is_climate_on: bool | None = Field(default=None, description="Climate control running.")
     sentry_mode: bool | None = Field(default=None, description="Sentry mode on.")
     locked: bool | None = Field(default=None, description="Doors locked.")
+    scheduled_departure_at: AwareDatetime | None = Field(
+        default=None,
+        description="The next departure the owner scheduled in the car (Scheduled Departure "
+        "with preconditioning or off-peak charging on), UTC; None when none is scheduled. "
+        "The charge planner treats it as the owner's word on when the car must be ready.",
+    )
 
-    _utc_sampled = field_validator("sampled_at", "fetched_at")(_to_utc)
+    _utc_sampled = field_validator("sampled_at", "fetched_at", "scheduled_departure_at")(_to_utc)
 
     def kafka_key(self) -> bytes:
         return self.vehicle_id.encode()

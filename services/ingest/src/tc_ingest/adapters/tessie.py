@@ -106,6 +106,10 @@ class _ChargeState(_Wire):
     charging_state: _Str = None
     charger_power: _Num = None
     charge_energy_added: _Num = None
+    scheduled_departure_time: _Num = None
+    preconditioning_enabled: _Bool = None
+    off_peak_charging_enabled: _Bool = None
+    scheduled_charging_mode: _Str = None
 
 
 class _DriveState(_Wire):
@@ -176,6 +180,10 @@ class _State(_Wire):
             is_climate_on=climate.is_climate_on,
             sentry_mode=vehicle.sentry_mode,
             locked=vehicle.locked,
+            scheduled_departure_time_s=charge.scheduled_departure_time,
+            preconditioning_enabled=charge.preconditioning_enabled,
+            off_peak_charging_enabled=charge.off_peak_charging_enabled,
+            scheduled_charging_mode=charge.scheduled_charging_mode,
         )
 
 

@@ -3,6 +3,7 @@
 No I/O and no clock here: every function that needs the time takes it as an argument.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -57,17 +58,31 @@ class VehicleState:
     is_climate_on: bool | None = None
     sentry_mode: bool | None = None
     locked: bool | None = None
+    scheduled_departure_time_s: float | None = None
+    preconditioning_enabled: bool | None = None
+    off_peak_charging_enabled: bool | None = None
+    scheduled_charging_mode: str | None = None
 
 
 def miles_to_km(miles: float | None) -> float | None:
     return None if miles is None else miles * KM_PER_MILE
 
 
+def _from_epoch_s(seconds: float) -> datetime | None:
+    # NaN, infinity or a number past year 9999 is garbage, not a reason to drop the sample.
+    if not math.isfinite(seconds):
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def epoch_ms_to_utc(value: float | None) -> datetime | None:
     if value is None or value <= 0:
         return None
     seconds = value / 1000 if value >= _EPOCH_MS_FLOOR else value
-    return datetime.fromtimestamp(seconds, UTC)
+    return _from_epoch_s(seconds)
 
 
 def epoch_s_to_utc(value: float | None) -> datetime | None:
@@ -75,7 +90,7 @@ def epoch_s_to_utc(value: float | None) -> datetime | None:
         return None
     # Symmetric guard: a milliseconds value in a seconds field would land in year 50000+.
     seconds = value / 1000 if value >= _EPOCH_MS_FLOOR else value
-    return datetime.fromtimestamp(seconds, UTC)
+    return _from_epoch_s(seconds)
 
 
 def sampled_at_of(state: VehicleState, fetched_at: datetime) -> datetime | None:
@@ -117,6 +132,22 @@ def _shift_state(value: str | None) -> str | None:
     return normalised if normalised in _SHIFT_STATES else None
 
 
+def scheduled_departure_at_of(state: VehicleState) -> datetime | None:
+    """The departure the owner scheduled in the car, UTC; None unless Scheduled Departure is on.
+
+    Tesla keeps ``scheduled_departure_time`` after the owner turns the feature off, so the time
+    alone says nothing: it counts only while preconditioning or off-peak charging is enabled,
+    or the scheduled charging mode is ``DepartBy``.
+    """
+    mode = (state.scheduled_charging_mode or "").strip().lower()
+    enabled = (
+        state.preconditioning_enabled is True
+        or state.off_peak_charging_enabled is True
+        or mode == "departby"
+    )
+    return epoch_s_to_utc(state.scheduled_departure_time_s) if enabled else None
+
+
 def to_sample(state: VehicleState, fetched_at: datetime) -> TelemetrySampled | None:
     """Normalise one snapshot to metric units and UTC; None when it carries no timestamp.
 
@@ -151,6 +182,7 @@ def to_sample(state: VehicleState, fetched_at: datetime) -> TelemetrySampled | N
         is_climate_on=state.is_climate_on,
         sentry_mode=state.sentry_mode,
         locked=state.locked,
+        scheduled_departure_at=scheduled_departure_at_of(state),
     )
 
 

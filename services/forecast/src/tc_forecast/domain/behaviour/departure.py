@@ -122,6 +122,25 @@ class DepartureDistribution:
         # A hair of tolerance: quantile() rounds to whole microseconds.
         return float(self.weights[self.durations_h <= h + 1e-9].sum())
 
+    def with_declared_departure(self, at: datetime, trust: float) -> "DepartureDistribution":
+        """The owner's scheduled departure mixed in: with probability ``trust`` the car leaves
+        at ``at``, otherwise as this distribution says.
+
+        The owner's word is strong but not certain (a schedule set for working days also
+        shows on the day off, plans change), so the learned early departures keep a share.
+        A declared time at or before the plug-in says nothing.
+        """
+        if not 0.0 <= trust <= 1.0:
+            raise ValueError("trust must be in [0, 1]")
+        h = (at - self.plugged_in_at).total_seconds() / 3600.0
+        if trust == 0.0 or h <= 0.0:
+            return self
+        return DepartureDistribution(
+            self.plugged_in_at,
+            np.append(self.durations_h, h),
+            np.append(self.weights * (1.0 - trust), trust),
+        )
+
     def given_still_plugged_at(self, at: datetime) -> "DepartureDistribution":
         """The distribution conditioned on the car not having left by ``at``.
 
