@@ -5,12 +5,13 @@ TimescaleDB with ``PG_BIN`` pointing at such an installation) and checks that mo
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 import pytest
 
-from tc_db import StorageMode, apply_migrations, load_migrations
+from tc_db import apply_migrations, load_migrations
+
+from .cluster import cluster_mode, connect, rows
 
 MARKET_TABLES = (
     "spot_prices",
@@ -25,26 +26,6 @@ HYPERTABLES = {
     "price_forecasts": ("issued_at", timedelta(days=7)),
 }
 T0 = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)
-
-
-async def connect(url: str) -> psycopg.AsyncConnection:
-    return await psycopg.AsyncConnection.connect(url, autocommit=True)
-
-
-async def rows(conn: psycopg.AsyncConnection, query: str, params: Any = ()) -> list[Any]:
-    cur = await conn.execute(query.encode(), params)
-    return await cur.fetchall()
-
-
-async def cluster_mode(conn: psycopg.AsyncConnection) -> StorageMode:
-    """Asked of the cluster, not of tc_db (whose choice is under test)."""
-    ((available, preload),) = await rows(
-        conn,
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
-        "current_setting('shared_preload_libraries')",
-    )
-    preloaded = "timescaledb" in {lib.strip() for lib in str(preload).split(",")}
-    return "timescaledb" if available and preloaded else "plain"
 
 
 async def primary_key(conn: psycopg.AsyncConnection, table: str) -> list[str]:

@@ -25,28 +25,13 @@ from tc_db import (
 from tc_db import migrate as migrate_module
 from tc_db.migrate import Migration
 
+from .cluster import cluster_mode, connect
+
 ALL_MIGRATIONS = [m.name for m in load_migrations()]
 
 # Sample times in these tests lie long before any plausible "now": the TimescaleDB refresh
 # policy (which first runs the moment it is created) only touches the last few days, so it
 # never materializes an hour half-way through a test's inserts nor races its own refreshes.
-
-
-async def connect(url: str) -> psycopg.AsyncConnection:
-    return await psycopg.AsyncConnection.connect(url, autocommit=True)
-
-
-async def cluster_mode(conn: psycopg.AsyncConnection) -> StorageMode:
-    """The mode this cluster can run, asked without tc_db (whose choice is under test)."""
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
-        "current_setting('shared_preload_libraries')"
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    available, preload = row
-    preloaded = "timescaledb" in {lib.strip() for lib in str(preload).split(",")}
-    return "timescaledb" if available and preloaded else "plain"
 
 
 async def timescale_rows(conn: psycopg.AsyncConnection, query: str) -> list[tuple[Any, ...]]:

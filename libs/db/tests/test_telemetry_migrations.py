@@ -14,29 +14,11 @@ import pytest
 from tc_db import StorageMode, apply_migrations, load_migrations
 from tc_db import migrate as migrate_module
 
+from .cluster import cluster_mode, connect, rows
+
 DEPARTURE_MIGRATION = "0007_telemetry_scheduled_departure"
 T0 = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
 DEPARTURE_AT = datetime(2025, 3, 11, 6, 30, tzinfo=UTC)
-
-
-async def connect(url: str) -> psycopg.AsyncConnection:
-    return await psycopg.AsyncConnection.connect(url, autocommit=True)
-
-
-async def rows(conn: psycopg.AsyncConnection, query: str, params: Any = ()) -> list[Any]:
-    cur = await conn.execute(query.encode(), params)
-    return await cur.fetchall()
-
-
-async def cluster_mode(conn: psycopg.AsyncConnection) -> StorageMode:
-    """Asked of the cluster, not of tc_db (whose choice is under test)."""
-    ((available, preload),) = await rows(
-        conn,
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
-        "current_setting('shared_preload_libraries')",
-    )
-    preloaded = "timescaledb" in {lib.strip() for lib in str(preload).split(",")}
-    return "timescaledb" if available and preloaded else "plain"
 
 
 async def insert_sample(

@@ -100,13 +100,19 @@ def test_recent_weeks_weigh_more_than_old_ones() -> None:
     assert dist.quantile_h(0.5) == pytest.approx(15.0, abs=1.5)
 
 
-def test_friday_evenings_follow_earlier_fridays_not_the_working_week() -> None:
+def sleeps_in_on_saturdays(weeks: int) -> list[PastSession]:
+    """Away at 07:30 after Monday-Thursday evenings, at 11:30 on Saturdays."""
     history = []
-    for day in range(42):
-        if day % 7 < 4:  # Monday-Thursday: away at 07:30
+    for day in range(7 * weeks):
+        if day % 7 < 4:
             history.append(session(day, 17.5, 14.0, 10.0))
-        elif day % 7 == 4:  # Friday: sleeps in, away Saturday at 11:30
+        elif day % 7 == 4:
             history.append(session(day, 17.5, 18.0, 10.0))
+    return history
+
+
+def test_friday_evenings_follow_earlier_fridays_not_the_working_week() -> None:
+    history = sleeps_in_on_saturdays(weeks=6)
     friday = predict_departure(history, at(42 + 4, 17.5), 10.0)
     tuesday = predict_departure(history, at(42 + 1, 17.5), 10.0)
     # Although the other nights are four times as many, most of a Friday's mass is on the
@@ -128,12 +134,7 @@ def test_without_history_the_median_is_the_default_with_a_wide_low_tail() -> Non
 
 
 def test_the_evening_before_a_public_holiday_follows_earlier_fridays() -> None:
-    history = []
-    for day in range(42):
-        if day % 7 < 4:  # Monday-Thursday: away at 07:30
-            history.append(session(day, 17.5, 14.0, 10.0))
-        elif day % 7 == 4:  # Friday: sleeps in, away Saturday at 11:30
-            history.append(session(day, 17.5, 18.0, 10.0))
+    history = sleeps_in_on_saturdays(weeks=6)
     wednesday = at(42 + 2, 17.5)
     holiday = (wednesday + timedelta(days=1)).date()  # say, Ascension Day on the Thursday
     before_holiday = predict_departure(history, wednesday, 10.0, days_off={holiday})

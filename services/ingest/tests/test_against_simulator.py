@@ -38,6 +38,18 @@ def sim(sim_clock: FixedClock) -> Iterator[Any]:
         yield running
 
 
+def poller_for(
+    client: TessieHttpClient, publisher: RecordingPublisher, clock: FixedClock
+) -> TelemetryPoller:
+    return TelemetryPoller(
+        client,
+        publisher,
+        clock=clock,
+        metrics=IngestMetrics(CollectorRegistry()),
+        poll_interval_s=30,
+    )
+
+
 def client_for(
     sim: Any, sleeps: RecordedSleeps, token: str = SIM_TOKEN, **options: Any
 ) -> TessieHttpClient:
@@ -111,13 +123,7 @@ async def test_polling_never_wakes_a_car_nor_reads_it_live_and_yields_metric_val
 ) -> None:
     client = client_for(sim, sleeps)
     publisher = RecordingPublisher()
-    poller = TelemetryPoller(
-        client,
-        publisher,
-        clock=sim_clock,
-        metrics=IngestMetrics(CollectorRegistry()),
-        poll_interval_s=30,
-    )
+    poller = poller_for(client, publisher, sim_clock)
 
     for _ in range(4):
         for vin in sim.vins:
@@ -152,13 +158,7 @@ async def test_only_the_car_whose_owner_schedules_departures_reports_the_next_on
 ) -> None:
     client = client_for(sim, sleeps)
     publisher = RecordingPublisher()
-    poller = TelemetryPoller(
-        client,
-        publisher,
-        clock=sim_clock,
-        metrics=IngestMetrics(CollectorRegistry()),
-        poll_interval_s=30,
-    )
+    poller = poller_for(client, publisher, sim_clock)
 
     for vin in sim.vins:
         await poller.poll_vehicle(vin)
@@ -181,13 +181,7 @@ async def test_asleep_cars_are_read_from_the_cache_once_then_left_alone() -> Non
     ) as day_sim:
         client = client_for(day_sim, sleeps)
         statuses = {vin: await client.get_status(vin) for vin in day_sim.vins}
-        poller = TelemetryPoller(
-            client,
-            RecordingPublisher(),
-            clock=clock,
-            metrics=IngestMetrics(CollectorRegistry()),
-            poll_interval_s=30,
-        )
+        poller = poller_for(client, RecordingPublisher(), clock)
         for _ in range(3):
             for vin in day_sim.vins:
                 await poller.poll_vehicle(vin)
