@@ -3,6 +3,7 @@
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -144,3 +145,32 @@ def test_public_holidays_move_with_the_sessions_they_belong_to() -> None:
     assert date(2022, 5, 13) in days_off
     assert date(2022, 5, 17) not in days_off
     assert behaviour_holidays("none", [lived], 156) == frozenset()
+
+
+def test_cli_what_if_owners_schedule_their_departures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = tmp_path / "NO_9.csv"
+    frame = write_prices(prices)
+    sessions = tmp_path / "sessions.csv"
+    write_sessions(sessions, frame.index[0].to_pydatetime() + timedelta(days=DAYS - 10), nights=7)
+    args = ["--sessions", str(sessions), "--prices", str(prices), "--plot", str(tmp_path / "p.png")]
+    args += ["--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+
+    def replay(*extra: str) -> dict[str, Any]:
+        assert main([*args, *extra]) == 0
+        report: dict[str, Any] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        return report
+
+    learned = replay()
+    scheduled = replay("--scheduled-share", "1")
+    assert scheduled["config"]["scheduled_share"] == 1.0
+    assert scheduled["config"]["scheduled_margin_min"] == 15.0
+    # The owner's word lets the planner wait for the cheapest hours right up to the departure.
+    assert scheduled["cost"]["planner"] <= learned["cost"]["planner"]
+    assert scheduled["sessions_short_share"] == 0.0
+    assert scheduled["captured_share_of_oracle_saving"] >= 0.9
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--scheduled-share", "1.5"])
+    assert refused.value.code == 2
+    assert "--scheduled-share must be in [0, 1]" in capsys.readouterr().err

@@ -46,6 +46,7 @@ from tc_forecast.domain.planner.plan import SHORT_PENALTY_KWH, plan_charge
 from tc_forecast.domain.prices.ensemble import QUANTILES, EnsembleConfig, first_origin
 from tc_forecast.domain.prices.features import DailyMarket
 from tc_forecast.domain.prices.quantiles import origin_scaler, quantile_band, transformed_residual
+from tc_forecast.plan_runner import SCHEDULED_DEPARTURE_MARGIN_MIN
 
 LOCAL_TZ = ZoneInfo("Europe/Oslo")
 PUBLISH_HOUR = 13  # day-ahead prices of day D+1 are known from 13:00 local time on day D
@@ -505,7 +506,25 @@ def main(argv: list[str] | None = None) -> int:
         help="diagnosis, not causal: the departure model learns from all the user's other "
         "sessions, later ones included (how far more history of the same kind could go)",
     )
+    parser.add_argument(
+        "--scheduled-share",
+        type=float,
+        default=0.0,
+        help="what-if: this share of sessions (drawn at random) carries a departure the owner "
+        "scheduled in the car, the real plug-out off by --scheduled-error-min (normal, sd); the "
+        "planner mixes it in as the service does (trust --scheduled-trust)",
+    )
+    parser.add_argument("--scheduled-error-min", type=float, default=0.0)
+    parser.add_argument("--scheduled-trust", type=float, default=0.9)
+    parser.add_argument(
+        "--scheduled-margin-min",
+        type=float,
+        default=SCHEDULED_DEPARTURE_MARGIN_MIN,
+        help="plans are done this long before the scheduled time (the service's default)",
+    )
     args = parser.parse_args(argv)
+    if not 0.0 <= args.scheduled_share <= 1.0:
+        parser.error("--scheduled-share must be in [0, 1]")
     for p in (args.sessions, args.prices):
         if not p.exists():
             _err(f"data file not found: {p}\n{DATA_HINT}")
@@ -572,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     by_user: dict[str, list[Session]] = defaultdict(list)
     for s in sessions:
         by_user[s.user].append(s)
+    schedules = np.random.default_rng(20261126)  # which sessions carry a schedule, and its error
     t_replay = time.monotonic()
     for i, s in enumerate(sessions):
         learn_from = (
@@ -595,6 +615,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.known_departure:
             planner_dist = DepartureDistribution.point(base.plugged_in_at, s.end_h - s.start_h)
+        elif args.scheduled_share > 0.0 and schedules.random() < args.scheduled_share:
+            error_h = schedules.normal(0.0, args.scheduled_error_min / 60.0)
+            declared_at = base.plugged_in_at + timedelta(
+                hours=s.end_h - s.start_h + error_h - args.scheduled_margin_min / 60.0
+            )
+            planner_dist = planner_dist.with_declared_departure(declared_at, args.scheduled_trust)
         out = replay(
             s,
             planner_dist,
@@ -725,6 +751,10 @@ def summarize(f: pd.DataFrame, dropped: int, n: int, args: argparse.Namespace) -
             "efficiency": args.efficiency,
             "risk_target": args.risk_target,
             "known_departure": args.known_departure,
+            "scheduled_share": args.scheduled_share,
+            "scheduled_error_min": args.scheduled_error_min,
+            "scheduled_trust": args.scheduled_trust,
+            "scheduled_margin_min": args.scheduled_margin_min,
             "hindsight_departure": args.hindsight_departure,
             "calibration_prior_points": args.calibration_prior_points,
             "short_penalty_kwh": args.short_penalty_kwh

@@ -130,6 +130,7 @@ def build_runners(settings: ForecastSettings, clock: Clock) -> tuple[BehaviourRu
             soc_step_pct=settings.plan_soc_step_pct,
             interval_s=settings.plan_interval_s,
             scheduled_departure_trust=settings.scheduled_departure_trust,
+            scheduled_departure_margin_min=settings.scheduled_departure_margin_min,
             timezone=settings.timezone,
         ),
         tick_s=settings.plan_tick_s,

@@ -69,6 +69,11 @@ DeparturePredictor = Callable[
 ]
 
 
+# Owners leave around, not exactly at, the time they scheduled: plans are done this much before
+# it. Measured with bench_planner's --scheduled-* what-if (PLANNER.md).
+SCHEDULED_DEPARTURE_MARGIN_MIN = 15.0
+
+
 @dataclass(frozen=True)
 class PlanSettings:
     risk_target: float = 0.95
@@ -89,6 +94,7 @@ class PlanSettings:
     # ahead such a schedule counts (a schedule days away is not about this plug-in).
     scheduled_departure_trust: float = 0.9
     scheduled_departure_horizon_h: float = 36.0
+    scheduled_departure_margin_min: float = SCHEDULED_DEPARTURE_MARGIN_MIN
 
     def zone_of(self, vehicle_id: str) -> str:
         return self.vehicle_zones.get(vehicle_id, self.default_zone)
@@ -315,7 +321,10 @@ def decide_plan(inputs: PlanInputs) -> ChargePlanPublished | None:
     ):
         declared = None
     if declared is not None:
-        departure = departure.with_declared_departure(declared, s.scheduled_departure_trust)
+        departure = departure.with_declared_departure(
+            declared - timedelta(minutes=s.scheduled_departure_margin_min),
+            s.scheduled_departure_trust,
+        )
     base |= {
         "departure_p10_at": departure.quantile(0.1),
         "departure_p50_at": departure.quantile(0.5),

@@ -8,6 +8,7 @@ from tc_common.settings import HttpSettings, ServiceSettings
 from tc_forecast.adapters.calendar import NO_HOLIDAYS, supported_countries
 from tc_forecast.domain.consumer_price import SupportScheme
 from tc_forecast.plan_prices import PriceMode
+from tc_forecast.plan_runner import SCHEDULED_DEPARTURE_MARGIN_MIN
 
 
 class ForecastSettings(ServiceSettings):
@@ -74,6 +75,11 @@ class ForecastSettings(ServiceSettings):
         le=1,
         description="Probability the planner gives the departure the owner scheduled in the "
         "car (the rest stays with the learned departure distribution); 0 ignores it.",
+    )
+    scheduled_departure_margin_min: float = Field(
+        default=SCHEDULED_DEPARTURE_MARGIN_MIN,
+        ge=0,
+        description="Plans are done this long before the departure the owner scheduled.",
     )
     default_zone: BiddingZone = Field(
         default="NO1", description="Bidding zone of a vehicle without an entry in vehicle_zones."
