@@ -94,15 +94,21 @@ def test_cli_replays_sessions_and_prints_the_figures_as_json_on_the_last_line(
     assert plot.exists()
 
 
-def test_cli_shifts_sessions_by_whole_weeks(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def small_replay(tmp_path: Path, *, days_before_end: int, nights: int) -> list[str]:
+    """CLI arguments for a quick replay of ``nights`` synthetic nights near the prices' end."""
     prices = tmp_path / "NO_9.csv"
     frame = write_prices(prices)
     sessions = tmp_path / "sessions.csv"
-    write_sessions(sessions, frame.index[0].to_pydatetime() + timedelta(days=DAYS - 17), nights=3)
+    first_day = frame.index[0].to_pydatetime() + timedelta(days=DAYS - days_before_end)
+    write_sessions(sessions, first_day, nights=nights)
     args = ["--sessions", str(sessions), "--prices", str(prices), "--plot", str(tmp_path / "p.png")]
-    args += ["--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+    return [*args, "--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+
+
+def test_cli_shifts_sessions_by_whole_weeks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = small_replay(tmp_path, days_before_end=17, nights=3)
     assert main([*args, "--shift-weeks", "1"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["config"]["shift_weeks"] == 1
@@ -121,12 +127,7 @@ def test_cli_without_the_data_files_says_where_to_get_them_and_exits_2(
 def test_cli_recalibrates_the_risk_per_user_when_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prices = tmp_path / "NO_9.csv"
-    frame = write_prices(prices)
-    sessions = tmp_path / "sessions.csv"
-    write_sessions(sessions, frame.index[0].to_pydatetime() + timedelta(days=DAYS - 10), nights=7)
-    args = ["--sessions", str(sessions), "--prices", str(prices), "--plot", str(tmp_path / "p.png")]
-    args += ["--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+    args = small_replay(tmp_path, days_before_end=10, nights=7)
     assert main([*args, "--calibration-prior-points", "5"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["config"]["calibration_prior_points"] == 5.0
@@ -150,12 +151,7 @@ def test_public_holidays_move_with_the_sessions_they_belong_to() -> None:
 def test_cli_what_if_owners_schedule_their_departures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prices = tmp_path / "NO_9.csv"
-    frame = write_prices(prices)
-    sessions = tmp_path / "sessions.csv"
-    write_sessions(sessions, frame.index[0].to_pydatetime() + timedelta(days=DAYS - 10), nights=7)
-    args = ["--sessions", str(sessions), "--prices", str(prices), "--plot", str(tmp_path / "p.png")]
-    args += ["--windows", "21", "--band-warmup-days", "2", "--jobs", "1", "--no-cache"]
+    args = small_replay(tmp_path, days_before_end=10, nights=7)
 
     def replay(*extra: str) -> dict[str, Any]:
         assert main([*args, *extra]) == 0
