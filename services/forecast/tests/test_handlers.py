@@ -172,6 +172,14 @@ def wired() -> tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock]:
     return broker, behaviour, plans, clock
 
 
+async def publish_history_until_evening(br: KafkaBroker) -> None:
+    drives, charges = history_until_evening()
+    for d in drives:
+        await br.publish(d, DRIVE_RECORDED_V1, key=d.kafka_key())
+    for c in charges:
+        await br.publish(c, CHARGE_RECORDED_V1, key=c.kafka_key())
+
+
 def publisher(broker: KafkaBroker, topic: str) -> Any:
     (found,) = [p for p in broker.publishers if p.topic == topic]  # type: ignore[attr-defined]
     return found
@@ -181,12 +189,8 @@ async def test_drives_and_charges_become_a_ready_behaviour_profile(
     wired: tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock],
 ) -> None:
     broker, behaviour, _, clock = wired
-    drives, charges = history_until_evening()
     async with TestKafkaBroker(broker) as br:
-        for d in drives:
-            await br.publish(d, DRIVE_RECORDED_V1, key=d.kafka_key())
-        for c in charges:
-            await br.publish(c, CHARGE_RECORDED_V1, key=c.kafka_key())
+        await publish_history_until_evening(br)
         assert await behaviour.tick() == []  # still arriving: wait for the burst to end
         clock.advance(timedelta(seconds=2))
         await behaviour.tick()
@@ -208,12 +212,8 @@ async def test_a_plugged_in_car_gets_a_charge_plan_keyed_by_vin(
     wired: tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock],
 ) -> None:
     broker, behaviour, plans, clock = wired
-    drives, charges = history_until_evening()
     async with TestKafkaBroker(broker) as br:
-        for d in drives:
-            await br.publish(d, DRIVE_RECORDED_V1, key=d.kafka_key())
-        for c in charges:
-            await br.publish(c, CHARGE_RECORDED_V1, key=c.kafka_key())
+        await publish_history_until_evening(br)
         for day in (date(2026, 1, 26), date(2026, 1, 27)):
             await br.publish(night_prices(day), SPOT_PRICES_PUBLISHED_V1, key=b"NO1")
         clock.advance(timedelta(seconds=2))

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tc_forecast.adapters.calendar import NO_HOLIDAYS
-from tc_forecast.bench_prices import _run_chunks, load_market
+from tc_forecast.bench_prices import _err, _out, _run_chunks, load_market
 from tc_forecast.domain.behaviour.departure import (
     DEFAULT_DURATION_H,
     DepartureDistribution,
@@ -890,16 +890,6 @@ def _print_table(report: dict[str, Any]) -> None:
         f"{report['planner_calls']} planner calls, wall time {report['wall_time_s']:.0f} s",
     ]
     _out("\n".join(lines))
-
-
-def _err(message: str) -> None:
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-
-
-def _out(message: str) -> None:
-    sys.stdout.write(message + "\n")
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":
