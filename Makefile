@@ -6,12 +6,13 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SERVICES := ingest store forecast api provisioner
 ASYNCAPI_SERVICES := ingest store forecast provisioner
 
-.PHONY: help install run test lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices bench-planner plots
+.PHONY: help install run test test-moments lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices bench-planner plots
 
 help:
 	@echo "make run    start broker, PostgreSQL, Tessie simulator and the five services (Ctrl-C stops)"
 	@echo "make test   install everything and run every check and test (what CI runs)"
 	@echo "make plots  draw each vehicle's learnt rhythm and charge plan from the running API (VIN=, ZONE=)"
+	@echo "make test-moments   the whole system at every pinned moment of tc_testkit.moments"
 	@echo "make lint | fmt | typecheck | imports | asyncapi | asyncapi-check | test-fast | clean"
 
 install:
@@ -54,7 +55,12 @@ asyncapi-check: install
 	done; rm -rf $$tmp; echo "AsyncAPI documents match the code"
 
 test: install lint typecheck imports asyncapi-check
-	$(UV) run --no-sync pytest -q
+	$(UV) run --no-sync pytest -q -m "not all_moments"
+
+# The slow part of the moment matrix (tc_testkit.moments): the whole system started at each
+# pinned moment that `make test` leaves out (about a minute each).
+test-moments: install
+	$(UV) run --no-sync pytest -q -m all_moments
 
 test-fast: install
 	$(UV) run --no-sync pytest -q -m "not e2e and not integration"

@@ -1,72 +1,62 @@
-"""``make run``'s entry point on a fresh run directory: up within 60 s, clean stop on Ctrl-C."""
+"""``make run``'s entry point on a fresh run directory: up within 60 s with telemetry of every
+vehicle, true about what each car is doing, and a clean stop on Ctrl-C.
+
+It runs on the wall clock (what a user gets now) and pinned to each moment of
+``tc_testkit.moments`` (``SIM_START_AT``), because what the simulated fleet does depends on
+the day and hour: at any moment every vehicle has telemetry, an awake car's telemetry grows,
+and an asleep car is reported asleep with its last sample standing still.
+"""
 
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tc_devstack import free_port
+from tc_testkit.fleet import activity_at, cached_snapshot_at, demo_fleet
+from tc_testkit.moments import DST_FALL_BACK, WEEKDAY_MORNING, Moment, each_moment
 
-from .conftest import eventually
+from .support import eventually, process_tree, still_alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+VEHICLES = 3
 
 
-def _mentioning(text: str) -> set[int]:
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    pids.add(int(entry.name))
-            except OSError:
-                continue
-    return pids
+def test_make_run_on_the_wall_clock(tmp_path: Path) -> None:
+    run_make_run_and_check(tmp_path, start_at=None)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+@each_moment(in_make_test=(WEEKDAY_MORNING, DST_FALL_BACK))
+def test_make_run_at_a_pinned_moment(tmp_path: Path, moment: Moment) -> None:
+    run_make_run_and_check(tmp_path, start_at=moment.at)
 
 
-def test_make_run_serves_growing_telemetry_within_60s_and_stops_clean(tmp_path: Path) -> None:
+def run_make_run_and_check(tmp_path: Path, start_at: datetime | None) -> None:
     run_dir = tmp_path / "run"
     api_port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "TESSIE_TOKEN", "API_KEY")
+        if k
+        not in (
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "DATABASE_URL",
+            "TESSIE_TOKEN",
+            "API_KEY",
+            "SIM_START_AT",
+        )
     }
-    env.update({"API_PORT": str(api_port), "SIM_VEHICLES": "3"})
+    env.update({"API_PORT": str(api_port), "SIM_VEHICLES": str(VEHICLES)})
+    if start_at is not None:
+        env["SIM_START_AT"] = start_at.isoformat()
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tc_devstack.run", "--run-dir", str(run_dir)],
@@ -88,27 +78,19 @@ def test_make_run_serves_growing_telemetry_within_60s_and_stops_clean(tmp_path: 
         client = httpx.Client(
             base_url=f"http://127.0.0.1:{api_port}", headers={"X-API-Key": key}, timeout=5
         )
-
-        def counts() -> dict[str, int] | None:
-            vehicles = client.get("/v1/vehicles").json()
-            if len(vehicles) < 3:
-                return None
-            return {
-                v["vehicle_id"]: client.get(f"/v1/vehicles/{v['vehicle_id']}/telemetry").json()[
-                    "count"
-                ]
-                for v in vehicles
-            }
-
-        first = eventually(counts, 60 - (time.monotonic() - started), "telemetry of 3 vehicles")
-        assert time.monotonic() - started < 60
-        eventually(
-            lambda: all(n > first[vin] for vin, n in (counts() or {}).items()),
-            60,
-            "every vehicle's telemetry to grow",
+        first = eventually(
+            lambda: _counts_if_every_vehicle_has_telemetry(client),
+            60 - (time.monotonic() - started),
+            f"telemetry of {VEHICLES} vehicles",
         )
-        roots = {proc.pid} | _mentioning(str(run_dir))
-        tree = roots.union(*(_descendants(pid) for pid in roots))
+        assert time.monotonic() - started < 60
+        _check_every_car_is_told_truly(client)
+        eventually(
+            lambda: _every_car_grows_or_sleeps(client, first),
+            60,
+            "the telemetry of every awake car to grow (and every asleep car to stand still)",
+        )
+        tree = process_tree(proc.pid, str(run_dir))
         assert len(tree) >= 7  # broker, postgres, simulator, five services
     finally:
         # An impatient user presses Ctrl-C twice; the second must not break the clean stop.
@@ -122,8 +104,55 @@ def test_make_run_serves_growing_telemetry_within_60s_and_stops_clean(tmp_path: 
             output, _ = proc.communicate()
     text = output.decode(errors="replace")
     assert proc.returncode == 0, text
+    assert f"API           http://127.0.0.1:{api_port}" in text
     assert "API key" in text
+    if start_at is not None:
+        assert start_at.isoformat() in text
     assert "stopped." in text
     time.sleep(1)
-    left = {pid for pid in tree | _mentioning(str(run_dir)) if _alive(pid)}
+    left = still_alive(tree, str(run_dir))
     assert not left, f"processes left behind: {left}"
+
+
+def _counts_if_every_vehicle_has_telemetry(client: httpx.Client) -> dict[str, int] | None:
+    vehicles = client.get("/v1/vehicles").json()
+    if len(vehicles) < VEHICLES:
+        return None
+    counts = {v["vehicle_id"]: _count(client, v["vehicle_id"]) for v in vehicles}
+    return counts if all(counts.values()) else None
+
+
+def _count(client: httpx.Client, vin: str) -> int:
+    return int(client.get(f"/v1/vehicles/{vin}/telemetry").json()["count"])
+
+
+def _activities(client: httpx.Client) -> dict[str, dict[str, Any]] | None:
+    vehicles = client.get("/v1/vehicles").json()
+    if not all(v["activity"] for v in vehicles):
+        return None
+    return {v["vehicle_id"]: v["activity"] for v in vehicles}
+
+
+def _check_every_car_is_told_truly(client: httpx.Client) -> None:
+    """What the API says each car is doing is what the simulated car did when ingest looked;
+    an asleep car's latest sample is the snapshot Tessie kept as it fell asleep."""
+    fleet = demo_fleet(VEHICLES)
+    activities = eventually(lambda: _activities(client), 30, "every vehicle's activity")
+    for vin, activity in activities.items():
+        seen_at = datetime.fromisoformat(activity["last_seen_at"])
+        assert activity["state"] == activity_at(fleet[vin], seen_at), (vin, activity)
+        assert datetime.fromisoformat(activity["since"]) <= seen_at
+        latest = client.get(f"/v1/vehicles/{vin}/latest").json()
+        assert latest["activity"]["state"] in ("asleep", "awake", "driving", "charging")
+        if activity["state"] == "asleep":
+            kept = cached_snapshot_at(fleet[vin], seen_at)
+            assert datetime.fromisoformat(latest["sampled_at"]) == kept, (vin, latest)
+            assert datetime.fromisoformat(activity["since"]) == kept
+
+
+def _every_car_grows_or_sleeps(client: httpx.Client, first: dict[str, int]) -> bool:
+    activities = _activities(client) or {}
+    return all(
+        _count(client, vin) > before or activities.get(vin, {}).get("state") == "asleep"
+        for vin, before in first.items()
+    )

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tc_common.clock import Clock, system_or_shifted
+
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "changeme", "secret", "password", "xxx"})
 
 
@@ -49,6 +51,24 @@ class ServiceSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kafka: KafkaSettings = KafkaSettings()
     http: HttpSettings = HttpSettings()
+    clock_offset_s: float = Field(
+        default=0.0,
+        description="Development and tests only: the service's clock runs this many seconds "
+        "ahead of (negative: behind) the system clock, so that a whole local stack plays one "
+        "chosen moment (make run's SIM_START_AT). Refused in production.",
+    )
+
+    def clock(self) -> Clock:
+        """The clock the service runs on: the system clock, shifted in development if asked."""
+        return system_or_shifted(self.clock_offset_s)
+
+    @model_validator(mode="after")
+    def _clock_is_real_in_production(self) -> "ServiceSettings":
+        if self.environment == "production" and self.clock_offset_s:
+            raise ValueError(
+                "clock_offset_s is for development and tests; production runs on the system clock"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> "ServiceSettings":

@@ -21,6 +21,7 @@ DRIVE_RECORDED_V1: Final = "vehicle.drives.v1"
 CHARGE_RECORDED_V1: Final = "vehicle.charges.v1"
 BEHAVIOUR_PROFILE_UPDATED_V1: Final = "forecast.behaviour.v1"
 CHARGE_PLAN_PUBLISHED_V1: Final = "forecast.plans.v1"
+VEHICLE_ACTIVITY_OBSERVED_V1: Final = "vehicle.activity.v1"
 
 ALL_TOPICS: Final = (
     TELEMETRY_SAMPLED_V1,
@@ -37,4 +38,5 @@ ALL_TOPICS: Final = (
     CHARGE_RECORDED_V1,
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
+    VEHICLE_ACTIVITY_OBSERVED_V1,
 )

@@ -13,8 +13,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from types import FrameType
 from typing import Protocol
+
+from tc_common.clock import Clock, ShiftedClock, system_or_shifted
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 15.0
@@ -65,12 +68,44 @@ def serving_in_thread(server: UvicornServer, host: str, name: str) -> Iterator[s
 def add_server_arguments(
     parser: argparse.ArgumentParser, *, port: int, token_env: str, token_help: str
 ) -> None:
-    """``--host``, ``--port`` and ``--token`` (default: ``$<token_env>``) for a fake's CLI."""
+    """``--host``, ``--port``, ``--token`` (default: ``$<token_env>``) and the clock's
+    ``--clock-offset-s`` / ``--start-at`` for a fake's CLI; ``clock_of(args)`` reads the clock."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=port)
     parser.add_argument(
         "--token", default=os.environ.get(token_env), help=f"{token_help} (default: ${token_env})"
     )
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--clock-offset-s",
+        type=float,
+        default=0.0,
+        help="run this many seconds ahead of the system clock (negative: behind); the dev stack "
+        "passes the same offset to every process so they all play one moment",
+    )
+    when.add_argument(
+        "--start-at",
+        type=_aware_datetime,
+        default=None,
+        help="play time from this ISO-8601 instant with a UTC offset, e.g. 2026-12-09T07:30+01:00",
+    )
+
+
+def _aware_datetime(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant: {text!r}") from error
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. +01:00 or Z")
+    return at
+
+
+def clock_of(args: argparse.Namespace) -> Clock:
+    """The clock ``add_server_arguments``' options ask for: system, shifted, or started at."""
+    if args.start_at is not None:
+        return ShiftedClock.starting_at(args.start_at)
+    return system_or_shifted(args.clock_offset_s)
 
 
 def serve_until_signalled(server: UvicornServer, host: str, port: int, announce: str) -> int:

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  PostgreSQL    {stack.database_url.split('@')[-1]}\n"
             f"  Tessie        {tessie}\n"
             f"  market data   {market}\n"
+            f"{_clock_line(config)}"
             f"  logs          {stack.log_dir}/\n"
             "Press Ctrl-C to stop.",
             flush=True,
@@ -72,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         print("stopping ...", flush=True)
         stack.stop()
         print("stopped.", flush=True)
+
+
+def _clock_line(config: StackConfig) -> str:
+    if config.start_at is None:
+        return ""
+    return f"  clock         simulated, started at {config.start_at.isoformat()} (SIM_START_AT)\n"
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+from tc_common.clock import Clock, ShiftedClock, system_or_shifted
 from tc_devstack.kafka import LocalKafka
 from tc_devstack.net import free_port, wait_for_port
 from tc_devstack.postgres import LocalPostgres
@@ -26,7 +28,8 @@ from tc_devstack.postgres import LocalPostgres
 log = logging.getLogger("tc.stack")
 
 SERVICES = ("store", "forecast", "provisioner", "api", "ingest")
-"""Start order: consumers and the API first, the producer last, so nothing waits on a peer."""
+"""Start order: consumers and the API first (together), the producer last, so that nothing
+waits on a peer."""
 
 
 @dataclass
@@ -42,9 +45,10 @@ class StackConfig:
     sim_vehicles: int = 3
     sim_seed: int = 1
     sim_sentry_share: float = 1.0
-    # The demo fleet keeps sentry on everywhere so every car's telemetry grows at any hour;
-    # the simulator's own tests cover cars that fall asleep.
-    sim_sentry_everywhere: bool = True
+    # None: every process runs on the system clock. A moment: the simulated fleet, the market
+    # fakes and the five services all play time from it (one offset, computed at start), so a
+    # run or a test sees a weekday 07:30 or a DST night whatever the wall clock says.
+    start_at: datetime | None = None
     poll_interval_s: float = 10.0
     keep_database: bool = True
     log_level: str = "INFO"
@@ -63,8 +67,20 @@ class StackConfig:
             api_key=env.get("API_KEY") or None,
             api_port=int(env.get("API_PORT", "8000")),
             sim_vehicles=int(env.get("SIM_VEHICLES", "3")),
+            start_at=_aware(env["SIM_START_AT"]) if env.get("SIM_START_AT") else None,
             poll_interval_s=float(env.get("POLL_INTERVAL_S", "10")),
         )
+
+
+def _aware(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"SIM_START_AT={text!r} needs a UTC offset, e.g. 2026-12-09T07:30+01:00")
+    return at
+
+
+class PortBusyError(RuntimeError):
+    """The API port asked for is taken: the README's URLs would point at something else."""
 
 
 class Stack:
@@ -84,18 +100,30 @@ class Stack:
         self.simulated = False
         self.market_fakes_url: str | None = None
         self._market_token = ""
+        self.clock_offset_s = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Stack":
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.config.start_at is not None:
+            self.clock_offset_s = ShiftedClock.starting_at(
+                self.config.start_at
+            ).offset.total_seconds()
+        self._claim_api_port()
         try:
             self._start_infrastructure()
             self._start_tessie()
             self._start_market_feeds()
-            self.api_key = self.config.api_key or self._persistent_secret("api-key")
-            for service in SERVICES:
-                self.start_service(service)
+            self.api_key = self._api_key()
+            # The consumers and the API start side by side (their imports and consumer-group
+            # joins overlap: ~10 s sooner on 2 cores); the producer starts once they are up.
+            consumers = [s for s in SERVICES if s != "ingest"]
+            for service in consumers:
+                self.start_service(service, wait=False)
+            for service in consumers:
+                self.wait_healthy(service)
+            self.start_service("ingest")
         except BaseException:
             self.stop()
             raise
@@ -141,6 +169,8 @@ class Stack:
                 str(self.config.sim_seed),
                 "--sentry-share",
                 str(self.config.sim_sentry_share),
+                "--clock-offset-s",
+                repr(self.clock_offset_s),
             ],
             {"TESSIE_SIM_TOKEN": self.tessie_token},
         )
@@ -158,10 +188,42 @@ class Stack:
         self.market_fakes_url = f"http://127.0.0.1:{port}"
         self._spawn(
             "market-fakes",
-            [sys.executable, "-m", "tc_market_fakes", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "tc_market_fakes",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--clock-offset-s",
+                repr(self.clock_offset_s),
+            ],
             {"MARKET_FAKES_ENTSOE_TOKEN": self._market_token},
         )
         wait_for_port("127.0.0.1", port, 30)
+
+    def _api_key(self) -> str:
+        """The configured key, or one generated once per run directory; either way it is in
+        ``<run-dir>/api-key`` so that the README's examples and ``make plots`` can read it."""
+        if not self.config.api_key:
+            return self._persistent_secret("api-key")
+        path = self.run_dir / "api-key"
+        path.touch(mode=0o600)
+        path.write_text(self.config.api_key + "\n")
+        return self.config.api_key
+
+    def _claim_api_port(self) -> None:
+        wanted = self.config.api_port
+        if wanted is None:
+            self.ports["api"] = free_port()
+        elif self._port_free(wanted):
+            self.ports["api"] = wanted
+        else:
+            raise PortBusyError(
+                f"port {wanted} for the API is in use (another make run?); stop that or choose "
+                f"another port: API_PORT={wanted + 1} make run"
+            )
 
     def _persistent_secret(self, name: str) -> str:
         path = self.run_dir / name
@@ -174,8 +236,7 @@ class Stack:
 
     def _port_for(self, service: str) -> int:
         if service not in self.ports:
-            wanted = self.config.api_port if service == "api" else None
-            self.ports[service] = wanted if wanted and self._port_free(wanted) else free_port()
+            self.ports[service] = free_port()
         return self.ports[service]
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -185,6 +246,7 @@ class Stack:
             f"{prefix}_HTTP__HOST": "127.0.0.1",
             f"{prefix}_HTTP__PORT": str(port),
             f"{prefix}_LOG_LEVEL": self.config.log_level,
+            f"{prefix}_CLOCK_OFFSET_S": repr(self.clock_offset_s),
         }
         if service != "api":
             env[f"{prefix}_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
@@ -297,6 +359,11 @@ class Stack:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every process of this stack runs on."""
+        return system_or_shifted(self.clock_offset_s)
 
     @property
     def api_url(self) -> str:

@@ -31,13 +31,14 @@ class Moment:
 
 WEEKDAY_MORNING = Moment(
     "weekday-0730",
-    datetime(2026, 12, 9, 7, 30, tzinfo=OSLO),
-    "a Wednesday 07:30 in Oslo: commuters leave, cars wake up, unplug and drive",
+    datetime(2026, 12, 10, 7, 30, tzinfo=OSLO),
+    "a Thursday 07:30 in Oslo: commuters leave; in the simulated fleet one car drives, one "
+    "sleeps at work, one is parked at home",
 )
 WEEKDAY_NIGHT = Moment(
     "weekday-0300",
-    datetime(2026, 12, 9, 3, 0, tzinfo=OSLO),
-    "a Wednesday 03:00 in Oslo: every car parked at home, none driving",
+    datetime(2026, 12, 10, 3, 0, tzinfo=OSLO),
+    "a Thursday 03:00 in Oslo: every car parked at home; asleep unless sentry keeps it awake",
 )
 SATURDAY_AFTERNOON = Moment(
     "saturday-1300",
@@ -70,6 +71,21 @@ MOMENTS: tuple[Moment, ...] = (
 )
 
 
-def each_moment(moments: tuple[Moment, ...] = MOMENTS) -> pytest.MarkDecorator:
-    """``@each_moment()`` runs a test once per moment, with the moment as ``moment``."""
-    return pytest.mark.parametrize("moment", moments, ids=[m.name for m in moments])
+def each_moment(
+    moments: tuple[Moment, ...] = MOMENTS, *, in_make_test: tuple[Moment, ...] | None = None
+) -> pytest.MarkDecorator:
+    """``@each_moment()`` runs a test once per moment, with the moment as ``moment``.
+
+    A test too slow to run at every moment in ``make test`` (a whole stack per moment) names
+    the moments it runs there with ``in_make_test``; the others are marked ``all_moments``,
+    which ``make test-moments`` runs and ``make test`` leaves out.
+    """
+    params = [
+        pytest.param(
+            m,
+            id=m.name,
+            marks=() if in_make_test is None or m in in_make_test else pytest.mark.all_moments,
+        )
+        for m in moments
+    ]
+    return pytest.mark.parametrize("moment", params)

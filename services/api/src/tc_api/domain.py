@@ -30,10 +30,21 @@ class InvalidQueryError(ValueError):
 
 
 @dataclass(frozen=True)
+class Activity:
+    """What the car is doing as ingest last saw it (``state``), since when, and when that was
+    last checked: an asleep car sends no telemetry, this says why a car's samples stop."""
+
+    state: str
+    since: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
 class Vehicle:
     vehicle_id: str
     first_sampled_at: datetime
     last_sampled_at: datetime
+    activity: Activity | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tc_api.routes import behaviour, health, market, vehicles
 from tc_api.routes.health import RETRY_AFTER_S
 from tc_api.schemas import UnavailableBody
 from tc_api.settings import ApiSettings
-from tc_common.clock import Clock, SystemClock
+from tc_common.clock import Clock
 from tc_common.logging import configure_logging, register_secret
 
 
@@ -80,7 +80,7 @@ def create_app(
         app.state.reader = reader
         app.state.market = market_reader
         app.state.history = history_reader
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock or settings.clock()
     app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
     app.add_middleware(PrometheusMiddleware, registry=registry)
     app.add_exception_handler(TelemetryUnavailableError, _on_unavailable)

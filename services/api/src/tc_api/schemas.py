@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from tc_api.domain import (
+    Activity,
     ForecastSlot,
     PriceForecast,
     SortOrder,
@@ -27,6 +28,7 @@ from tc_common.events import (
     DriveRecorded,
     TelemetrySampled,
 )
+from tc_common.events.activity import VehicleActivity
 from tc_common.events.behaviour import WeekdayRhythm
 from tc_common.events.telemetry import ChargingState, VehicleOnlineState
 
@@ -35,10 +37,43 @@ class _Response(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class ActivityOut(_Response):
+    """What the car is doing, as last seen. An asleep car sends no telemetry until it wakes:
+    its samples stop growing while ``state`` is ``asleep``, and that is expected."""
+
+    state: VehicleActivity = Field(
+        description="asleep: sleeping, no telemetry until it wakes; awake: online and parked, "
+        "not charging; driving: in gear or moving; charging: energy flowing in; offline: not "
+        "answering.",
+        examples=["asleep"],
+    )
+    since: AwareDatetime = Field(
+        description="When the car began this activity, as far as ingest saw it (UTC)."
+    )
+    last_seen_at: AwareDatetime = Field(
+        description="When ingest last checked the car (UTC); refreshed every few minutes "
+        "while the system runs."
+    )
+
+    @classmethod
+    def from_activity(cls, activity: Activity | None) -> "ActivityOut | None":
+        if activity is None:
+            return None
+        return cls(
+            state=activity.state,  # validated: the table's CHECK allows only the five
+            since=activity.since,
+            last_seen_at=activity.last_seen_at,
+        )
+
+
 class VehicleOut(_Response):
     vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     first_sampled_at: AwareDatetime = Field(description="Time of the oldest stored sample (UTC).")
     last_sampled_at: AwareDatetime = Field(description="Time of the newest stored sample (UTC).")
+    activity: ActivityOut | None = Field(
+        description="What the car is doing as last seen, and since when; null until ingest has "
+        "checked it."
+    )
 
     @classmethod
     def from_vehicle(cls, vehicle: Vehicle) -> "VehicleOut":
@@ -46,6 +81,7 @@ class VehicleOut(_Response):
             vehicle_id=vehicle.vehicle_id,
             first_sampled_at=vehicle.first_sampled_at,
             last_sampled_at=vehicle.last_sampled_at,
+            activity=ActivityOut.from_activity(vehicle.activity),
         )
 
 
@@ -93,6 +129,25 @@ class TelemetrySample(_Response):
     @classmethod
     def from_event(cls, sample: TelemetrySampled) -> "TelemetrySample":
         return cls.model_validate(sample.model_dump(exclude={"schema_version"}))
+
+
+class LatestSample(TelemetrySample):
+    """The newest telemetry snapshot, and what the car is doing now as last seen: the snapshot
+    of an asleep car is the one from before it fell asleep."""
+
+    activity: ActivityOut | None = Field(
+        description="What the car is doing as last seen, and since when; null until ingest has "
+        "checked it."
+    )
+
+    @classmethod
+    def build(cls, sample: TelemetrySampled, vehicle: Vehicle | None) -> "LatestSample":
+        return cls.model_validate(
+            {
+                **sample.model_dump(exclude={"schema_version"}),
+                "activity": ActivityOut.from_activity(vehicle.activity if vehicle else None),
+            }
+        )
 
 
 class TelemetryPage(_Response):

@@ -86,6 +86,12 @@ def seeded_url(database_url: str) -> str:
                     (OTHER_VIN, NOW - timedelta(days=2), NOW - timedelta(days=2)),
                 ],
             )
+            # VIN fell asleep after its last sample; OTHER_VIN was never checked by ingest.
+            cur.execute(
+                "INSERT INTO vehicle_activity (vehicle_id, activity, since, observed_at) "
+                "VALUES (%s, 'asleep', %s, %s)",
+                (VIN, rows[-1]["sampled_at"], NOW - timedelta(minutes=1)),
+            )
     return database_url
 
 
@@ -114,7 +120,7 @@ async def test_health_reports_a_reachable_database(client: httpx.AsyncClient) ->
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-async def test_vehicles_are_listed_from_the_vehicles_table_in_utc(
+async def test_vehicles_are_listed_with_what_they_are_doing_in_utc(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/v1/vehicles")
@@ -125,16 +131,25 @@ async def test_vehicles_are_listed_from_the_vehicles_table_in_utc(
             "vehicle_id": VIN,
             "first_sampled_at": "2026-11-25T08:00:00Z",
             "last_sampled_at": "2026-11-25T11:55:00Z",
+            "activity": ASLEEP,
         },
         {
             "vehicle_id": OTHER_VIN,
             "first_sampled_at": "2026-11-23T12:00:00Z",
             "last_sampled_at": "2026-11-23T12:00:00Z",
+            "activity": None,
         },
     ]
 
 
-async def test_latest_returns_every_stored_value_of_the_newest_row(
+ASLEEP = {
+    "state": "asleep",
+    "since": "2026-11-25T11:55:00Z",
+    "last_seen_at": "2026-11-25T11:59:00Z",
+}
+
+
+async def test_latest_returns_every_stored_value_of_the_newest_row_and_the_activity(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get(f"/v1/vehicles/{VIN}/latest")
@@ -144,6 +159,7 @@ async def test_latest_returns_every_stored_value_of_the_newest_row(
     expected["sampled_at"] = "2026-11-25T11:55:00Z"
     expected["fetched_at"] = "2026-11-25T11:55:02Z"
     expected["scheduled_departure_at"] = "2026-11-26T06:30:00Z"
+    expected["activity"] = ASLEEP
     assert response.json() == expected
 
 

@@ -6,7 +6,7 @@ import uvicorn
 from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 
-from tc_common.clock import Clock, SystemClock
+from tc_common.clock import Clock
 from tc_common.logging import configure_logging
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
@@ -36,11 +36,13 @@ from tc_forecast.settings import ForecastSettings
 SERVICE = "forecast"
 
 
-def create_app(settings: ForecastSettings | None = None) -> AsgiFastStream:
+def create_app(
+    settings: ForecastSettings | None = None, clock: Clock | None = None
+) -> AsgiFastStream:
     settings = settings or ForecastSettings()
     registry = CollectorRegistry()
     broker = build_broker(settings.kafka, service=SERVICE, registry=registry)
-    clock = SystemClock()
+    clock = clock or settings.clock()
     prices = PriceForecastRunner(
         clock=clock,
         horizon_days=settings.price_horizon_days,

@@ -8,8 +8,13 @@ from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
-from tc_common.clock import Clock, SystemClock
-from tc_common.events import ChargeRecorded, DriveRecorded, TelemetrySampled
+from tc_common.clock import Clock
+from tc_common.events import (
+    ChargeRecorded,
+    DriveRecorded,
+    TelemetrySampled,
+    VehicleActivityObserved,
+)
 from tc_common.events.market import BiddingZone, ExchangeRatesPublished, SpotPricesPublished
 from tc_common.events.weather import WeatherForecastPublished
 from tc_common.logging import configure_logging, register_secret
@@ -21,6 +26,7 @@ from tc_common.topics import (
     EXCHANGE_RATES_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
     TELEMETRY_SAMPLED_V1,
+    VEHICLE_ACTIVITY_OBSERVED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
 from tc_ingest.adapters.entsoe import EntsoeClient
@@ -45,7 +51,7 @@ def create_app(
     settings: IngestSettings | None = None, clock: Clock | None = None
 ) -> AsgiFastStream:
     settings = settings or IngestSettings()
-    clock = clock or SystemClock()
+    clock = clock or settings.clock()
     # Also here, not only in run(): `faststream run --factory` and uvicorn never call run().
     register_secret(settings.tessie.token.get_secret_value())
     if settings.market.entsoe_token is not None:
@@ -60,9 +66,17 @@ def create_app(
         title="TelemetrySampled",
         description="One new telemetry snapshot per vehicle, metric units, keyed by VIN.",
     )
+    activity = broker.publisher(
+        VEHICLE_ACTIVITY_OBSERVED_V1,
+        schema=VehicleActivityObserved,
+        title="VehicleActivityObserved",
+        description="What each vehicle is doing (asleep, awake, driving, charging, offline) and "
+        "since when; on change and as a heartbeat, keyed by VIN.",
+    )
     tessie = TessieHttpClient(
         settings.tessie,
         on_error=metrics.count_tessie_error,
+        clock=clock,
         history_page_limit=settings.history.page_limit,
     )
     poller = TelemetryPoller(
@@ -74,6 +88,8 @@ def create_app(
         vins=settings.vins,
         rediscover_interval_s=settings.rediscover_interval_s,
         auth_backoff_s=settings.auth_backoff_s,
+        activity_publisher=KafkaEventPublisher({VehicleActivityObserved: activity}),
+        activity_heartbeat_s=settings.activity_heartbeat_s,
     )
 
     market_start, market_stop, set_home_area = _market_part(settings, broker, registry, clock)
@@ -85,6 +101,7 @@ def create_app(
             settings.kafka.bootstrap_servers,
             [
                 TELEMETRY_SAMPLED_V1,
+                VEHICLE_ACTIVITY_OBSERVED_V1,
                 SPOT_PRICES_PUBLISHED_V1,
                 EXCHANGE_RATES_PUBLISHED_V1,
                 WEATHER_FORECAST_PUBLISHED_V1,

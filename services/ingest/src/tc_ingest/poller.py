@@ -4,6 +4,9 @@ Each vehicle task polls Tessie every ``poll_interval_s`` and queues a sample whe
 than the last one queued or published. The queue is flushed to the broker in order; a sample
 leaves the queue (and becomes "last published") only after the broker acknowledged it, so a
 broker outage delays samples but does not lose them.
+
+With an activity publisher, every poll also decides what the car is doing (asleep, awake,
+driving, charging, offline) and since when, and publishes it on change and as a heartbeat.
 """
 
 import asyncio
@@ -13,12 +16,13 @@ import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tc_common.clock import Clock
-from tc_common.events import TelemetrySampled
+from tc_common.events import TelemetrySampled, VehicleActivityObserved
 from tc_common.logging import redact
 from tc_ingest.domain import backoff_s, is_new, sample_age_s, should_fetch_state, to_sample
+from tc_ingest.domain.activity import activity_of, is_due, observe
 from tc_ingest.errors import (
     TessieAuthError,
     TessieError,
@@ -26,7 +30,7 @@ from tc_ingest.errors import (
     TessieVehicleNotFoundError,
 )
 from tc_ingest.metrics import IngestMetrics
-from tc_ingest.ports import SamplePublisher, TelemetrySource
+from tc_ingest.ports import EventPublisher, SamplePublisher, TelemetrySource
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,11 @@ class _Track:
     last_published_at: datetime | None = None
     pending: deque[TelemetrySampled] = field(default_factory=deque)
     broker_failing: bool = False
+    newest: TelemetrySampled | None = None
+    activity: VehicleActivityObserved | None = None
+    activity_published: VehicleActivityObserved | None = None
+    # Only the newest activity matters: it carries its own ``since``.
+    activity_pending: VehicleActivityObserved | None = None
 
 
 class TelemetryPoller:
@@ -59,6 +68,8 @@ class TelemetryPoller:
         publish_backoff_base_s: float = 1.0,
         publish_backoff_cap_s: float = 30.0,
         jitter: Callable[[], float] = random.random,
+        activity_publisher: EventPublisher | None = None,
+        activity_heartbeat_s: float = 300.0,
     ) -> None:
         self._source = source
         self._publisher = publisher
@@ -71,6 +82,8 @@ class TelemetryPoller:
         self._publish_base_s = publish_backoff_base_s
         self._publish_cap_s = publish_backoff_cap_s
         self._jitter = jitter
+        self._activity_publisher = activity_publisher
+        self._activity_heartbeat = timedelta(seconds=activity_heartbeat_s)
         self._tracks: dict[str, _Track] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
@@ -106,6 +119,11 @@ class TelemetryPoller:
         track = self._tracks.get(vin)
         return track.last_published_at if track else None
 
+    def activity(self, vin: str) -> VehicleActivityObserved | None:
+        """What the vehicle was doing at the last poll, and since when."""
+        track = self._tracks.get(vin)
+        return track.activity if track else None
+
     def pending_count(self, vin: str) -> int:
         track = self._tracks.get(vin)
         return len(track.pending) if track else 0
@@ -126,7 +144,22 @@ class TelemetryPoller:
                     dropped = track.pending.popleft()
                     log.error("%s: queue full, dropped sample of %s", vin, dropped.sampled_at)
                 track.pending.append(sample)
+                track.newest = sample
+        self._observe_activity(vin, track, status)
         self._report_age(vin, track)
+
+    def _observe_activity(self, vin: str, track: _Track, status: str | None) -> None:
+        if self._activity_publisher is None:
+            return
+        track.activity = observe(
+            track.activity,
+            vin,
+            activity_of(status, track.newest),
+            now=self._clock.now(),
+            latest_sampled_at=track.newest.sampled_at if track.newest else None,
+        )
+        if is_due(track.activity_published, track.activity, heartbeat=self._activity_heartbeat):
+            track.activity_pending = track.activity
 
     async def flush(self, vin: str) -> bool:
         """Publish the vehicle's queued samples in order; False if the broker failed."""
@@ -136,23 +169,40 @@ class TelemetryPoller:
             try:
                 await self._publisher.publish(sample)
             except Exception as error:
-                if not track.broker_failing:
-                    log.warning(
-                        "%s: publish failed, %d sample(s) kept for retry: %s",
-                        vin,
-                        len(track.pending),
-                        redact(f"{type(error).__name__}: {error}"),
-                    )
-                track.broker_failing = True
+                self._note_publish_failed(vin, track, error)
                 return False
             track.pending.popleft()
             track.last_published_at = sample.sampled_at
             self._metrics.samples_published.labels(vehicle=vin).inc()
-            if track.broker_failing:
-                log.info("%s: publishing again", vin)
-                track.broker_failing = False
+            self._note_publishing_again(vin, track)
+        if track.activity_pending is not None and self._activity_publisher is not None:
+            activity = track.activity_pending
+            try:
+                await self._activity_publisher.publish(activity)
+            except Exception as error:
+                self._note_publish_failed(vin, track, error)
+                return False
+            track.activity_published = activity
+            if track.activity_pending is activity:
+                track.activity_pending = None
+            self._note_publishing_again(vin, track)
         self._report_age(vin, track)
         return True
+
+    def _note_publishing_again(self, vin: str, track: _Track) -> None:
+        if track.broker_failing:
+            log.info("%s: publishing again", vin)
+            track.broker_failing = False
+
+    def _note_publish_failed(self, vin: str, track: _Track, error: Exception) -> None:
+        if not track.broker_failing:
+            log.warning(
+                "%s: publish failed, %d sample(s) kept for retry: %s",
+                vin,
+                len(track.pending),
+                redact(f"{type(error).__name__}: {error}"),
+            )
+        track.broker_failing = True
 
     # loops
 

@@ -157,6 +157,12 @@ class IngestSettings(ServiceSettings):
     rediscover_interval_s: float = Field(
         default=600.0, ge=30.0, description="Seconds between re-reads of the vehicle list."
     )
+    activity_heartbeat_s: float = Field(
+        default=300.0,
+        ge=5.0,
+        description="A vehicle's activity (asleep, awake, driving, charging) is published on "
+        "every change and at least this often while it stays the same.",
+    )
     auth_backoff_s: float = Field(
         default=600.0,
         ge=5.0,

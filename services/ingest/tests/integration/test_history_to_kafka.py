@@ -2,7 +2,6 @@
 Kafka-protocol broker (Tansu)."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from pydantic import ValidationError
 
+from tc_common.clock import ShiftedClock
 from tc_common.events import ChargeRecorded, DriveRecorded
 from tc_common.settings import KafkaSettings
 from tc_common.topics import CHARGE_RECORDED_V1, DRIVE_RECORDED_V1
@@ -30,16 +30,6 @@ SEED = 42
 SIM_START = datetime(2024, 6, 4, 18, 30, tzinfo=UTC)
 
 Episode = DriveRecorded | ChargeRecorded
-
-
-class EveningClock:
-    """The simulator's and the service's clock: one time for both, running at real speed."""
-
-    def __init__(self) -> None:
-        self._started = time.monotonic()
-
-    def now(self) -> datetime:
-        return SIM_START + timedelta(seconds=time.monotonic() - self._started)
 
 
 async def consume_history(
@@ -78,7 +68,8 @@ async def consume_history(
 async def test_the_service_backfills_a_month_of_drives_and_charges_keyed_by_vin(
     kafka: LocalKafka,
 ) -> None:
-    clock = EveningClock()
+    # The simulator's and the service's clock: one time for both, running at real speed.
+    clock = ShiftedClock.starting_at(SIM_START)
     with running_simulator(
         token=SIM_TOKEN, vehicles=3, seed=SEED, sentry_share=1.0, now=clock
     ) as sim:

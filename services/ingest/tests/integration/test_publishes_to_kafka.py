@@ -1,10 +1,9 @@
 """Ingest against the Tessie simulator and a real Kafka-protocol broker (Tansu)."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from asgi_lifespan import LifespanManager
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
-from tc_common.clock import SystemClock
+from tc_common.clock import ShiftedClock, SystemClock
 from tc_common.events import TelemetrySampled
 from tc_common.messaging import build_broker, ensure_topics
 from tc_common.settings import KafkaSettings
@@ -34,11 +33,6 @@ SIM_TOKEN = "sim-token-123456"
 # refreshing Tessie's cache every 10 s. The simulated time runs on from here at real speed, so
 # the tests do not depend on the hour they run at (at 10:30 the cars would sleep at work).
 SIM_START = datetime(2024, 6, 4, 18, 30, tzinfo=UTC)
-
-
-def evening_clock() -> Callable[[], datetime]:
-    started = time.monotonic()
-    return lambda: SIM_START + timedelta(seconds=time.monotonic() - started)
 
 
 async def consume(
@@ -86,7 +80,11 @@ async def eventually(condition: Callable[[], bool], timeout_s: float) -> None:
 @pytest.fixture
 def simulator() -> Any:
     with running_simulator(
-        token=SIM_TOKEN, vehicles=3, seed=1, sentry_share=1.0, now=evening_clock()
+        token=SIM_TOKEN,
+        vehicles=3,
+        seed=1,
+        sentry_share=1.0,
+        now=ShiftedClock.starting_at(SIM_START),
     ) as sim:
         yield sim
 

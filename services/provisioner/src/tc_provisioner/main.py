@@ -4,7 +4,7 @@ import uvicorn
 from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 
-from tc_common.clock import Clock, SystemClock
+from tc_common.clock import Clock
 from tc_common.logging import configure_logging
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
@@ -31,7 +31,7 @@ def create_app(
     broker.include_router(
         build_router(
             repo,
-            clock or SystemClock(),
+            clock or settings.clock(),
             beta_cap=settings.beta_cap,
             invitation_digests=settings.invitation_sha256,
         )

@@ -12,6 +12,7 @@ from tc_common.events import (
     PriceForecastPublished,
     SpotPricesPublished,
     TelemetrySampled,
+    VehicleActivityObserved,
     WeatherForecastPublished,
 )
 from tc_common.events.behaviour import (
@@ -383,7 +384,24 @@ class PlanRow(NamedTuple):
     """The whole ``ChargePlanPublished`` as JSON."""
 
 
-HistoryEvent = DriveRecorded | ChargeRecorded | BehaviourProfileUpdated | ChargePlanPublished
+class ActivityRow(NamedTuple):
+    vehicle_id: str
+    activity: str
+    since: datetime
+    observed_at: datetime
+
+
+HistoryEvent = (
+    DriveRecorded
+    | ChargeRecorded
+    | BehaviourProfileUpdated
+    | ChargePlanPublished
+    | VehicleActivityObserved
+)
+
+
+def activity_row(event: VehicleActivityObserved) -> ActivityRow:
+    return ActivityRow(event.vehicle_id, event.activity, event.since, event.observed_at)
 
 
 def drive_row(event: DriveRecorded) -> DriveRow:

@@ -17,6 +17,7 @@ from tc_common.events import (
     PriceForecastPublished,
     SpotPricesPublished,
     TelemetrySampled,
+    VehicleActivityObserved,
     WeatherForecastPublished,
 )
 from tc_common.topics import (
@@ -29,6 +30,7 @@ from tc_common.topics import (
     PRICE_FORECAST_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
     TELEMETRY_SAMPLED_V1,
+    VEHICLE_ACTIVITY_OBSERVED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
 from tc_store import domain
@@ -103,6 +105,7 @@ _DRIVE = TypeAdapter(Annotated[DriveRecorded, AfterValidator(_storable_history)]
 _CHARGE = TypeAdapter(Annotated[ChargeRecorded, AfterValidator(_storable_history)])
 _PROFILE = TypeAdapter(Annotated[BehaviourProfileUpdated, AfterValidator(_storable_history)])
 _PLAN = TypeAdapter(Annotated[ChargePlanPublished, AfterValidator(_storable_history)])
+_ACTIVITY = TypeAdapter(Annotated[VehicleActivityObserved, AfterValidator(_storable_history)])
 
 
 def market_group_id(consumer_group: str) -> str:
@@ -119,8 +122,9 @@ def market_group_id(consumer_group: str) -> str:
 def build_market_router(
     market: MarketRepo, history: VehicleHistoryRepo, metrics: StoreMetrics, *, group_id: str
 ) -> KafkaRouter:
-    """One subscriber for the five market, weather and forecast topics and the four vehicle
-    history and plan topics (drives, charges, behaviour profiles, charge plans).
+    """One subscriber for the five market, weather and forecast topics and the five vehicle
+    history, plan and activity topics (drives, charges, behaviour profiles, charge plans,
+    vehicle activity).
 
     One consumer rather than one per topic for the same reason as ``market_group_id``: each
     consumer joins its group one after the other, ~5 s each on the test broker. Each topic
@@ -163,6 +167,9 @@ def build_market_router(
     async def store_plan(body: bytes) -> WriteResult:
         return await history.save_charge_plan(domain.plan_row(_PLAN.validate_json(body)))
 
+    async def store_activity(body: bytes) -> WriteResult:
+        return await history.save_activity(domain.activity_row(_ACTIVITY.validate_json(body)))
+
     routes: dict[str, tuple[str, Callable[[bytes], Awaitable[WriteResult]]]] = {
         SPOT_PRICES_PUBLISHED_V1: ("spot_prices", store_spot_prices),
         EXCHANGE_RATES_PUBLISHED_V1: ("exchange_rates", store_exchange_rates),
@@ -173,6 +180,7 @@ def build_market_router(
         CHARGE_RECORDED_V1: ("charges", store_charge),
         BEHAVIOUR_PROFILE_UPDATED_V1: ("behaviour_profiles", store_profile),
         CHARGE_PLAN_PUBLISHED_V1: ("charge_plans", store_plan),
+        VEHICLE_ACTIVITY_OBSERVED_V1: ("vehicle_activity", store_activity),
     }
 
     @router.subscriber(
@@ -193,7 +201,9 @@ def build_market_router(
         "by Tessie's id, a changed record replaces the stored one), "
         f"{BEHAVIOUR_PROFILE_UPDATED_V1} (BehaviourProfileUpdated) and "
         f"{CHARGE_PLAN_PUBLISHED_V1} (ChargePlanPublished; every one kept, the newest per "
-        "vehicle served).",
+        "vehicle served) and "
+        f"{VEHICLE_ACTIVITY_OBSERVED_V1} (VehicleActivityObserved; the latest observation per "
+        "vehicle, keeping when the activity began).",
     )
     async def on_market_event(message: KafkaMessage) -> None:
         record = message.raw_message

@@ -11,7 +11,7 @@ MARKET_TABLES = (
     "price_forecasts",
     "price_anomalies",
 )
-HISTORY_TABLES = ("drives", "charges", "behaviour_profiles", "charge_plans")
+HISTORY_TABLES = ("drives", "charges", "behaviour_profiles", "charge_plans", "vehicle_activity")
 
 
 @dataclass(frozen=True)

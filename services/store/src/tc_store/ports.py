@@ -2,6 +2,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tc_store.domain import (
+    ActivityRow,
     ChargeRow,
     DriveRow,
     ExchangeRateRow,
@@ -78,3 +79,12 @@ class VehicleHistoryRepo(Protocol):
     async def save_behaviour_profile(self, row: ProfileRow) -> WriteResult: ...
 
     async def save_charge_plan(self, row: PlanRow) -> WriteResult: ...
+
+    async def save_activity(self, row: ActivityRow) -> WriteResult:
+        """Replace the vehicle's activity by a later observation (an older one is unchanged).
+
+        The stored ``since`` is kept when the activity is the same and the new ``since`` is
+        not after the stored observation: the same stretch seen again (a heartbeat, a restart
+        of ingest that could only say "since now"). Otherwise the new ``since`` is taken.
+        """
+        ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tc_devstack.http_server import add_server_arguments, serve_until_signalled
+from tc_devstack.http_server import add_server_arguments, clock_of, serve_until_signalled
 from tc_market_fakes.server import build_fakes, server_for
 
 
@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     fakes = build_fakes(
         args.token,
         args.seed,
+        now=clock_of(args),
         publication_cet=args.publication_cet,
         publication_jitter_min=args.publication_jitter_min,
     )

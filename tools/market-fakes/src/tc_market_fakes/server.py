@@ -24,13 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, get_args
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from tc_common.clock import Clock, NowFn, as_now_fn
 from tc_devstack.http_server import serving_in_thread
 from tc_market_fakes import wire
 from tc_market_fakes.market import (
@@ -45,7 +46,6 @@ from tc_market_fakes.market import (
 )
 from tc_market_fakes.weather import ZONES, Forecast, Zone, forecast
 
-NowFn = Callable[[], datetime]
 Route = Literal["entsoe", "hvakosterstrommen", "norgesbank", "met"]
 ROUTES: tuple[Route, ...] = get_args(Route)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -59,19 +59,6 @@ GENERIC_USER_AGENTS = (
 )  # fmt: skip
 _HVAKOSTER_FILE = re.compile(r"^(\d{2})-(\d{2})_(NO[1-5])\.json$")
 _NORGES_BANK_KEY = re.compile(r"^B\.([A-Z+]*)\.NOK\.SP$")
-
-
-class HasNow(Protocol):
-    def now(self) -> datetime: ...
-
-
-def as_now_fn(now: NowFn | HasNow | None) -> NowFn:
-    """Accept a ``now()`` callable, a ``Clock``-like object, or ``None`` for the system clock."""
-    if now is None:
-        return lambda: datetime.now(UTC)
-    if callable(now):
-        return now
-    return now.now
 
 
 def parse_cet_time(text: str) -> time:
@@ -504,7 +491,7 @@ def server_for(fakes: MarketFakes) -> uvicorn.Server:
 def build_fakes(
     token: str,
     seed: int = 1,
-    now: NowFn | HasNow | None = None,
+    now: NowFn | Clock | None = None,
     publication_cet: str = "12:45",
     publication_jitter_min: int = 15,
 ) -> MarketFakes:
@@ -516,7 +503,7 @@ def build_fakes(
 def running_market_fakes(
     token: str = "entsoe-token-123456",
     seed: int = 1,
-    now: NowFn | HasNow | None = None,
+    now: NowFn | Clock | None = None,
     publication_cet: str = "12:45",
     publication_jitter_min: int = 15,
     host: str = "127.0.0.1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tc_devstack.http_server import add_server_arguments, serve_until_signalled
+from tc_devstack.http_server import add_server_arguments, clock_of, serve_until_signalled
 from tc_tessie_sim.server import Simulator, server_for
 
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         args.vehicles,
         args.seed,
         args.sentry_share,
+        now=clock_of(args),
         sentry_everywhere=args.sentry_everywhere,
     )
     return serve_until_signalled(server_for(sim), args.host, args.port, "tessie simulator")

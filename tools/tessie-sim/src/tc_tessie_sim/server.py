@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI, HTTPException, Query, Request, Response
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tc_common.clock import Clock, NowFn, as_now_fn
 from tc_devstack.http_server import serving_in_thread
 from tc_tessie_sim import wire
 from tc_tessie_sim.fleet import (
@@ -35,23 +36,9 @@ from tc_tessie_sim.fleet import (
     build_fleet,
 )
 
-NowFn = Callable[[], datetime]
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 MAX_STATES_SAMPLES = 10_000
 _EPOCH_S = int(datetime(EPOCH_DAY.year, EPOCH_DAY.month, EPOCH_DAY.day, tzinfo=OSLO).timestamp())
-
-
-class HasNow(Protocol):
-    def now(self) -> datetime: ...
-
-
-def as_now_fn(now: NowFn | HasNow | None) -> NowFn:
-    """Accept a ``now()`` callable, a ``Clock``-like object, or ``None`` for the system clock."""
-    if now is None:
-        return lambda: datetime.now(UTC)
-    if callable(now):
-        return now
-    return now.now
 
 
 @dataclass
@@ -90,7 +77,7 @@ class Simulator:
         vehicles: int = 3,
         seed: int = 1,
         sentry_share: float = 1.0,
-        now: NowFn | HasNow | None = None,
+        now: NowFn | Clock | None = None,
         sentry_everywhere: bool = False,
     ) -> Simulator:
         fleet = build_fleet(vehicles, seed, sentry_share, sentry_everywhere)
@@ -390,7 +377,7 @@ def running_simulator(
     vehicles: int = 3,
     seed: int = 1,
     sentry_share: float = 1.0,
-    now: NowFn | HasNow | None = None,
+    now: NowFn | Clock | None = None,
     host: str = "127.0.0.1",
     sentry_everywhere: bool = False,
 ) -> Iterator[RunningSimulator]:

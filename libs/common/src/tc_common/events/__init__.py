@@ -1,5 +1,6 @@
 """Versioned event contracts, one module per event family."""
 
+from tc_common.events.activity import VehicleActivity, VehicleActivityObserved
 from tc_common.events.base import Event
 from tc_common.events.behaviour import (
     BehaviourProfileUpdated,
@@ -47,6 +48,8 @@ __all__ = [
     "SpotPricesPublished",
     "StateOfChargeChanged",
     "TelemetrySampled",
+    "VehicleActivity",
+    "VehicleActivityObserved",
     "WeatherForecastPublished",
     "WeatherSlot",
     "WeekdayRhythm",

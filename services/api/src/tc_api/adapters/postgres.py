@@ -10,7 +10,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from tc_api.domain import SortOrder, TelemetryQuery, Vehicle
+from tc_api.domain import Activity, SortOrder, TelemetryQuery, Vehicle
 from tc_api.ports import TelemetryUnavailableError
 from tc_common.events import TelemetrySampled
 from tc_common.tables import TELEMETRY_COLUMNS
@@ -42,11 +42,27 @@ def open_pool(url: str, *, max_size: int, timeout_s: float) -> AsyncConnectionPo
 
 
 def _vehicle(row: dict[str, Any]) -> Vehicle:
+    activity = None
+    if row["activity"] is not None:
+        activity = Activity(
+            state=row["activity"],
+            since=row["activity_since"].astimezone(UTC),
+            last_seen_at=row["activity_observed_at"].astimezone(UTC),
+        )
     return Vehicle(
         vehicle_id=row["vehicle_id"],
         first_sampled_at=row["first_sampled_at"].astimezone(UTC),
         last_sampled_at=row["last_sampled_at"].astimezone(UTC),
+        activity=activity,
     )
+
+
+# A vehicle and its activity (stored from its own topic, so possibly not yet).
+_SELECT_VEHICLE = (
+    "SELECT v.vehicle_id, v.first_sampled_at, v.last_sampled_at, a.activity, "
+    "a.since AS activity_since, a.observed_at AS activity_observed_at "
+    "FROM vehicles v LEFT JOIN vehicle_activity a USING (vehicle_id) "
+)
 
 
 @asynccontextmanager
@@ -75,19 +91,12 @@ class PostgresTelemetryReader:
 
     async def list_vehicles(self) -> list[Vehicle]:
         async with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                "SELECT vehicle_id, first_sampled_at, last_sampled_at FROM vehicles "
-                "ORDER BY vehicle_id"
-            )
+            await cur.execute(_SELECT_VEHICLE + "ORDER BY v.vehicle_id")
             return [_vehicle(row) for row in await cur.fetchall()]
 
     async def get_vehicle(self, vehicle_id: str) -> Vehicle | None:
         async with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                "SELECT vehicle_id, first_sampled_at, last_sampled_at FROM vehicles "
-                "WHERE vehicle_id = %s",
-                (vehicle_id,),
-            )
+            await cur.execute(_SELECT_VEHICLE + "WHERE v.vehicle_id = %s", (vehicle_id,))
             row = await cur.fetchone()
             return _vehicle(row) if row else None
 

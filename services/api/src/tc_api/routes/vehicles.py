@@ -10,8 +10,8 @@ from tc_api import domain
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, ReaderDep
 from tc_api.schemas import (
     ErrorBody,
+    LatestSample,
     TelemetryPage,
-    TelemetrySample,
     UnavailableBody,
     VehicleOut,
 )
@@ -49,19 +49,23 @@ def _unknown_vehicle(vehicle_id: str) -> HTTPException:
 
 @router.get("/vehicles", response_model=list[VehicleOut])
 async def list_vehicles(reader: ReaderDep) -> list[VehicleOut]:
+    """Every vehicle with stored telemetry, and what each is doing as last seen."""
     return [VehicleOut.from_vehicle(v) for v in await reader.list_vehicles()]
 
 
-@router.get("/vehicles/{vehicle_id}/latest", response_model=TelemetrySample, responses=_NOT_FOUND)
-async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> TelemetrySample:
+@router.get("/vehicles/{vehicle_id}/latest", response_model=LatestSample, responses=_NOT_FOUND)
+async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> LatestSample:
+    """The newest sample, with what the car is doing now as last seen (an asleep car's newest
+    sample is from before it fell asleep)."""
+    vehicle = await reader.get_vehicle(vehicle_id)
     sample = await reader.latest_sample(vehicle_id)
     if sample is None:
-        if await reader.get_vehicle(vehicle_id) is None:
+        if vehicle is None:
             raise _unknown_vehicle(vehicle_id)
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"vehicle {vehicle_id!r} has no telemetry yet"
         )
-    return TelemetrySample.from_event(sample)
+    return LatestSample.build(sample, vehicle)
 
 
 @router.get(

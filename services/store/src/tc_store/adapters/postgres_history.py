@@ -7,7 +7,7 @@ from psycopg import sql
 
 from tc_store.adapters.postgres import PostgresDatabase
 from tc_store.adapters.postgres_market import upsert_statement
-from tc_store.domain import ChargeRow, DriveRow, PlanRow, ProfileRow, WriteResult
+from tc_store.domain import ActivityRow, ChargeRow, DriveRow, PlanRow, ProfileRow, WriteResult
 
 
 def _differs(table: str, columns: Sequence[str]) -> sql.Composed:
@@ -56,6 +56,24 @@ _UPSERT_PLAN = upsert_statement(
     sql.SQL("excluded.issued_at > charge_plans.issued_at"),
     touch=("stored_at",),
 )
+# The rule of VehicleHistoryRepo.save_activity, atomically in one statement.
+_UPSERT_ACTIVITY = sql.SQL(
+    """
+    INSERT INTO vehicle_activity (vehicle_id, activity, since, observed_at)
+    VALUES (%s, %s, %s, %s)
+    ON CONFLICT (vehicle_id) DO UPDATE SET
+        since = CASE
+            WHEN vehicle_activity.activity = excluded.activity
+                AND excluded.since <= vehicle_activity.observed_at
+            THEN LEAST(vehicle_activity.since, excluded.since)
+            ELSE excluded.since
+        END,
+        activity = excluded.activity,
+        observed_at = excluded.observed_at,
+        stored_at = now()
+    WHERE excluded.observed_at > vehicle_activity.observed_at
+    """
+).format()
 
 
 class PostgresVehicleHistoryRepo:
@@ -74,6 +92,9 @@ class PostgresVehicleHistoryRepo:
         return await self._latest_and_history(
             "store behaviour profile", _INSERT_PROFILE_HISTORY, _UPSERT_PROFILE, row
         )
+
+    async def save_activity(self, row: ActivityRow) -> WriteResult:
+        return await self._database.write_many("store vehicle activity", _UPSERT_ACTIVITY, [row])
 
     async def save_charge_plan(self, row: PlanRow) -> WriteResult:
         return await self._latest_and_history(

@@ -1,8 +1,9 @@
-"""Helpers for the end-to-end tests: the whole system runs as real processes."""
+"""Helpers of the end-to-end tests (the whole system runs as real processes)."""
 
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -20,7 +21,7 @@ def eventually(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
             result = check()
             if result:
                 return result
-        except (httpx.HTTPError, AssertionError, KeyError) as error:
+        except (httpx.HTTPError, AssertionError, KeyError, TypeError) as error:
             last_error = error
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last_error!r})")
@@ -60,3 +61,56 @@ def read_whole_topic(bootstrap_servers: str, topic: str) -> list[tuple[bytes | N
             await consumer.stop()
 
     return asyncio.run(read())
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def _mentioning(text: str) -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.add(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def process_tree(pid: int, marker: str) -> set[int]:
+    """``pid``, every process whose command line mentions ``marker``, and all their
+    descendants (the services run in sessions of their own, so not all are children)."""
+    children = _children()
+    found = {pid} | _mentioning(marker)
+    todo = list(found)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def still_alive(pids: set[int], marker: str) -> set[int]:
+    """Which of ``pids``, and of the processes mentioning ``marker``, still run."""
+    return {pid for pid in pids | _mentioning(marker) if _alive(pid)}

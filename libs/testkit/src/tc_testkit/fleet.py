@@ -1,0 +1,40 @@
+"""The simulated fleet's truth, for tests that check what the system says about it.
+
+The simulator is a deterministic function of time, so a test can ask what any car was doing at
+any instant (the moment ingest observed it, say) and compare with what the system reports.
+"""
+
+from datetime import datetime
+
+from tc_common.events import VehicleActivity
+from tc_tessie_sim.fleet import Activity, SimulatedCar, SleepStatus, build_fleet
+
+# What `make run` and the dev stack simulate (tc_devstack.stack.StackConfig's defaults).
+DEMO_SEED = 1
+DEMO_SENTRY_SHARE = 1.0
+
+
+def demo_fleet(vehicles: int = 3) -> dict[str, SimulatedCar]:
+    """The cars of ``make run``'s simulated fleet, by VIN."""
+    return {
+        p.vin: SimulatedCar(p)
+        for p in build_fleet(vehicles, seed=DEMO_SEED, sentry_share=DEMO_SENTRY_SHARE)
+    }
+
+
+def activity_at(car: SimulatedCar, at: datetime) -> VehicleActivity:
+    """What a correct observer reports the car doing at ``at``."""
+    state = car.state_at(at)
+    if state.sleep is SleepStatus.ASLEEP:
+        return "asleep"
+    if state.activity is Activity.DRIVING:
+        return "driving"
+    if state.charging_state == "Charging":
+        return "charging"
+    return "awake"
+
+
+def cached_snapshot_at(car: SimulatedCar, at: datetime) -> datetime:
+    """When the snapshot Tessie's cache serves at ``at`` was taken (for an asleep car: as it
+    fell asleep)."""
+    return datetime.fromtimestamp(car.snapshot_at(at).snapshot_at_s, tz=at.tzinfo)

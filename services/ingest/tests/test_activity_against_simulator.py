@@ -1,0 +1,116 @@
+"""The poller tells what every simulated car is doing, at any moment of the week and year.
+
+The simulator's clock is pinned to each of the moments every time-sensitive test runs at
+(``tc_testkit.moments``), for the demo fleet (sentry keeps cars awake at home) and for cars
+that sleep at home too. Whatever the fleet is doing then, every car gets a sample, and the
+activity ingest publishes is the simulator's truth.
+"""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from tc_common.clock import FixedClock
+from tc_common.events import TelemetrySampled, VehicleActivityObserved
+from tc_common.events.base import Event
+from tc_ingest.adapters.tessie import TessieHttpClient
+from tc_ingest.metrics import IngestMetrics
+from tc_ingest.poller import TelemetryPoller
+from tc_ingest.settings import TessieSettings
+from tc_tessie_sim.server import RunningSimulator, running_simulator
+from tc_testkit.fleet import activity_at, cached_snapshot_at
+from tc_testkit.moments import MOMENTS, Moment, each_moment
+
+TOKEN = "sim-token-123456"
+POLLS = 3
+POLL_INTERVAL = timedelta(seconds=30)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def no_sleep(_delay_s: float) -> None:
+    return None
+
+
+# One simulator per fleet for the module (its cars remember what they replayed), its clock set
+# to each test's moment.
+_CLOCK = FixedClock(MOMENTS[0].at)
+
+
+@pytest.fixture(scope="module", params=[1.0, 0.0], ids=["sentry-at-home", "sleeps-at-home"])
+def fleet(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
+    with running_simulator(
+        token=TOKEN, vehicles=3, seed=1, sentry_share=request.param, now=_CLOCK
+    ) as running:
+        yield running
+
+
+@each_moment()
+async def test_every_car_has_a_sample_and_its_true_activity(
+    moment: Moment, fleet: RunningSimulator
+) -> None:
+    clock = _CLOCK
+    clock.set(moment.at)
+    wakes_before = sum(fleet.stats()["wakes"].values())
+    live_reads_before = fleet.stats()["live_reads"]
+    samples, activities = Recorder(), Recorder()
+    sim = fleet
+    client = TessieHttpClient(
+        TessieSettings(base_url=sim.base_url, token=TOKEN),
+        sleep=no_sleep,
+        jitter=lambda: 0.5,
+        clock=clock,
+    )
+    poller = TelemetryPoller(
+        client,
+        samples,  # type: ignore[arg-type]  # records TelemetrySampled like any event
+        clock=clock,
+        metrics=IngestMetrics(CollectorRegistry()),
+        poll_interval_s=POLL_INTERVAL.total_seconds(),
+        activity_publisher=activities,
+    )
+    for poll in range(POLLS):
+        if poll:
+            clock.advance(POLL_INTERVAL)
+        for vin in sim.vins:
+            await poller.poll_vehicle(vin)
+            assert await poller.flush(vin)
+    await client.aclose()
+    last_poll_at = clock.now()
+    stats = sim.stats()
+    truth = {vin: activity_at(car, last_poll_at) for vin, car in sim.simulator.cars.items()}
+    cache = {vin: cached_snapshot_at(car, last_poll_at) for vin, car in sim.simulator.cars.items()}
+
+    assert sum(stats["wakes"].values()) == wakes_before
+    assert stats["live_reads"] == live_reads_before
+    for vin, expected in truth.items():
+        own_samples = [
+            e for e in samples.events if isinstance(e, TelemetrySampled) and e.vehicle_id == vin
+        ]
+        assert own_samples, f"{moment}: no sample of {vin}"
+        seen = poller.activity(vin)
+        assert seen is not None
+        assert seen.activity == expected, f"{moment}: {vin} is {expected}, ingest says {seen}"
+        assert seen.observed_at == last_poll_at
+        assert seen.since <= seen.observed_at
+        published = [
+            e
+            for e in activities.events
+            if isinstance(e, VehicleActivityObserved) and e.vehicle_id == vin
+        ]
+        assert published[-1].activity == seen.activity
+        assert published[-1].since == seen.since
+        if expected == "asleep":
+            # Asleep all along: one cached read, its snapshot taken as the car fell asleep.
+            assert [s.sampled_at for s in own_samples] == [cache[vin]]
+            assert seen.since == cache[vin]
+        else:
+            assert own_samples[-1].sampled_at == cache[vin]
