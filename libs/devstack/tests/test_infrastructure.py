@@ -1,7 +1,9 @@
 """The process-based fixtures start real servers that speak their real protocols."""
 
 import os
+import socket
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -9,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from tc_devstack import LocalKafka, LocalPostgres
+from tc_devstack.stack import PortBusyError, Stack, StackConfig
 
 
 def test_database_url_is_a_fresh_empty_database(database_url: str) -> None:
@@ -67,3 +70,52 @@ def test_a_cluster_is_stopped_even_when_pg_ctl_cannot_stop_it(
     pg.stop()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_busy_api_port_stops_make_run_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        stack = Stack(StackConfig(run_dir=tmp_path, api_port=port))
+
+        with pytest.raises(PortBusyError, match=f"port {port} .* API_PORT={port + 1}"):
+            stack.start()
+
+    assert stack.processes == {}
+    assert stack.postgres is None
+    assert stack.kafka is None
+
+
+def test_every_process_of_a_pinned_stack_gets_the_same_clock_offset(tmp_path: Path) -> None:
+    monday = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
+    stack = Stack(StackConfig(run_dir=tmp_path, start_at=monday))
+
+    offsets = {
+        float(stack.service_env(service)[f"{service.upper()}_CLOCK_OFFSET_S"])
+        for service in ("ingest", "store", "forecast", "api", "provisioner")
+    }
+
+    (offset,) = offsets
+    assert offset == stack.clock_offset_s
+    assert abs(stack.clock.now() - monday) < timedelta(seconds=5)
+
+
+def test_make_run_writes_a_configured_api_key_where_the_readme_reads_it(tmp_path: Path) -> None:
+    stack = Stack(StackConfig(run_dir=tmp_path, api_key="my-own-key-0123456789"))
+
+    assert stack._api_key() == "my-own-key-0123456789"
+    assert (tmp_path / "api-key").read_text().strip() == "my-own-key-0123456789"
+    assert (tmp_path / "api-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_launcher_reads_a_pinned_start_with_its_utc_offset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SIM_START_AT", "2026-12-10T07:30+01:00")
+    assert StackConfig.from_environment(tmp_path).start_at == datetime(
+        2026, 12, 10, 6, 30, tzinfo=UTC
+    )
+    monkeypatch.setenv("SIM_START_AT", "2026-12-10T07:30")
+    with pytest.raises(ValueError, match="needs a UTC offset"):
+        StackConfig.from_environment(tmp_path)

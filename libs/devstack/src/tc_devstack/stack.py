@@ -100,16 +100,17 @@ class Stack:
         self.simulated = False
         self.market_fakes_url: str | None = None
         self._market_token = ""
-        self.clock_offset_s = 0.0
+        # Computed once, here, and handed to every process: they then agree on the time.
+        self.clock_offset_s = (
+            ShiftedClock.starting_at(config.start_at).offset.total_seconds()
+            if config.start_at is not None
+            else 0.0
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Stack":
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        if self.config.start_at is not None:
-            self.clock_offset_s = ShiftedClock.starting_at(
-                self.config.start_at
-            ).offset.total_seconds()
         self._claim_api_port()
         try:
             self._start_infrastructure()
