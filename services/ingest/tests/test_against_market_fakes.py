@@ -13,21 +13,13 @@ from tc_ingest.domain.market import expected_slot_count, is_complete
 from tc_ingest.errors import MarketAuthError
 from tc_ingest.settings import MarketSettings, WeatherSettings
 from tc_market_fakes.server import RunningMarketFakes, running_market_fakes
-
-from .conftest import RecordedSleeps
+from tc_testkit.clocks import MovableClock
+from tc_testkit.recorders import RecordedSleeps
 
 TOKEN = "entsoe-token-123456"
 # Tuesday 4 November 2025, 12:00 CET: before the 12:45 publication of the 5th.
 BEFORE_PUBLICATION = datetime(2025, 11, 4, 11, 0, tzinfo=UTC)
 AFTER_PUBLICATION = datetime(2025, 11, 4, 12, 30, tzinfo=UTC)  # 13:30 CET
-
-
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
