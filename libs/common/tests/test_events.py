@@ -6,34 +6,24 @@ import pytest
 from pydantic import ValidationError
 
 from tc_common.events import MessageDeadLettered, TelemetrySampled
+from tc_testkit.events import telemetry_sample
 
 NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
 
 
-def sample(**overrides: object) -> TelemetrySampled:
-    fields: dict[str, object] = {
-        "vehicle_id": "5YJ3E7EB0KF000001",
-        "sampled_at": NOW,
-        "fetched_at": NOW,
-        "online_state": "online",
-    }
-    fields.update(overrides)
-    return TelemetrySampled.model_validate(fields)
-
-
 def test_unknown_fields_from_a_newer_producer_are_ignored() -> None:
-    event = sample(brand_new_field=42)
+    event = telemetry_sample(brand_new_field=42)
     assert not hasattr(event, "brand_new_field")
 
 
 def test_naive_timestamps_are_rejected() -> None:
     with pytest.raises(ValidationError, match="timezone"):
-        sample(sampled_at=datetime(2026, 11, 25, 6, 30))  # noqa: DTZ001
+        telemetry_sample(sampled_at=datetime(2026, 11, 25, 6, 30))  # noqa: DTZ001
 
 
 def test_timestamps_in_other_zones_are_normalised_to_utc() -> None:
     oslo_winter = timezone(timedelta(hours=1))
-    event = sample(sampled_at=datetime(2026, 11, 25, 7, 30, tzinfo=oslo_winter))
+    event = telemetry_sample(sampled_at=datetime(2026, 11, 25, 7, 30, tzinfo=oslo_winter))
     assert event.sampled_at == NOW
     assert event.sampled_at.utcoffset() == timedelta(0)
 
@@ -49,16 +39,16 @@ def test_timestamps_in_other_zones_are_normalised_to_utc() -> None:
 )
 def test_physically_impossible_values_are_rejected(field: str, value: float) -> None:
     with pytest.raises(ValidationError):
-        sample(**{field: value})
+        telemetry_sample(**{field: value})
 
 
 def test_events_are_frozen() -> None:
     with pytest.raises(ValidationError):
-        sample().battery_level_pct = 50  # type: ignore[misc]
+        telemetry_sample().battery_level_pct = 50  # type: ignore[misc]
 
 
 def test_vehicle_events_are_keyed_by_vin_and_round_trip_through_json() -> None:
-    event = sample(battery_level_pct=71.5, odometer_km=12345.6)
+    event = telemetry_sample(battery_level_pct=71.5, odometer_km=12345.6)
     assert event.kafka_key() == b"5YJ3E7EB0KF000001"
     assert TelemetrySampled.model_validate_json(event.model_dump_json()) == event
 

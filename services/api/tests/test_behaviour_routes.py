@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tc_api.domain import HistoryCounts, PlansQuery, TimeWindow
 from tc_api.main import create_app
@@ -21,9 +20,10 @@ from tc_common.events import (
     ChargeRecorded,
     DriveRecorded,
 )
+from tc_testkit.events import VIN
+from tc_testkit.history import HOME, WORK
 
-from .history_events import NOW, VIN, charge, drive, plan, profile
-from .test_routes import KEY, FakeTelemetryReader
+from .support import CHARGES, DRIVES, KEY, NOW, PLANS, PROFILE, FakeTelemetryReader, client_of
 
 NEW_VIN = "5YJ3E7EB0KF010002"  # known (telemetry, history) but nothing learned or planned
 UNKNOWN = "5YJ3E7EB0KF019999"
@@ -97,10 +97,10 @@ class FakeHistoryReader:
 @pytest.fixture
 def history() -> FakeHistoryReader:
     return FakeHistoryReader(
-        drives_stored=[drive(d, 100 + d) for d in (0, 1, 3, 10)],
-        charges_stored=[charge(d, 200 + d) for d in (1, 3)],
-        profiles={VIN: profile()},
-        plans_stored=[plan(30, "scheduled"), plan(5), plan(1, "prices_published")],
+        drives_stored=list(DRIVES),
+        charges_stored=list(CHARGES),
+        profiles={VIN: PROFILE},
+        plans_stored=list(PLANS),
         counts={NEW_VIN: HistoryCounts(6, 2, NOW - timedelta(days=3))},
     )
 
@@ -116,14 +116,7 @@ async def client(history: FakeHistoryReader) -> AsyncIterator[httpx.AsyncClient]
         history_reader=history,
         clock=FixedClock(NOW),
     )
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(app) as http:
         yield http
 
 
@@ -183,10 +176,10 @@ class TestDrivesAndCharges:
             "drive_id": 103,
             "started_at": "2026-11-22T08:00:00Z",
             "ended_at": "2026-11-22T08:25:00Z",
-            "starting_latitude_deg": None,
-            "starting_longitude_deg": None,
-            "ending_latitude_deg": None,
-            "ending_longitude_deg": None,
+            "starting_latitude_deg": HOME[0],
+            "starting_longitude_deg": HOME[1],
+            "ending_latitude_deg": WORK[0],
+            "ending_longitude_deg": WORK[1],
             "starting_battery_pct": 80.0,
             "ending_battery_pct": 76.0,
             "distance_km": 21.5,

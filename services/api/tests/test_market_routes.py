@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tc_api.domain import (
     DateWindow,
@@ -24,9 +23,8 @@ from tc_api.ports import TelemetryUnavailableError
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
 
-from .test_routes import KEY, FakeTelemetryReader
+from .support import KEY, NOW, FakeTelemetryReader, client_of
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DAY = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)  # 2026-11-25 00:00 CET
 
 
@@ -129,14 +127,7 @@ async def client(market: FakeMarketReader) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         settings, reader=FakeTelemetryReader(), market_reader=market, clock=FixedClock(NOW)
     )
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(app) as http:
         yield http
 
 

@@ -1,75 +1,27 @@
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tc_api.domain import TelemetryQuery, Vehicle
 from tc_api.main import create_app
-from tc_api.ports import TelemetryUnavailableError
 from tc_api.schemas import TelemetrySample
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
 from tc_common.events import TelemetrySampled
+from tc_testkit.events import telemetry_sample
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-KEY = "dashboard-key-0123456789"
+from .support import KEY, NOW, FakeTelemetryReader, client_of
+
 ROTATED_KEY = "next-dashboard-key-abcdef"
 VIN = "5YJ3E7EB0KF000001"
 SILENT_VIN = "5YJ3E7EB0KF000002"
 
 
 def sample(minutes_ago: int, **values: Any) -> TelemetrySampled:
-    at = NOW - timedelta(minutes=minutes_ago)
-    return TelemetrySampled(
-        vehicle_id=VIN,
-        sampled_at=at,
-        fetched_at=at + timedelta(seconds=3),
-        online_state="online",
-        **values,
-    )
-
-
-@dataclass
-class FakeTelemetryReader:
-    vehicles: dict[str, Vehicle] = field(default_factory=dict)
-    telemetry: dict[str, list[TelemetrySampled]] = field(default_factory=dict)
-    available: bool = True
-    queries: list[TelemetryQuery] = field(default_factory=list)
-
-    def _check(self) -> None:
-        if not self.available:
-            raise TelemetryUnavailableError("down")
-
-    async def ping(self) -> None:
-        self._check()
-
-    async def list_vehicles(self) -> list[Vehicle]:
-        self._check()
-        return sorted(self.vehicles.values(), key=lambda v: v.vehicle_id)
-
-    async def get_vehicle(self, vehicle_id: str) -> Vehicle | None:
-        self._check()
-        return self.vehicles.get(vehicle_id)
-
-    async def latest_sample(self, vehicle_id: str) -> TelemetrySampled | None:
-        self._check()
-        samples = self.telemetry.get(vehicle_id, [])
-        return max(samples, key=lambda s: s.sampled_at, default=None)
-
-    async def samples(self, vehicle_id: str, query: TelemetryQuery) -> list[TelemetrySampled]:
-        self._check()
-        self.queries.append(query)
-        inside = [
-            s
-            for s in self.telemetry.get(vehicle_id, [])
-            if query.from_at <= s.sampled_at < query.to_at
-        ]
-        inside.sort(key=lambda s: s.sampled_at, reverse=query.order == "desc")
-        return inside[: query.limit]
+    return telemetry_sample(VIN, NOW - timedelta(minutes=minutes_ago), **values)
 
 
 @pytest.fixture
@@ -94,15 +46,7 @@ async def client(reader: FakeTelemetryReader) -> AsyncIterator[httpx.AsyncClient
         postgres={"url": "postgresql://unused@127.0.0.1:1/unused"},
         api_keys=[KEY, ROTATED_KEY],
     )
-    app = create_app(settings, reader=reader, clock=FixedClock(NOW))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(create_app(settings, reader=reader, clock=FixedClock(NOW))) as http:
         yield http
 
 

@@ -12,8 +12,8 @@ from tc_forecast.domain.behaviour.episodes import (
     unique_charges,
     unique_drives,
 )
+from tc_testkit import history
 
-VIN = "5YJ3E7EB0KF000001"
 HOME = (63.4000, 10.4000)
 WORK = (63.4300, 10.6500)
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -30,17 +30,14 @@ def drive(
     to: tuple[float, float] = HOME,
     frm: tuple[float, float] = WORK,
 ) -> DriveRecorded:
-    return DriveRecorded(
-        vehicle_id=VIN,
+    return history.drive(
+        at(start_h),
         drive_id=drive_id,
-        started_at=at(start_h),
         ended_at=at(end_h),
         starting_latitude_deg=frm[0],
         starting_longitude_deg=frm[1],
         ending_latitude_deg=to[0],
         ending_longitude_deg=to[1],
-        distance_km=16.0,
-        energy_used_kwh=2.7,
     )
 
 
@@ -53,16 +50,13 @@ def charge(
     *,
     supercharger: bool = False,
 ) -> ChargeRecorded:
-    return ChargeRecorded(
-        vehicle_id=VIN,
+    return history.charge(
+        at(start_h),
         charge_id=charge_id,
-        started_at=at(start_h),
         ended_at=at(end_h),
         latitude_deg=where[0],
         longitude_deg=where[1],
         is_supercharger=supercharger,
-        starting_battery_pct=50,
-        ending_battery_pct=63,
         energy_added_kwh=kwh,
         energy_used_kwh=kwh / 0.9,
     )

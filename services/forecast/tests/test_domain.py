@@ -7,6 +7,7 @@ import pytest
 from tc_common.events import StateOfChargeChanged, TelemetrySampled
 from tc_common.events.telemetry import ChargingState
 from tc_forecast.domain import SocState, track_soc
+from tc_testkit.events import telemetry_sample
 
 VIN = "5YJ3E7EB0KF000001"
 T0 = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
@@ -18,14 +19,8 @@ Emitted = tuple[float, float | None, ChargingState | None]  # (level %, previous
 def sample(
     minute: int, level_pct: float | None, charging: ChargingState | None = None
 ) -> TelemetrySampled:
-    at = T0 + timedelta(minutes=minute)
-    return TelemetrySampled(
-        vehicle_id=VIN,
-        sampled_at=at,
-        fetched_at=at + timedelta(seconds=5),
-        online_state="online",
-        battery_level_pct=level_pct,
-        charging_state=charging,
+    return telemetry_sample(
+        VIN, T0 + timedelta(minutes=minute), battery_level_pct=level_pct, charging_state=charging
     )
 
 

@@ -14,8 +14,6 @@ from tc_common.events import (
     ChargeRecorded,
     DriveRecorded,
     MessageDeadLettered,
-    SpotPriceSlot,
-    SpotPricesPublished,
     StateOfChargeChanged,
     TelemetrySampled,
 )
@@ -36,6 +34,8 @@ from tc_forecast.handlers import build_router
 from tc_forecast.main import build_runners, create_app
 from tc_forecast.plan_runner import PlanRunner
 from tc_forecast.settings import ForecastSettings
+from tc_testkit.events import telemetry_sample
+from tc_testkit.market import spot_prices
 
 VIN = "5YJ3E7EB0KF000001"
 OTHER_VIN = "5YJ3E7EB0KF000002"
@@ -43,14 +43,7 @@ T0 = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
 
 
 def sample(vin: str, minute: int, level_pct: float | None) -> TelemetrySampled:
-    at = T0 + timedelta(minutes=minute)
-    return TelemetrySampled(
-        vehicle_id=vin,
-        sampled_at=at,
-        fetched_at=at,
-        online_state="online",
-        battery_level_pct=level_pct,
-    )
+    return telemetry_sample(vin, T0 + timedelta(minutes=minute), battery_level_pct=level_pct)
 
 
 @pytest.fixture
@@ -138,28 +131,6 @@ def history_until_evening() -> tuple[list[DriveRecorded], list[ChargeRecorded]]:
     )
 
 
-def night_prices(day: date) -> SpotPricesPublished:
-    start = datetime(day.year, day.month, day.day, tzinfo=OSLO).astimezone(UTC)
-    slots = tuple(
-        SpotPriceSlot(
-            start_at=start + timedelta(hours=h),
-            end_at=start + timedelta(hours=h + 1),
-            price_eur_per_mwh=(eur := 120.0 if 7 <= h < 21 else 40.0),
-            price_nok_ore_per_kwh=eur * 11.5 / 10,
-        )
-        for h in range(24)
-    )
-    return SpotPricesPublished(
-        zone="NO1",
-        delivery_date=day,
-        resolution_min=60,
-        source="simulated",
-        fetched_at=start,
-        eur_nok=11.5,
-        slots=slots,
-    )
-
-
 @pytest.fixture
 def wired() -> tuple[KafkaBroker, BehaviourRunner, PlanRunner, FixedClock]:
     clock = FixedClock(EVENING)
@@ -215,14 +186,12 @@ async def test_a_plugged_in_car_gets_a_charge_plan_keyed_by_vin(
     async with TestKafkaBroker(broker) as br:
         await publish_history_until_evening(br)
         for day in (date(2026, 1, 26), date(2026, 1, 27)):
-            await br.publish(night_prices(day), SPOT_PRICES_PUBLISHED_V1, key=b"NO1")
+            await br.publish(spot_prices(day), SPOT_PRICES_PUBLISHED_V1, key=b"NO1")
         clock.advance(timedelta(seconds=2))
         await behaviour.tick()
-        plugged = TelemetrySampled(
-            vehicle_id=CAR.vehicle_id,
-            sampled_at=clock.now(),
-            fetched_at=clock.now(),
-            online_state="online",
+        plugged = telemetry_sample(
+            CAR.vehicle_id,
+            clock.now(),
             battery_level_pct=35.0,
             charge_limit_pct=80.0,
             charging_state="Stopped",

@@ -15,8 +15,6 @@ from tc_common.events import (
     ChargeRecorded,
     DriveRecorded,
     PriceForecastPublished,
-    PriceForecastSlot,
-    SpotPriceSlot,
     SpotPricesPublished,
     TelemetrySampled,
 )
@@ -37,6 +35,8 @@ from tc_forecast.plan_runner import (
     fold_telemetry,
     telemetry_trigger,
 )
+from tc_testkit.events import telemetry_sample
+from tc_testkit.market import dear_days_cheap_nights, market_midnight, price_forecast, spot_prices
 
 OSLO = ZoneInfo("Europe/Oslo")
 CAR = Commuter()
@@ -46,56 +46,6 @@ DAY = FIRST + timedelta(days=21)  # a Monday, three weeks in
 EVENING = datetime(DAY.year, DAY.month, DAY.day, 17, tzinfo=OSLO).astimezone(UTC)
 RULES = load_bundled_tariff_rules()
 SPOT_VAT = ConsumerPricer(mode="spot_incl_vat", rules=None)
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=OSLO).astimezone(UTC)
-
-
-def day_prices(
-    day: date, zone: str = "NO1", *, eur_nok: float | None = 11.5, hours: int = 24
-) -> SpotPricesPublished:
-    """Dear from 07 to 21 local, cheap at night; NOK øre at ``eur_nok`` when given."""
-    start = local_midnight(day)
-    slots = []
-    for h in range(hours):
-        eur = 120.0 if 7 <= h < 21 else 40.0
-        slots.append(
-            SpotPriceSlot(
-                start_at=start + timedelta(hours=h),
-                end_at=start + timedelta(hours=h + 1),
-                price_eur_per_mwh=eur,
-                price_nok_ore_per_kwh=None if eur_nok is None else eur * eur_nok / 10,
-            )
-        )
-    return SpotPricesPublished(
-        zone=zone,  # type: ignore[arg-type]
-        delivery_date=day,
-        resolution_min=60,
-        source="simulated",
-        fetched_at=start,
-        eur_nok=eur_nok,
-        slots=tuple(slots),
-    )
-
-
-def forecast(start: datetime, hours: int, p50: float, zone: str = "NO1") -> PriceForecastPublished:
-    return PriceForecastPublished(
-        zone=zone,  # type: ignore[arg-type]
-        issued_at=start,
-        model="test",
-        known_until=start,
-        slots=tuple(
-            PriceForecastSlot(
-                start_at=start + timedelta(hours=h),
-                end_at=start + timedelta(hours=h + 1),
-                p10_eur_per_mwh=p50 - 10,
-                p50_eur_per_mwh=p50,
-                p90_eur_per_mwh=p50 + 20,
-            )
-            for h in range(hours)
-        ),
-    )
 
 
 def history(days: int = 21) -> tuple[list[DriveRecorded], list[ChargeRecorded]]:
@@ -162,7 +112,7 @@ def inputs(
     )
 
 
-TONIGHT = (day_prices(DAY), day_prices(DAY + timedelta(days=1)))
+TONIGHT = (spot_prices(DAY), spot_prices(DAY + timedelta(days=1)))
 
 
 def leaves_next_morning(
@@ -187,15 +137,7 @@ def sample(
     minute: int, *, soc: float | None = 40.0, state: ChargingState | None = "Stopped", **kw: object
 ) -> TelemetrySampled:
     at = EVENING + timedelta(minutes=minute)
-    return TelemetrySampled(
-        vehicle_id=VIN,
-        sampled_at=at,
-        fetched_at=at,
-        online_state="online",
-        battery_level_pct=soc,
-        charging_state=state,
-        **kw,  # type: ignore[arg-type]
-    )
+    return telemetry_sample(VIN, at, battery_level_pct=soc, charging_state=state, **kw)
 
 
 ARRIVED = EVENING - timedelta(hours=2)
@@ -433,7 +375,7 @@ def test_a_car_plugged_in_during_the_cheap_hours_charges_now() -> None:
 
 def test_forecast_prices_extend_the_published_ones_at_the_implied_rate() -> None:
     # Only tonight until 23:00 is published; tomorrow is a forecast in EUR.
-    published = day_prices(DAY, eur_nok=None, hours=23)
+    published = spot_prices(DAY, dear_days_cheap_nights(23), eur_nok=None)
     published = published.model_copy(
         update={
             "slots": tuple(
@@ -443,7 +385,7 @@ def test_forecast_prices_extend_the_published_ones_at_the_implied_rate() -> None
             "eur_nok": None,
         }
     )
-    ahead = forecast(published.slots[-1].end_at, 24, p50=10.0)
+    ahead = price_forecast(published.slots[-1].end_at, slots=24, p50_eur_per_mwh=10.0)
     plan = decide_plan(inputs(live(35.0), prices=[published], forecasts=[ahead]))
 
     assert plan is not None
@@ -536,11 +478,9 @@ class Harness:
     def telemetry(self, soc: float | None, state: ChargingState | None = "Stopped") -> None:
         at = self.clock.now()
         self.runner.on_telemetry(
-            TelemetrySampled(
-                vehicle_id=VIN,
-                sampled_at=at,
-                fetched_at=at,
-                online_state="online",
+            telemetry_sample(
+                VIN,
+                at,
                 battery_level_pct=soc,
                 charging_state=state,
                 charge_limit_pct=80,
@@ -585,10 +525,12 @@ async def test_new_prices_and_forecasts_replan_plugged_in_cars_of_their_zone_onl
     h.runner.on_prices(TONIGHT[1])
     assert await h.step() == [("prices_published", "planned")]
     h.runner.on_prices(TONIGHT[1])  # the same day again
-    h.runner.on_prices(day_prices(DAY + timedelta(days=1), zone="NO3"))
-    h.runner.on_prices(day_prices(DAY - timedelta(days=10)))  # a replayed past day
+    h.runner.on_prices(spot_prices(DAY + timedelta(days=1), zone="NO3"))
+    h.runner.on_prices(spot_prices(DAY - timedelta(days=10)))  # a replayed past day
     assert await h.step() == []
-    h.runner.on_forecast(forecast(TONIGHT[1].slots[-1].end_at, 24, 50.0))
+    h.runner.on_forecast(
+        price_forecast(TONIGHT[1].slots[-1].end_at, slots=24, p50_eur_per_mwh=50.0)
+    )
     assert await h.step() == [("forecast_updated", "planned")]
 
 
@@ -643,14 +585,7 @@ async def test_no_plans_during_the_start_up_grace() -> None:
             runner.on_prices(p)
         h.telemetry(35.0)
         runner.on_telemetry(
-            TelemetrySampled(
-                vehicle_id=VIN,
-                sampled_at=h.clock.now(),
-                fetched_at=h.clock.now(),
-                online_state="online",
-                battery_level_pct=35.0,
-                charging_state="Stopped",
-            )
+            telemetry_sample(VIN, h.clock.now(), battery_level_pct=35.0, charging_state="Stopped")
         )
         assert await runner.tick() == []
         h.clock.advance(timedelta(seconds=11))
@@ -664,7 +599,7 @@ async def test_no_plans_during_the_start_up_grace() -> None:
 
 def test_a_later_revision_replaces_a_slot_and_an_earlier_one_does_not() -> None:
     book = ZonePrices()
-    first = day_prices(DAY)
+    first = spot_prices(DAY)
     corrected = first.model_copy(
         update={
             "revision": 1,
@@ -683,11 +618,11 @@ def test_a_later_revision_replaces_a_slot_and_an_earlier_one_does_not() -> None:
 
 def test_forecast_slots_never_overlap_published_ones() -> None:
     book = ZonePrices()
-    book.add_spot(day_prices(DAY), EVENING)
+    book.add_spot(spot_prices(DAY), EVENING)
     # An old forecast that starts before the newest published day ends.
-    book.add_forecast(forecast(local_midnight(DAY), 48, 30.0))
+    book.add_forecast(price_forecast(market_midnight(DAY), slots=48, p50_eur_per_mwh=30.0))
     view = book.view("NO1", EVENING, timedelta(days=7))
-    assert view.forecast[0][0] == local_midnight(DAY + timedelta(days=1))
+    assert view.forecast[0][0] == market_midnight(DAY + timedelta(days=1))
     slots = SPOT_VAT.price_slots(view)
     assert all(a.end_at <= b.start_at for a, b in pairwise(slots))
 
@@ -704,7 +639,7 @@ def test_consumer_pricing_falls_back_to_spot_with_vat(
     name: str, zone: str, day: date, expected_nok_per_kwh: float
 ) -> None:
     book = ZonePrices()
-    book.add_spot(day_prices(day, zone=zone), local_midnight(day))
-    view = book.view(zone, local_midnight(day), timedelta(hours=1))
+    book.add_spot(spot_prices(day, zone=zone), market_midnight(day))
+    view = book.view(zone, market_midnight(day), timedelta(hours=1))
     (slot,) = ConsumerPricer(mode="consumer", rules=RULES).price_slots(view)
     assert slot.p50_per_kwh == pytest.approx(expected_nok_per_kwh), name

@@ -12,12 +12,11 @@ from matplotlib.image import imread
 from tc_common.events.behaviour import (
     BehaviourProfileUpdated,
     ChargePlanPublished,
-    ChargingLocation,
-    PlanSlot,
     WeekdayRhythm,
 )
 from tc_devstack import plot_vehicle
 from tc_forecast.plots import ForecastPrice, PriceCurve, PublishedPrice, plot_plan, plot_profile
+from tc_testkit import history
 
 VIN = "5YJ3E7EB0KF000001"
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -25,6 +24,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _profile(state: str = "ready", days: int = 7) -> BehaviourProfileUpdated:
+    """A profile with every part of the week chart filled in (the rhythm of ``days`` days)."""
     weekdays = tuple(
         WeekdayRhythm(
             weekday=d,
@@ -42,72 +42,27 @@ def _profile(state: str = "ready", days: int = 7) -> BehaviourProfileUpdated:
         )
         for d in range(days)
     )
-    return BehaviourProfileUpdated(
+    return history.profile(
+        NOW,
         vehicle_id=VIN,
-        computed_at=NOW,
-        learning_state=state,
         days_observed=31 if state != "learning" else 6,
-        days_until_ready=0 if state != "learning" else 8,
-        days_until_fully_trained=0 if state != "learning" else 24,
         weekdays=weekdays,
-        daily_distance_p50_km=38.0,
         daily_energy_p50_kwh=6.9,
-        locations=(
-            ChargingLocation(
-                kind="home",
-                latitude_deg=59.91,
-                longitude_deg=10.75,
-                sessions=20,
-                share_of_sessions=0.9,
-                effective_power_kw=10.8,
-            ),
-        ),
         summary="Leaves around 07:40 on weekdays and is back by 17:00; drives 38 km a day.",
     )
 
 
-def _slot(start: datetime, forecast: bool) -> PlanSlot:
-    return PlanSlot(
-        start_at=start,
-        end_at=start + timedelta(minutes=15),
-        energy_kwh=2.7,
-        power_kw=11.0,
-        price_per_kwh=1.12,
-        price_is_forecast=forecast,
-    )
-
-
 def _plan(status: str = "planned", with_slots: bool = True) -> ChargePlanPublished:
-    slots: tuple[PlanSlot, ...] = ()
     if with_slots:
-        night = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
-        slots = tuple(_slot(night + timedelta(minutes=15 * i), forecast=i >= 4) for i in range(8))
-    return ChargePlanPublished(
+        return history.plan(NOW, vehicle_id=VIN, status=status, slots=8)
+    return history.plan(
+        NOW,
         vehicle_id=VIN,
-        issued_at=NOW,
-        trigger="plugged_in",
         status=status,
-        battery_level_pct=41,
-        target_pct=80,
-        target_source="learned_need",
-        energy_to_add_kwh=21.6 if with_slots else 0.0,
-        charger_power_kw=11.0,
-        efficiency=0.9,
-        departure_p10_at=datetime(2026, 11, 26, 6, 10, tzinfo=UTC),
-        departure_p50_at=datetime(2026, 11, 26, 6, 40, tzinfo=UTC),
-        departure_p90_at=datetime(2026, 11, 26, 7, 20, tzinfo=UTC),
-        ready_by_at=datetime(2026, 11, 26, 6, 10, tzinfo=UTC) if with_slots else None,
-        risk_target=0.95,
-        probability_ready=0.97,
-        expected_cost=24.2,
-        cost_p10=21.0,
-        cost_p90=29.5,
-        cost_if_charged_now=38.1,
-        expected_saving=13.9,
-        slots=slots,
-        reason="Charges in the cheapest night hours before the usual 07:40 departure."
-        if with_slots
-        else "The car is not plugged in.",
+        slots=0,
+        energy_to_add_kwh=0.0,
+        ready_by_at=None,
+        reason="The car is not plugged in.",
     )
 
 

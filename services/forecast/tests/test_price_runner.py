@@ -8,13 +8,13 @@ from tc_common.clock import FixedClock
 from tc_common.events import (
     PriceAnomalyDetected,
     PriceForecastPublished,
-    SpotPriceSlot,
     SpotPricesPublished,
 )
 from tc_forecast.domain.price_book import CET
 from tc_forecast.domain.prices.ensemble import EnsembleConfig
 from tc_forecast.domain.prices.synthetic import synthetic_market
 from tc_forecast.price_runner import PriceForecastRunner
+from tc_testkit.market import spot_prices
 
 FAST = EnsembleConfig(lear_windows_days=(56,), use_gbm=False)
 
@@ -25,25 +25,18 @@ def published_days(days: int, *, spike_last_day: bool = False) -> list[SpotPrice
     events = []
     for day_start in range(0, len(market), 24):
         rows = market.iloc[day_start : day_start + 24]
-        slots = []
-        for naive, price in rows["price"].items():
-            start = naive.to_pydatetime().replace(tzinfo=CET).astimezone(UTC)
-            slots.append(
-                SpotPriceSlot(
-                    start_at=start, end_at=start + timedelta(hours=1), price_eur_per_mwh=price
-                )
-            )
+        prices = list(rows["price"])
         if spike_last_day and day_start + 24 >= len(market):
-            s = slots[18]
-            slots[18] = SpotPriceSlot(start_at=s.start_at, end_at=s.end_at, price_eur_per_mwh=900)
+            prices[18] = 900
+        midnight = rows.index[0].to_pydatetime()
         events.append(
-            SpotPricesPublished(
+            spot_prices(
+                midnight.date(),
+                prices,
                 zone="NO3",
-                delivery_date=rows.index[0].date(),
-                resolution_min=60,
-                source="simulated",
+                start=midnight.replace(tzinfo=CET).astimezone(UTC),
+                eur_nok=None,
                 fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
-                slots=tuple(slots),
             )
         )
     return events

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from tc_common.clock import FixedClock
 from tc_ingest.adapters.entsoe import EntsoeClient
 from tc_ingest.adapters.hvakosterstrommen import HvakosterstrommenClient
 from tc_ingest.adapters.met import MetClient
@@ -13,8 +14,7 @@ from tc_ingest.domain.market import expected_slot_count, is_complete
 from tc_ingest.errors import MarketAuthError
 from tc_ingest.settings import MarketSettings, WeatherSettings
 from tc_market_fakes.server import RunningMarketFakes, running_market_fakes
-
-from .conftest import RecordedSleeps
+from tc_testkit.recorders import RecordedSleeps
 
 TOKEN = "entsoe-token-123456"
 # Tuesday 4 November 2025, 12:00 CET: before the 12:45 publication of the 5th.
@@ -22,21 +22,13 @@ BEFORE_PUBLICATION = datetime(2025, 11, 4, 11, 0, tzinfo=UTC)
 AFTER_PUBLICATION = datetime(2025, 11, 4, 12, 30, tzinfo=UTC)  # 13:30 CET
 
 
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(AFTER_PUBLICATION)
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock(AFTER_PUBLICATION)
-
-
-@pytest.fixture
-def fakes(clock: MovableClock) -> Iterator[RunningMarketFakes]:
+def fakes(clock: FixedClock) -> Iterator[RunningMarketFakes]:
     with running_market_fakes(token=TOKEN, seed=1, now=clock, publication_cet="12:45") as running:
         yield running
 
@@ -78,14 +70,14 @@ class TestEntsoeAgainstFake:
         )
 
     async def test_tomorrow_is_not_published_before_12_45_cet_and_is_after(
-        self, fakes: RunningMarketFakes, settings: MarketSettings, clock: MovableClock
+        self, fakes: RunningMarketFakes, settings: MarketSettings, clock: FixedClock
     ) -> None:
         client = EntsoeClient(settings, TOKEN)
         tomorrow = date(2025, 11, 5)
         try:
-            clock.at = BEFORE_PUBLICATION
+            clock.set(BEFORE_PUBLICATION)
             before = await client.fetch_days("NO1", tomorrow, tomorrow)
-            clock.at = AFTER_PUBLICATION
+            clock.set(AFTER_PUBLICATION)
             after = await client.fetch_days("NO1", tomorrow, tomorrow)
         finally:
             await client.aclose()
@@ -121,12 +113,12 @@ class TestEntsoeAgainstFake:
 
 class TestOtherSourcesAgainstFakes:
     async def test_hvakosterstrommen_prices_equal_the_truth_and_tomorrow_404s_early(
-        self, fakes: RunningMarketFakes, settings: MarketSettings, clock: MovableClock
+        self, fakes: RunningMarketFakes, settings: MarketSettings, clock: FixedClock
     ) -> None:
         client = HvakosterstrommenClient(settings)
         try:
             day = await client.fetch_day("NO5", date(2025, 11, 4))
-            clock.at = BEFORE_PUBLICATION
+            clock.set(BEFORE_PUBLICATION)
             early = await client.fetch_day("NO5", date(2025, 11, 5))
         finally:
             await client.aclose()
@@ -159,12 +151,12 @@ class TestOtherSourcesAgainstFakes:
                 assert got[currency] == pytest.approx(truth[currency], rel=1e-3)
 
     async def test_met_answers_304_after_expires_and_the_forecast_is_reused(
-        self, fakes: RunningMarketFakes, clock: MovableClock
+        self, fakes: RunningMarketFakes, clock: FixedClock
     ) -> None:
         client = MetClient(WeatherSettings(met_base_url=fakes.met_base_url), clock=clock)
         try:
             first = await client.fetch(63.4305, 10.3951)
-            clock.at += timedelta(minutes=31)
+            clock.advance(timedelta(minutes=31))
             second = await client.fetch(63.4305, 10.3951)
         finally:
             await client.aclose()
@@ -188,7 +180,7 @@ class TestOtherSourcesAgainstFakes:
     async def test_met_refuses_a_generic_user_agent(self, fakes: RunningMarketFakes) -> None:
         client = MetClient(
             WeatherSettings(met_base_url=fakes.met_base_url, user_agent="python-requests/2.32"),
-            clock=MovableClock(AFTER_PUBLICATION),
+            clock=FixedClock(AFTER_PUBLICATION),
         )
         try:
             with pytest.raises(MarketAuthError):

@@ -12,8 +12,9 @@ from tc_common.topics import TELEMETRY_SAMPLED_V1
 from tc_ingest.adapters.kafka import KafkaSamplePublisher
 from tc_ingest.main import create_app
 from tc_ingest.settings import IngestSettings
+from tc_testkit.events import telemetry_sample
 
-from .conftest import NOW, TOKEN, VIN_A
+from .support import NOW, TOKEN, VIN_A
 
 
 @pytest.fixture
@@ -108,9 +109,7 @@ class TestApp:
         async def capture(event: TelemetrySampled, message: KafkaMessage) -> None:
             received.append((message.raw_message.key, event))  # type: ignore[union-attr]
 
-        sample = TelemetrySampled(
-            vehicle_id=VIN_A, sampled_at=NOW, fetched_at=NOW, online_state="online"
-        )
+        sample = telemetry_sample(VIN_A, NOW)
 
         async with TestKafkaBroker(broker):
             await KafkaSamplePublisher(publisher).publish(sample)

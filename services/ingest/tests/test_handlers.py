@@ -10,7 +10,6 @@ from prometheus_client import CollectorRegistry
 
 from tc_common.clock import FixedClock
 from tc_common.events import BehaviourProfileUpdated
-from tc_common.events.behaviour import ChargingLocation
 from tc_common.topics import BEHAVIOUR_PROFILE_UPDATED_V1
 from tc_ingest.domain.weather import WeatherFetch
 from tc_ingest.handlers import build_router
@@ -18,8 +17,9 @@ from tc_ingest.main import create_app
 from tc_ingest.market_poller import MarketPoller, WeatherLocation
 from tc_ingest.metrics import MarketMetrics
 from tc_ingest.settings import IngestSettings
+from tc_testkit import history
 
-from .conftest import TOKEN, VIN_A, VIN_B
+from .support import TOKEN, VIN_A, VIN_B
 
 NOW = datetime(2025, 11, 4, 12, 30, tzinfo=UTC)
 
@@ -35,21 +35,13 @@ class NoPublisher:
 
 
 def profile(vin: str, *places: tuple[str, float, float, int]) -> BehaviourProfileUpdated:
-    return BehaviourProfileUpdated(
+    """A ready profile of ``vin`` charging at ``places`` (kind, latitude, longitude, sessions)."""
+    return history.profile(
+        NOW,
         vehicle_id=vin,
-        computed_at=NOW,
-        learning_state="ready",
         days_observed=20,
-        days_until_ready=0,
-        days_until_fully_trained=10,
         locations=tuple(
-            ChargingLocation(
-                kind=kind,
-                latitude_deg=lat,
-                longitude_deg=lon,
-                sessions=sessions,
-                share_of_sessions=0.5,
-            )
+            history.location(kind, latitude_deg=lat, longitude_deg=lon, sessions=sessions)
             for kind, lat, lon, sessions in places
         ),
     )

@@ -10,42 +10,18 @@ from prometheus_client import CollectorRegistry
 
 from tc_common.clock import FixedClock
 from tc_common.events import ChargeRecorded, DriveRecorded
-from tc_common.events.base import Event
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.errors import TessieUnavailableError
 from tc_ingest.history_poller import HistoryPoller
 from tc_ingest.metrics import HistoryMetrics
 from tc_ingest.settings import TessieSettings
 from tc_tessie_sim.server import running_simulator
-
-from .conftest import RecordedSleeps
+from tc_testkit.recorders import RecordedSleeps, RecordingPublisher
 
 SIM_TOKEN = "sim-token-history-0123"
 # Wednesday 25 November 2026, 21:00 in Oslo: weeks of commuting behind every car.
 NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-class Publisher:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-    def drives(self, vin: str | None = None) -> list[DriveRecorded]:
-        return [
-            e
-            for e in self.events
-            if isinstance(e, DriveRecorded) and (vin is None or e.vehicle_id == vin)
-        ]
-
-    def charges(self, vin: str | None = None) -> list[ChargeRecorded]:
-        return [
-            e
-            for e in self.events
-            if isinstance(e, ChargeRecorded) and (vin is None or e.vehicle_id == vin)
-        ]
 
 
 @pytest.fixture
@@ -61,13 +37,12 @@ def sim(clock: FixedClock) -> Iterator[Any]:
         yield running
 
 
-@pytest.fixture
-def sleeps() -> RecordedSleeps:
-    return RecordedSleeps()
-
-
 def make_poller(
-    sim: Any, clock: FixedClock, publisher: Publisher, sleeps: RecordedSleeps, **client: Any
+    sim: Any,
+    clock: FixedClock,
+    publisher: RecordingPublisher,
+    sleeps: RecordedSleeps,
+    **client: Any,
 ) -> tuple[HistoryPoller, TessieHttpClient]:
     page_limit = client.pop("history_page_limit", 500)
     tessie = TessieHttpClient(
@@ -99,7 +74,7 @@ def sim_ids(sim: Any, vin: str, kind: str, lo: datetime, hi: datetime) -> set[in
 async def test_a_30_day_backfill_brings_every_drive_and_charge_in_plausible_numbers(
     sim: Any, clock: FixedClock, sleeps: RecordedSleeps
 ) -> None:
-    publisher = Publisher()
+    publisher = RecordingPublisher()
     poller, tessie = make_poller(sim, clock, publisher, sleeps)
 
     for vin in sim.vins:
@@ -107,7 +82,7 @@ async def test_a_30_day_backfill_brings_every_drive_and_charge_in_plausible_numb
     await tessie.aclose()
 
     for vin in sim.vins:
-        drives, charges = publisher.drives(vin), publisher.charges(vin)
+        drives, charges = publisher.of(DriveRecorded, vin), publisher.of(ChargeRecorded, vin)
         drive_ids = {d.drive_id for d in drives}
         charge_ids = {c.charge_id for c in charges}
         # Everything of the 30 days, plus what the first window's day of overlap reaches.
@@ -137,11 +112,11 @@ async def test_a_30_day_backfill_brings_every_drive_and_charge_in_plausible_numb
 async def test_a_later_sync_resumes_without_duplicates_and_with_the_new_episodes(
     sim: Any, clock: FixedClock, sleeps: RecordedSleeps
 ) -> None:
-    publisher = Publisher()
+    publisher = RecordingPublisher()
     poller, tessie = make_poller(sim, clock, publisher, sleeps)
     vin = sim.vins[0]
     await poller.sync_vehicle(vin)
-    before = {d.drive_id for d in publisher.drives(vin)}
+    before = {d.drive_id for d in publisher.of(DriveRecorded, vin)}
 
     # Nothing new five minutes later; two days later, two days of new episodes.
     clock.advance(timedelta(minutes=5))
@@ -151,8 +126,8 @@ async def test_a_later_sync_resumes_without_duplicates_and_with_the_new_episodes
     await tessie.aclose()
 
     assert (quiet["drives"].published, quiet["charges"].published) == (0, 0)
-    drive_ids = [d.drive_id for d in publisher.drives(vin)]
-    charge_ids = [c.charge_id for c in publisher.charges(vin)]
+    drive_ids = [d.drive_id for d in publisher.of(DriveRecorded, vin)]
+    charge_ids = [c.charge_id for c in publisher.of(ChargeRecorded, vin)]
     assert len(drive_ids) == len(set(drive_ids))
     assert len(charge_ids) == len(set(charge_ids))
     new = set(drive_ids) - before
@@ -163,7 +138,7 @@ async def test_a_later_sync_resumes_without_duplicates_and_with_the_new_episodes
 async def test_a_small_page_limit_still_brings_the_whole_window(
     sim: Any, clock: FixedClock, sleeps: RecordedSleeps
 ) -> None:
-    small, full = Publisher(), Publisher()
+    small, full = RecordingPublisher(), RecordingPublisher()
     vin = sim.vins[1]
     paged, paged_client = make_poller(sim, clock, small, sleeps, history_page_limit=4)
     whole, whole_client = make_poller(sim, clock, full, sleeps)
@@ -173,8 +148,12 @@ async def test_a_small_page_limit_still_brings_the_whole_window(
     await paged_client.aclose()
     await whole_client.aclose()
 
-    assert [d.drive_id for d in small.drives()] == [d.drive_id for d in full.drives()]
-    assert [c.charge_id for c in small.charges()] == [c.charge_id for c in full.charges()]
+    assert [d.drive_id for d in small.of(DriveRecorded)] == [
+        d.drive_id for d in full.of(DriveRecorded)
+    ]
+    assert [c.charge_id for c in small.of(ChargeRecorded)] == [
+        c.charge_id for c in full.of(ChargeRecorded)
+    ]
     assert sim.stats()["requests"]["drives"] > 10 + 5
 
 
@@ -182,7 +161,7 @@ async def test_a_small_page_limit_still_brings_the_whole_window(
 async def test_faults_are_retried_and_the_sync_completes(
     sim: Any, clock: FixedClock, sleeps: RecordedSleeps, status: int
 ) -> None:
-    publisher = Publisher()
+    publisher = RecordingPublisher()
     poller, tessie = make_poller(sim, clock, publisher, sleeps)
     sim.inject_faults(status=status, count=2, retry_after_s=1 if status == 429 else None)
 
@@ -191,14 +170,14 @@ async def test_faults_are_retried_and_the_sync_completes(
 
     assert sim.stats()["faults_served"] == 2
     assert len(sleeps.delays) == 2
-    assert publisher.drives()
-    assert publisher.charges()
+    assert publisher.of(DriveRecorded)
+    assert publisher.of(ChargeRecorded)
 
 
 async def test_persistent_faults_fail_the_sync_and_the_next_one_fills_the_gap_once(
     sim: Any, clock: FixedClock, sleeps: RecordedSleeps, caplog: pytest.LogCaptureFixture
 ) -> None:
-    publisher = Publisher()
+    publisher = RecordingPublisher()
     poller, tessie = make_poller(sim, clock, publisher, sleeps, max_attempts=2)
     vin = sim.vins[2]
     sim.inject_faults(status=503, count=2)
@@ -210,7 +189,7 @@ async def test_persistent_faults_fail_the_sync_and_the_next_one_fills_the_gap_on
     await tessie.aclose()
 
     assert poller.covered_to(vin, "drives") == NOW
-    ids = [d.drive_id for d in publisher.drives(vin)]
+    ids = [d.drive_id for d in publisher.of(DriveRecorded, vin)]
     assert len(ids) == len(set(ids))
     assert sim_ids(sim, vin, "drives", NOW - 30 * DAY, NOW) <= set(ids)
     assert SIM_TOKEN not in caplog.text

@@ -10,8 +10,9 @@ import pytest
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.domain.history import ChargeRecord, DriveRecord
 from tc_ingest.errors import TessieUnavailableError, TessieVehicleNotFoundError
+from tc_testkit.recorders import RecordedSleeps
 
-from .conftest import TOKEN, VIN_A, FakeTessie, RecordedSleeps
+from .support import TOKEN, VIN_A, FakeTessie
 
 MakeClient = Callable[..., TessieHttpClient]
 FROM = datetime(2024, 6, 1, tzinfo=UTC)

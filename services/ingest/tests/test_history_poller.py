@@ -13,14 +13,15 @@ from prometheus_client import CollectorRegistry
 
 from tc_common.clock import FixedClock
 from tc_common.events import ChargeRecorded, DriveRecorded
-from tc_common.events.base import Event
 from tc_ingest.domain.history import ChargeRecord, DriveRecord
 from tc_ingest.errors import TessieUnavailableError, TessieVehicleNotFoundError
 from tc_ingest.history_poller import HistoryPoller, PublishFailedError
 from tc_ingest.metrics import HistoryMetrics
+from tc_testkit.recorders import RecordingPublisher
+from tc_testkit.waiting import eventually
 
-VIN_A = "5YJ3E7EB0KF000001"
-VIN_B = "5YJ3E7EB0KF000002"
+from .support import VIN_A, VIN_B
+
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
@@ -79,18 +80,8 @@ class FakeHistory:
         return self._window(self.charges.get(vin, []), from_at, to_at)
 
 
-class Publisher:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.fail_after: int | None = None
-
-    async def publish(self, event: Event) -> None:
-        if self.fail_after is not None and len(self.events) >= self.fail_after:
-            raise ConnectionError("broker unreachable")
-        self.events.append(event)
-
-    def drive_ids(self) -> list[int]:
-        return [e.drive_id for e in self.events if isinstance(e, DriveRecorded)]
+def drive_ids(publisher: RecordingPublisher) -> list[int]:
+    return [d.drive_id for d in publisher.of(DriveRecorded)]
 
 
 @pytest.fixture
@@ -114,18 +105,16 @@ def history(clock: FixedClock) -> FakeHistory:
 
 
 @pytest.fixture
-def publisher() -> Publisher:
-    return Publisher()
-
-
-@pytest.fixture
 def registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
 @pytest.fixture
 def make_poller(
-    history: FakeHistory, publisher: Publisher, clock: FixedClock, registry: CollectorRegistry
+    history: FakeHistory,
+    publisher: RecordingPublisher,
+    clock: FixedClock,
+    registry: CollectorRegistry,
 ) -> Callable[..., HistoryPoller]:
     def build(**overrides: Any) -> HistoryPoller:
         options: dict[str, Any] = {
@@ -146,12 +135,6 @@ def make_poller(
     return build
 
 
-async def eventually(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110  # the loops under test own no event to wait on
-            await asyncio.sleep(0.01)
-
-
 def expected_drive_ids(history: FakeHistory, vin: str, lo: datetime, hi: datetime) -> list[int]:
     return [
         r.id or 0
@@ -163,7 +146,7 @@ def expected_drive_ids(history: FakeHistory, vin: str, lo: datetime, hi: datetim
 
 class TestBackfillAndResume:
     async def test_the_first_sync_backfills_the_window_in_chunks_oldest_first(
-        self, make_poller, history: FakeHistory, publisher: Publisher
+        self, make_poller, history: FakeHistory, publisher: RecordingPublisher
     ) -> None:
         poller = make_poller()
 
@@ -171,53 +154,51 @@ class TestBackfillAndResume:
 
         assert (results["drives"].windows, results["charges"].windows) == (5, 5)
         # Each window reaches a day back, so the drives of the 31st day come too.
-        published = publisher.drive_ids()
+        published = drive_ids(publisher)
         assert set(published) >= set(expected_drive_ids(history, VIN_A, NOW - 30 * DAY, NOW))
         assert set(published) <= set(expected_drive_ids(history, VIN_A, NOW - 31 * DAY, NOW))
         assert published == sorted(published)
         assert len(published) == len(set(published))
-        charges = [e for e in publisher.events if isinstance(e, ChargeRecorded)]
+        charges = publisher.of(ChargeRecorded)
         assert 14 <= len(charges) <= 16
         assert poller.covered_to(VIN_A, "drives") == NOW
 
     async def test_a_later_sync_publishes_only_what_is_new(
-        self, make_poller, history: FakeHistory, publisher: Publisher, clock: FixedClock
+        self, make_poller, history: FakeHistory, publisher: RecordingPublisher, clock: FixedClock
     ) -> None:
         poller = make_poller()
         await poller.sync_vehicle(VIN_A)
-        before = len(publisher.drive_ids())
+        before = len(drive_ids(publisher))
         new = [drive(1, NOW + timedelta(hours=2)), drive(1, NOW + timedelta(hours=5))]
         history.drives[VIN_A].extend(new)
         clock.advance(timedelta(hours=6))
 
         results = await poller.sync_vehicle(VIN_A)
 
-        assert publisher.drive_ids()[before:] == [d.id for d in new]
+        assert drive_ids(publisher)[before:] == [d.id for d in new]
         assert (results["drives"].windows, results["drives"].published) == (1, 2)
         assert results["charges"].published == 0
         (last_request,) = [c for c in history.calls[-2:] if c[1] == "drives"]
         assert last_request[2:] == (NOW - DAY, NOW + timedelta(hours=6))
 
     async def test_a_session_still_running_at_one_sync_is_published_once_it_ended(
-        self, make_poller, history: FakeHistory, publisher: Publisher, clock: FixedClock
+        self, make_poller, history: FakeHistory, publisher: RecordingPublisher, clock: FixedClock
     ) -> None:
         overnight = charge(NOW - timedelta(hours=2), hours=10)
         history.charges[VIN_A].append(overnight)
         poller = make_poller()
         await poller.sync_vehicle(VIN_A)
-        assert overnight.id not in [
-            e.charge_id for e in publisher.events if isinstance(e, ChargeRecorded)
-        ]
+        assert overnight.id not in [c.charge_id for c in publisher.of(ChargeRecorded)]
 
         clock.advance(timedelta(hours=9))
         await poller.sync_vehicle(VIN_A)
 
-        charge_ids = [e.charge_id for e in publisher.events if isinstance(e, ChargeRecorded)]
+        charge_ids = [c.charge_id for c in publisher.of(ChargeRecorded)]
         assert charge_ids[-1] == overnight.id
         assert len(charge_ids) == len(set(charge_ids))
 
     async def test_a_record_tessie_changed_is_published_again(
-        self, make_poller, history: FakeHistory, publisher: Publisher, clock: FixedClock
+        self, make_poller, history: FakeHistory, publisher: RecordingPublisher, clock: FixedClock
     ) -> None:
         poller = make_poller()
         await poller.sync_vehicle(VIN_A)
@@ -227,15 +208,13 @@ class TestBackfillAndResume:
 
         await poller.sync_vehicle(VIN_A)
 
-        again = [
-            e for e in publisher.events if isinstance(e, DriveRecorded) and e.drive_id == last.id
-        ]
+        again = [d for d in publisher.of(DriveRecorded) if d.drive_id == last.id]
         assert [e.distance_km for e in again] == [20.0, 21.5]
 
 
 class TestFailures:
     async def test_a_broker_failure_keeps_the_window_and_the_retry_has_no_duplicates(
-        self, make_poller, publisher: Publisher
+        self, make_poller, publisher: RecordingPublisher
     ) -> None:
         poller = make_poller()
         publisher.fail_after = 10
@@ -248,7 +227,7 @@ class TestFailures:
 
         assert covered is not None
         assert covered < NOW - 20 * DAY
-        ids = publisher.drive_ids()
+        ids = drive_ids(publisher)
         assert len(ids) == len(set(ids))
         assert len(ids) >= 60
 
@@ -256,7 +235,7 @@ class TestFailures:
         self,
         make_poller,
         history: FakeHistory,
-        publisher: Publisher,
+        publisher: RecordingPublisher,
         clock: FixedClock,
         registry: CollectorRegistry,
         caplog: pytest.LogCaptureFixture,
@@ -270,8 +249,8 @@ class TestFailures:
             clock.advance(timedelta(minutes=5))
             await poller.sync_vehicle(VIN_A)
 
-        assert broken.id not in publisher.drive_ids()
-        assert len(publisher.drive_ids()) >= 60
+        assert broken.id not in drive_ids(publisher)
+        assert len(drive_ids(publisher)) >= 60
         warnings = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
         assert warnings == [
             f"{VIN_A}: malformed drives record {broken.id} skipped: "
@@ -283,7 +262,7 @@ class TestFailures:
         assert skipped == 1.0
 
     async def test_one_failing_vehicle_does_not_stop_the_others(
-        self, make_poller, history: FakeHistory, publisher: Publisher
+        self, make_poller, history: FakeHistory, publisher: RecordingPublisher
     ) -> None:
         history.fail[VIN_A] = TessieUnavailableError("HTTP 500 after 4 attempts")
         poller = make_poller(vins=lambda: [VIN_A, VIN_B])
@@ -299,7 +278,7 @@ class TestFailures:
         finally:
             await poller.stop()
 
-        assert {e.vehicle_id for e in publisher.events} == {VIN_B}
+        assert {e.vehicle_id for e in publisher.published} == {VIN_B}
         assert poller.syncs_completed(VIN_A) == 0
 
     async def test_a_vin_tessie_no_longer_knows_ends_its_history_loop(

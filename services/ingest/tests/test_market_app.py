@@ -12,7 +12,7 @@ from tc_common.topics import (
 from tc_ingest.main import create_app
 from tc_ingest.settings import IngestSettings
 
-from .conftest import TOKEN
+from .support import TOKEN
 
 
 def test_market_and_weather_settings_are_read_from_nested_variables(

@@ -21,8 +21,7 @@ from tc_ingest.domain.market import delivery_day_bounds, expected_slot_count, is
 from tc_ingest.errors import MarketAuthError, MarketRequestError, MarketUnavailableError
 from tc_ingest.metrics import MarketMetrics
 from tc_ingest.settings import MarketSettings, WeatherSettings
-
-from .conftest import RecordedSleeps
+from tc_testkit.recorders import RecordedSleeps
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ENTSOE_TOKEN = "entsoe-token-5b9d1c77"

@@ -36,6 +36,7 @@ from tc_ingest.domain.weather import (
     round_coordinate,
     to_weather_slots,
 )
+from tc_testkit.history import location
 
 Q = timedelta(minutes=15)
 H = timedelta(hours=1)
@@ -364,13 +365,7 @@ class TestWeather:
 
 
 def place(kind: str, lat: float, lon: float, sessions: int) -> ChargingLocation:
-    return ChargingLocation(
-        kind=kind,
-        latitude_deg=lat,
-        longitude_deg=lon,
-        sessions=sessions,
-        share_of_sessions=0.5,
-    )
+    return location(kind, latitude_deg=lat, longitude_deg=lon, sessions=sessions)
 
 
 class TestHomeAreas:

@@ -7,7 +7,6 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tc_common.clock import FixedClock
-from tc_common.events.base import Event
 from tc_common.events.market import BiddingZone, SpotPriceSlot, SpotPricesPublished
 from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
 from tc_ingest.domain.market import DayPrices, delivery_day_bounds
@@ -15,6 +14,8 @@ from tc_ingest.domain.weather import Forecast, WeatherFetch
 from tc_ingest.errors import MarketUnavailableError
 from tc_ingest.market_poller import MarketPoller, WeatherLocation
 from tc_ingest.metrics import MarketMetrics
+from tc_testkit.recorders import RecordingPublisher
+from tc_testkit.waiting import eventually
 
 # Tuesday 4 November 2025, 13:30 CET: tomorrow's prices are due.
 NOW = datetime(2025, 11, 4, 12, 30, tzinfo=UTC)
@@ -57,20 +58,6 @@ class FakePrices:
         ]
 
 
-class Publisher:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.down = False
-
-    async def publish(self, event: Event) -> None:
-        if self.down:
-            raise ConnectionError("broker unreachable")
-        self.events.append(event)
-
-    def prices(self) -> list[SpotPricesPublished]:
-        return [e for e in self.events if isinstance(e, SpotPricesPublished)]
-
-
 class FakeWeather:
     def __init__(self) -> None:
         self.fresh = True
@@ -88,18 +75,13 @@ def source() -> FakePrices:
 
 
 @pytest.fixture
-def publisher() -> Publisher:
-    return Publisher()
-
-
-@pytest.fixture
 def metrics() -> MarketMetrics:
     return MarketMetrics(CollectorRegistry())
 
 
 def make_poller(
     source: FakePrices,
-    publisher: Publisher,
+    publisher: RecordingPublisher,
     metrics: MarketMetrics,
     clock: FixedClock | None = None,
     **kwargs: object,
@@ -122,7 +104,7 @@ def make_poller(
 
 class TestLivePrices:
     async def test_today_and_tomorrow_are_published_once_each_keyed_by_zone(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         source.published[("NO1", TODAY)] = day_prices("NO1", TODAY)
         source.published[("NO1", TOMORROW)] = day_prices("NO1", TOMORROW)
@@ -132,7 +114,7 @@ class TestLivePrices:
         await poller.poll_live()
         await poller.flush()
 
-        assert [(e.delivery_date, e.revision) for e in publisher.prices()] == [
+        assert [(e.delivery_date, e.revision) for e in publisher.of(SpotPricesPublished)] == [
             (TODAY, 0),
             (TOMORROW, 0),
         ]
@@ -143,7 +125,7 @@ class TestLivePrices:
         assert metrics.prices_days_published.labels(**labels)._value.get() == 2
 
     async def test_tomorrow_not_published_yet_is_retried_every_interval_until_complete(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         source.published[("NO1", TODAY)] = day_prices("NO1", TODAY)
         poller = make_poller(source, publisher, metrics)
@@ -159,7 +141,7 @@ class TestLivePrices:
         assert poller.complete_days("NO1") == {TODAY, TOMORROW}
 
     async def test_an_incomplete_day_is_published_and_completed_as_a_new_revision(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         source.published[("NO1", TODAY)] = day_prices("NO1", TODAY, cut=4)
         poller = make_poller(source, publisher, metrics, clock=FixedClock(NOW - timedelta(hours=3)))
@@ -170,10 +152,13 @@ class TestLivePrices:
         await poller.poll_live()
         await poller.flush()
 
-        assert [(len(e.slots), e.revision) for e in publisher.prices()] == [(92, 0), (96, 1)]
+        assert [(len(e.slots), e.revision) for e in publisher.of(SpotPricesPublished)] == [
+            (92, 0),
+            (96, 1),
+        ]
 
     async def test_ore_prices_use_the_source_rate_or_else_none(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         with_rate = day_prices("NO1", TODAY, price=87.4)
         source.published[("NO1", TODAY)] = DayPrices(
@@ -184,12 +169,12 @@ class TestLivePrices:
         await poller.poll_live()
         await poller.flush()
 
-        [event] = publisher.prices()
+        [event] = publisher.of(SpotPricesPublished)
         assert event.eur_nok == 11.7
         assert event.slots[0].price_nok_ore_per_kwh == pytest.approx(102.258)
 
     async def test_a_failing_source_is_retried_later_without_raising(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         source.failures = 1
         poller = make_poller(source, publisher, metrics)
@@ -197,12 +182,12 @@ class TestLivePrices:
         next_at = await poller.poll_live()
 
         assert next_at >= NOW + timedelta(minutes=10)
-        assert publisher.events == []
+        assert publisher.published == []
 
 
 class TestBackfill:
     async def test_missing_history_is_fetched_in_chunks_and_known_days_skipped(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         for offset in range(1, 6):
             day = TODAY - timedelta(days=offset)
@@ -217,12 +202,12 @@ class TestBackfill:
             ("NO1", date(2025, 10, 31), date(2025, 11, 2)),
             ("NO1", date(2025, 10, 30), date(2025, 10, 30)),
         ]
-        assert sorted(e.delivery_date for e in publisher.prices()) == [
+        assert sorted(e.delivery_date for e in publisher.of(SpotPricesPublished)) == [
             TODAY - timedelta(days=n) for n in range(5, 0, -1)
         ]
 
     async def test_a_transient_failure_retries_the_same_chunk(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         day = TODAY - timedelta(days=1)
         source.published[("NO1", day)] = day_prices("NO1", day)
@@ -233,12 +218,12 @@ class TestBackfill:
         await poller.flush()
 
         assert len(source.calls) == 3
-        assert [e.delivery_date for e in publisher.prices()] == [day]
+        assert [e.delivery_date for e in publisher.of(SpotPricesPublished)] == [day]
 
 
 class TestPublishing:
     async def test_events_queued_during_a_broker_outage_are_published_in_order_after_it(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         source.published[("NO1", TODAY)] = day_prices("NO1", TODAY)
         source.published[("NO1", TOMORROW)] = day_prices("NO1", TOMORROW)
@@ -251,11 +236,11 @@ class TestPublishing:
 
         publisher.down = False
         assert await poller.flush()
-        assert [e.delivery_date for e in publisher.prices()] == [TODAY, TOMORROW]
+        assert [e.delivery_date for e in publisher.of(SpotPricesPublished)] == [TODAY, TOMORROW]
         assert poller.pending_count == 0
 
     async def test_the_running_loops_publish_and_stop_cleanly(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         source.published[("NO1", TODAY)] = day_prices("NO1", TODAY)
         weather = FakeWeather()
@@ -270,19 +255,17 @@ class TestPublishing:
 
         await poller.start()
         try:
-            async with asyncio.timeout(5):
-                while len(publisher.events) < 2:  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+            await eventually(lambda: len(publisher.published) >= 2, timeout_s=5)
         finally:
             await poller.stop()
 
-        kinds = {type(e).__name__ for e in publisher.events}
+        kinds = {type(e).__name__ for e in publisher.published}
         assert kinds == {"SpotPricesPublished", "WeatherForecastPublished"}
 
 
 class TestWeather:
     async def test_only_fresh_forecasts_are_published_per_location(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         weather = FakeWeather()
         poller = make_poller(
@@ -301,7 +284,7 @@ class TestWeather:
         assert await poller.poll_weather() == 0
         await poller.flush()
 
-        forecasts = [e for e in publisher.events if isinstance(e, WeatherForecastPublished)]
+        forecasts = publisher.of(WeatherForecastPublished)
         assert [f.location_id for f in forecasts] == ["zone:NO1", "home:5YJ3E7EB0KF000001"]
         assert forecasts[0].kafka_key() == b"zone:NO1"
         assert metrics.weather_forecasts_published._value.get() == 2
@@ -326,13 +309,13 @@ class PointCachingWeather:
 VIN_1, VIN_2 = "5YJ3E7EB0KF000001", "5YJ3E7EB0KF000002"
 
 
-def forecasts(publisher: Publisher) -> list[WeatherForecastPublished]:
-    return [e for e in publisher.events if isinstance(e, WeatherForecastPublished)]
+def forecasts(publisher: RecordingPublisher) -> list[WeatherForecastPublished]:
+    return publisher.of(WeatherForecastPublished)
 
 
 class TestHomeAreas:
     async def test_each_vehicles_home_area_is_forecast_under_its_own_id(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         weather = PointCachingWeather()
         poller = make_poller(source, publisher, metrics, weather=weather)
@@ -350,7 +333,7 @@ class TestHomeAreas:
         ]
 
     async def test_a_moved_home_is_forecast_at_once_and_a_lost_one_no_longer(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         weather = PointCachingWeather()
         poller = make_poller(source, publisher, metrics, weather=weather)
@@ -372,7 +355,7 @@ class TestHomeAreas:
         assert poller.weather_locations == []
 
     async def test_a_home_from_the_settings_wins_over_the_learned_one(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         weather = PointCachingWeather()
         configured = WeatherLocation(f"home:{VIN_1}", 59.95, 10.8)
@@ -386,7 +369,7 @@ class TestHomeAreas:
         assert weather.requested == [(59.95, 10.8)]
 
     async def test_a_new_home_cuts_the_weather_pause_short(
-        self, source: FakePrices, publisher: Publisher, metrics: MarketMetrics
+        self, source: FakePrices, publisher: RecordingPublisher, metrics: MarketMetrics
     ) -> None:
         weather = PointCachingWeather()
         poller = MarketPoller(
@@ -415,7 +398,7 @@ class TestHomeAreas:
     async def test_the_vin_is_not_logged_in_full(
         self,
         source: FakePrices,
-        publisher: Publisher,
+        publisher: RecordingPublisher,
         metrics: MarketMetrics,
         caplog: pytest.LogCaptureFixture,
     ) -> None:

@@ -10,16 +10,13 @@ from tc_common.clock import FixedClock
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.metrics import IngestMetrics
 from tc_ingest.poller import TelemetryPoller
+from tc_testkit.recorders import RecordingPublisher
+from tc_testkit.waiting import eventually
 
-from .conftest import TOKEN, VIN_A, VIN_B, FakeTessie, RecordingPublisher
+from .support import TOKEN, VIN_A, VIN_B, FakeTessie
 
 MakeClient = Callable[..., TessieHttpClient]
 MakePoller = Callable[..., TelemetryPoller]
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture
@@ -43,12 +40,6 @@ def make_poller(
         )
 
     return build
-
-
-async def eventually(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110  # the loops under test own no event to wait on
-            await asyncio.sleep(0.01)
 
 
 class TestOnePoll:

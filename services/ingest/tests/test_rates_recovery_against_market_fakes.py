@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tc_common.events.base import Event
+from tc_common.clock import FixedClock
 from tc_common.events.market import ExchangeRatesPublished, SpotPricesPublished
 from tc_ingest.adapters.entsoe import EntsoeClient
 from tc_ingest.adapters.norgesbank import CachedExchangeRates, NorgesBankClient
@@ -16,6 +16,7 @@ from tc_ingest.market_poller import MarketPoller
 from tc_ingest.metrics import MarketMetrics
 from tc_ingest.settings import MarketSettings
 from tc_market_fakes.server import RunningMarketFakes, running_market_fakes
+from tc_testkit.recorders import RecordingPublisher
 
 TOKEN = "entsoe-token-123456"
 # Tuesday 4 November 2025, 13:30 CET: tomorrow's prices are out, today's rate is not (16:00).
@@ -25,39 +26,15 @@ TODAY, TOMORROW = date(2025, 11, 4), date(2025, 11, 5)
 RATE_DAY = date(2025, 11, 3)
 
 
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-
-class Publisher:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-    def prices(self) -> list[SpotPricesPublished]:
-        return [e for e in self.events if isinstance(e, SpotPricesPublished)]
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock(NOW)
-
-
-@pytest.fixture
-def fakes(clock: MovableClock) -> Iterator[RunningMarketFakes]:
+def fakes(clock: FixedClock) -> Iterator[RunningMarketFakes]:
     with running_market_fakes(token=TOKEN, seed=1, now=clock, publication_cet="12:45") as running:
         yield running
-
-
-@pytest.fixture
-def publisher() -> Publisher:
-    return Publisher()
 
 
 @pytest.fixture
@@ -67,7 +44,10 @@ def metrics() -> MarketMetrics:
 
 @pytest.fixture
 async def make_poller(
-    fakes: RunningMarketFakes, clock: MovableClock, publisher: Publisher, metrics: MarketMetrics
+    fakes: RunningMarketFakes,
+    clock: FixedClock,
+    publisher: RecordingPublisher,
+    metrics: MarketMetrics,
 ) -> AsyncIterator[Callable[..., MarketPoller]]:
     # One attempt per request: a fault is a failed refresh at once, no retry sleeps.
     settings = MarketSettings(
@@ -100,8 +80,8 @@ async def make_poller(
 
 async def test_days_published_without_a_rate_are_republished_with_ore_once_it_recovers(
     fakes: RunningMarketFakes,
-    clock: MovableClock,
-    publisher: Publisher,
+    clock: FixedClock,
+    publisher: RecordingPublisher,
     metrics: MarketMetrics,
     make_poller: Callable[..., MarketPoller],
 ) -> None:
@@ -112,19 +92,19 @@ async def test_days_published_without_a_rate_are_republished_with_ore_once_it_re
         await poller.poll_rates()
     await poller.poll_live()
     await poller.flush()
-    first = publisher.prices()
+    first = publisher.of(SpotPricesPublished)
     awaiting = poller.days_awaiting_rate()
 
-    clock.at += timedelta(minutes=30)
+    clock.advance(timedelta(minutes=30))
     with pytest.raises(MarketUnavailableError):  # still down: nothing to re-publish yet
         await poller.poll_rates()
     await poller.flush()
-    assert publisher.prices() == first
+    assert publisher.of(SpotPricesPublished) == first
 
-    clock.at += timedelta(minutes=30)
+    clock.advance(timedelta(minutes=30))
     await poller.poll_rates()
     await poller.flush()
-    republished = publisher.prices()[len(first) :]
+    republished = publisher.of(SpotPricesPublished)[len(first) :]
 
     assert [(e.delivery_date, e.revision, e.eur_nok) for e in first] == [
         (TODAY, 0, None),
@@ -151,10 +131,11 @@ async def test_days_published_without_a_rate_are_republished_with_ore_once_it_re
             old.resolution_min,
         )
     # The rates go out before the prices converted with them.
-    kinds = [type(e).__name__ for e in publisher.events[len(first) :]]
+    kinds = [type(e).__name__ for e in publisher.published[len(first) :]]
     assert kinds.index("SpotPricesPublished") > kinds.index("ExchangeRatesPublished")
     assert any(
-        isinstance(e, ExchangeRatesPublished) and e.rate_date == RATE_DAY for e in publisher.events
+        isinstance(e, ExchangeRatesPublished) and e.rate_date == RATE_DAY
+        for e in publisher.published
     )
     assert poller.days_awaiting_rate() == set()
     assert metrics.prices_days_awaiting_rate._value.get() == 0
@@ -163,12 +144,12 @@ async def test_days_published_without_a_rate_are_republished_with_ore_once_it_re
     await poller.poll_rates()
     await poller.poll_live()
     await poller.flush()
-    assert len(publisher.prices()) == 4
+    assert len(publisher.of(SpotPricesPublished)) == 4
 
 
 async def test_only_the_recent_days_wait_for_a_rate(
     fakes: RunningMarketFakes,
-    publisher: Publisher,
+    publisher: RecordingPublisher,
     metrics: MarketMetrics,
     make_poller: Callable[..., MarketPoller],
 ) -> None:
@@ -185,8 +166,8 @@ async def test_only_the_recent_days_wait_for_a_rate(
     await poller.poll_rates()
     await poller.flush()
 
-    without_ore = [e.delivery_date for e in publisher.prices() if e.eur_nok is None]
-    republished = [e.delivery_date for e in publisher.prices() if e.revision == 1]
+    without_ore = [e.delivery_date for e in publisher.of(SpotPricesPublished) if e.eur_nok is None]
+    republished = [e.delivery_date for e in publisher.of(SpotPricesPublished) if e.revision == 1]
     recent = [TODAY - timedelta(days=2), TODAY - timedelta(days=1), TODAY, TOMORROW]
     assert sorted(without_ore) == [TODAY - timedelta(days=n) for n in range(5, -2, -1)]
     assert awaiting == {("NO1", day) for day in recent}

@@ -11,8 +11,9 @@ from tc_ingest.errors import (
     TessieVehicleNotFoundError,
 )
 from tc_ingest.metrics import IngestMetrics
+from tc_testkit.recorders import RecordedSleeps
 
-from .conftest import TOKEN, VIN_A, VIN_B, FakeTessie, RecordedSleeps
+from .support import TOKEN, VIN_A, VIN_B, FakeTessie
 
 MakeClient = Callable[..., TessieHttpClient]
 

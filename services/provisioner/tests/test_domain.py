@@ -1,7 +1,6 @@
 """Invitation-only onboarding decisions, fed scripts of requests."""
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
@@ -14,25 +13,10 @@ from tc_provisioner.domain import (
     restore_state,
 )
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+from .support import NOW, request
+
 CODES = {f"INVITE-{i:03d}" for i in range(200)}
 DIGESTS = frozenset(invitation_digest(c) for c in CODES)
-
-
-def request(
-    code: str = "INVITE-000",
-    *,
-    email: str = "ada@example.org",
-    device: str = "pixel-8",
-    request_id: uuid.UUID | None = None,
-) -> ProvisioningRequested:
-    return ProvisioningRequested(
-        request_id=request_id or uuid.uuid4(),
-        requested_at=NOW,
-        email=email,
-        device_name=device,
-        invitation_code=code,
-    )
 
 
 def run_script(

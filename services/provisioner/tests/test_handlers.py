@@ -1,15 +1,13 @@
 """The provisioner handler wired into the app's broker, over FastStream's in-memory Kafka."""
 
 import hashlib
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from tc_common.clock import FixedClock
-from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged
 from tc_common.topics import (
     DEAD_LETTER_V1,
     PROVISIONING_ACKNOWLEDGED_V1,
@@ -18,7 +16,8 @@ from tc_common.topics import (
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+from .support import NOW, request
+
 CODES = ["WELCOME-ONE", "WELCOME-TWO"]
 
 
@@ -30,18 +29,6 @@ def broker() -> KafkaBroker:
     app = create_app(settings, clock=FixedClock(NOW))
     assert isinstance(app.broker, KafkaBroker)
     return app.broker
-
-
-def request(
-    code: str, device: str = "pixel-8", request_id: uuid.UUID | None = None
-) -> ProvisioningRequested:
-    return ProvisioningRequested(
-        request_id=request_id or uuid.uuid4(),
-        requested_at=NOW,
-        email="ada@example.org",
-        device_name=device,
-        invitation_code=code,
-    )
 
 
 def ack_publisher(broker: KafkaBroker) -> Any:

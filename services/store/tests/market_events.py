@@ -1,4 +1,5 @@
-"""Builders of valid market, weather and forecast events for the store tests."""
+"""Market, weather and forecast events as the store's tests use them: NO3 prices of the day
+2026-11-25 (or of a DST day) fetched the day before, rates and weather of the same fetch."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -7,12 +8,11 @@ from tc_common.events import (
     ExchangeRatesPublished,
     PriceAnomalyDetected,
     PriceForecastPublished,
-    PriceForecastSlot,
-    SpotPriceSlot,
     SpotPricesPublished,
     WeatherForecastPublished,
     WeatherSlot,
 )
+from tc_testkit import market
 
 # 2026-03-29 is the spring DST day in CET: 23 hours, 92 quarter-hours, from 23:00 UTC the
 # day before to 22:00 UTC.
@@ -27,38 +27,20 @@ LATER = FETCHED_AT + timedelta(hours=1)
 
 def spot_prices(
     *,
-    zone: str = "NO3",
     delivery_date: date = DAY,
     start: datetime = DAY_START,
     count: int = 96,
     resolution_min: int = 15,
-    revision: int = 0,
-    fetched_at: datetime = FETCHED_AT,
     base_eur_per_mwh: float = 50.0,
     **fields: Any,
 ) -> SpotPricesPublished:
-    step = timedelta(minutes=resolution_min)
-    slots = [
-        SpotPriceSlot(
-            start_at=start + i * step,
-            end_at=start + (i + 1) * step,
-            price_eur_per_mwh=base_eur_per_mwh + i,
-            price_nok_ore_per_kwh=(base_eur_per_mwh + i) * 1.17,
-        )
-        for i in range(count)
-    ]
-    values: dict[str, Any] = {
-        "zone": zone,
-        "delivery_date": delivery_date,
-        "resolution_min": resolution_min,
-        "source": "simulated",
-        "fetched_at": fetched_at,
-        "revision": revision,
-        "eur_nok": 11.7,
-        "slots": slots,
-        **fields,
-    }
-    return SpotPricesPublished(**values)
+    """``count`` slots of ``delivery_date`` in NO3, the first at ``base_eur_per_mwh`` and each
+    1 EUR/MWh dearer, so every row tells which slot it came from."""
+    prices = [base_eur_per_mwh + i for i in range(count)]
+    options: dict[str, Any] = {"zone": "NO3", "eur_nok": 11.7, "fetched_at": FETCHED_AT, **fields}
+    return market.spot_prices(
+        delivery_date, prices, resolution_min=resolution_min, start=start, **options
+    )
 
 
 def exchange_rates(
@@ -103,29 +85,14 @@ def weather_forecast(
 
 def price_forecast(
     *,
-    zone: str = "NO3",
-    issued_at: datetime = FETCHED_AT,
     start: datetime = DAY_START + timedelta(days=1),
     count: int = 8,
-    p50_eur_per_mwh: float = 60.0,
+    **fields: Any,
 ) -> PriceForecastPublished:
-    quarter = timedelta(minutes=15)
-    return PriceForecastPublished(
-        zone=zone,
-        issued_at=issued_at,
-        model="test-model/1",
-        known_until=start,
-        slots=[
-            PriceForecastSlot(
-                start_at=start + i * quarter,
-                end_at=start + (i + 1) * quarter,
-                p10_eur_per_mwh=p50_eur_per_mwh - 10,
-                p50_eur_per_mwh=p50_eur_per_mwh,
-                p90_eur_per_mwh=p50_eur_per_mwh + 15,
-            )
-            for i in range(count)
-        ],
-    )
+    """A forecast of ``count`` quarter-hours of NO3 from ``start``, issued when prices were
+    fetched."""
+    options: dict[str, Any] = {"zone": "NO3", "issued_at": FETCHED_AT, **fields}
+    return market.price_forecast(start, slots=count, resolution_min=15, **options)
 
 
 def price_anomaly(

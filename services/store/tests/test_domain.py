@@ -13,6 +13,7 @@ from tc_store.domain import (
     unstorable_reason,
     vehicle_spans,
 )
+from tc_testkit.events import telemetry_sample
 
 T0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
@@ -27,10 +28,13 @@ class TestTelemetryRow:
         assert set(TELEMETRY_COLUMNS) == set(TelemetrySampled.model_fields) - {"schema_version"}
         assert len(TELEMETRY_COLUMNS) == len(set(TELEMETRY_COLUMNS))
 
-    def test_values_follow_the_column_order(self, make_sample) -> None:
+    def test_values_follow_the_column_order(self) -> None:
         departure_at = T0 + timedelta(hours=20)
-        event = make_sample(
-            minute=3, speed_kmh=42.5, shift_state="D", scheduled_departure_at=departure_at
+        event = telemetry_sample(
+            sampled_at=T0 + timedelta(minutes=3),
+            speed_kmh=42.5,
+            shift_state="D",
+            scheduled_departure_at=departure_at,
         )
         result = telemetry_row(event)
         by_column = dict(zip(TELEMETRY_COLUMNS, result.values, strict=True))
@@ -44,11 +48,11 @@ class TestTelemetryRow:
 
 
 class TestUnstorableReason:
-    def test_ordinary_sample_is_storable(self, make_sample) -> None:
-        assert unstorable_reason(make_sample()) is None
+    def test_ordinary_sample_is_storable(self) -> None:
+        assert unstorable_reason(telemetry_sample()) is None
 
-    def test_nul_character_in_text_can_never_be_stored(self, make_sample) -> None:
-        assert unstorable_reason(make_sample(vin="5YJ3\x00BAD")) == (
+    def test_nul_character_in_text_can_never_be_stored(self) -> None:
+        assert unstorable_reason(telemetry_sample("5YJ3\x00BAD")) == (
             "vehicle_id contains a NUL character"
         )
 

@@ -12,11 +12,7 @@ from tc_common.settings import KafkaSettings
 from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
 from tc_store.handlers import build_router
 from tc_store.metrics import StoreMetrics
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
+from tc_testkit.events import telemetry_sample
 
 
 @pytest.fixture
@@ -30,8 +26,8 @@ def counter(registry: CollectorRegistry, name: str) -> float:
     return registry.get_sample_value(f"tc_store_{name}_total") or 0.0
 
 
-async def test_sample_is_saved_as_one_row_and_counted(broker, fake_repo, registry, make_sample):
-    event = make_sample(minute=1)
+async def test_sample_is_saved_as_one_row_and_counted(broker, fake_repo, registry):
+    event = telemetry_sample()
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(event, TELEMETRY_SAMPLED_V1, key=event.kafka_key())
     assert list(fake_repo.rows) == [(event.vehicle_id, event.sampled_at)]
@@ -39,8 +35,8 @@ async def test_sample_is_saved_as_one_row_and_counted(broker, fake_repo, registr
     assert counter(registry, "duplicates_ignored") == 0
 
 
-async def test_repeated_sample_is_counted_as_duplicate(broker, fake_repo, registry, make_sample):
-    event = make_sample(minute=1)
+async def test_repeated_sample_is_counted_as_duplicate(broker, fake_repo, registry):
+    event = telemetry_sample()
     async with TestKafkaBroker(broker) as test_broker:
         for _ in range(3):
             await test_broker.publish(event, TELEMETRY_SAMPLED_V1, key=event.kafka_key())
@@ -67,14 +63,14 @@ async def test_message_without_sampled_at_is_dead_lettered_not_saved(broker, fak
     assert counter(registry, "samples_stored") == 0
 
 
-async def test_sample_the_database_can_never_store_is_dead_lettered(broker, fake_repo, make_sample):
+async def test_sample_the_database_can_never_store_is_dead_lettered(broker, fake_repo):
     received: list[MessageDeadLettered] = []
 
     @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
     async def collect(letter: MessageDeadLettered) -> None:
         received.append(letter)
 
-    bad = make_sample(vin="5YJ3\x00NUL")
+    bad = telemetry_sample("5YJ3\x00NUL")
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(bad, TELEMETRY_SAMPLED_V1, key=b"x")
     assert fake_repo.calls == []
@@ -83,11 +79,9 @@ async def test_sample_the_database_can_never_store_is_dead_lettered(broker, fake
     ]
 
 
-async def test_repository_failure_propagates_so_the_offset_is_not_committed(
-    broker, fake_repo, make_sample
-):
+async def test_repository_failure_propagates_so_the_offset_is_not_committed(broker, fake_repo):
     fake_repo.fail_with = RuntimeError("disk full")
     async with TestKafkaBroker(broker) as test_broker:
         with pytest.raises(RuntimeError, match="disk full"):
-            await test_broker.publish(make_sample(), TELEMETRY_SAMPLED_V1)
+            await test_broker.publish(telemetry_sample(), TELEMETRY_SAMPLED_V1)
     assert fake_repo.rows == {}

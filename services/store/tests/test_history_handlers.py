@@ -1,8 +1,7 @@
 """Drive, charge, profile and plan handlers with the in-memory broker and fake repositories."""
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
@@ -19,51 +18,17 @@ from tc_common.topics import (
     DRIVE_RECORDED_V1,
 )
 from tc_store import domain
-from tc_store.domain import WriteResult
 from tc_store.handlers import build_market_router
 from tc_store.metrics import StoreMetrics
+from tc_testkit.events import AT
+from tc_testkit.history import charge, drive, plan, profile
 
-from .history_events import MORNING, charge, drive, plan, profile
-from .test_market_handlers import FakeMarketRepo
-
-
-class FakeHistoryRepo:
-    """Records every write as (method, rows); reports rows already seen as unchanged."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[tuple[Any, ...]]]] = []
-        self.seen: set[tuple[str, tuple[Any, ...]]] = set()
-        self.fail_with: Exception | None = None
-
-    async def _save(self, method: str, rows: Sequence[tuple[Any, ...]]) -> WriteResult:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.calls.append((method, list(rows)))
-        new = {(method, tuple(row)) for row in rows} - self.seen
-        self.seen |= new
-        return WriteResult(written=len(new), unchanged=len(rows) - len(new))
-
-    async def save_drives(self, rows: Sequence[domain.DriveRow]) -> WriteResult:
-        return await self._save("drives", rows)
-
-    async def save_charges(self, rows: Sequence[domain.ChargeRow]) -> WriteResult:
-        return await self._save("charges", rows)
-
-    async def save_behaviour_profile(self, row: domain.ProfileRow) -> WriteResult:
-        return await self._save("behaviour_profile", [row])
-
-    async def save_charge_plan(self, row: domain.PlanRow) -> WriteResult:
-        return await self._save("charge_plan", [row])
+from .support import FakeHistoryRepo, FakeMarketRepo, rows_metric
 
 
 @pytest.fixture
 def repo() -> FakeHistoryRepo:
     return FakeHistoryRepo()
-
-
-@pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
 
 
 @pytest.fixture
@@ -83,10 +48,6 @@ def dead_letters(broker: KafkaBroker) -> list[MessageDeadLettered]:
         received.append(letter)
 
     return received
-
-
-def rows_metric(registry: CollectorRegistry, kind: str, table: str) -> float:
-    return registry.get_sample_value(f"tc_store_rows_{kind}_total", {"table": table}) or 0.0
 
 
 @pytest.mark.parametrize(
@@ -170,7 +131,7 @@ async def test_a_drive_without_its_id_is_dead_lettered_and_the_next_one_stored(
     [
         pytest.param(
             CHARGE_RECORDED_V1,
-            charge(ended_at=MORNING),
+            charge(AT, ended_at=AT - timedelta(hours=1)),
             "ended_at must not be before started_at",
             id="charge-ends-before-it-starts",
         ),

@@ -95,7 +95,7 @@ class TestSpotPriceRows:
                 DAY_START + timedelta(hours=i + 1),
                 60,
                 50.0 + i,
-                (50.0 + i) * 1.17,
+                (50.0 + i) * 11.7 / 10,
                 DAY,
                 "simulated",
                 3,

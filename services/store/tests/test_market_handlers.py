@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
@@ -33,38 +32,7 @@ from .market_events import (
     spot_prices,
     weather_forecast,
 )
-
-
-class FakeMarketRepo:
-    """Records every write as (method, rows); reports rows already seen as unchanged."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[tuple[Any, ...]]]] = []
-        self.seen: set[tuple[str, tuple[Any, ...]]] = set()
-        self.fail_with: Exception | None = None
-
-    async def _save(self, method: str, rows: Sequence[tuple[Any, ...]]) -> WriteResult:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.calls.append((method, list(rows)))
-        new = {(method, tuple(row)) for row in rows} - self.seen
-        self.seen |= new
-        return WriteResult(written=len(new), unchanged=len(rows) - len(new))
-
-    async def save_spot_prices(self, rows: Sequence[domain.SpotPriceRow]) -> WriteResult:
-        return await self._save("spot_prices", rows)
-
-    async def save_exchange_rates(self, rows: Sequence[domain.ExchangeRateRow]) -> WriteResult:
-        return await self._save("exchange_rates", rows)
-
-    async def save_weather_forecast(self, rows: Sequence[domain.WeatherForecastRow]) -> WriteResult:
-        return await self._save("weather_forecast", rows)
-
-    async def save_price_forecast(self, rows: Sequence[domain.PriceForecastRow]) -> WriteResult:
-        return await self._save("price_forecast", rows)
-
-    async def save_price_anomalies(self, rows: Sequence[domain.PriceAnomalyRow]) -> WriteResult:
-        return await self._save("price_anomalies", rows)
+from .support import FakeMarketRepo, rows_metric
 
 
 class _NoHistory:
@@ -89,21 +57,12 @@ def market() -> FakeMarketRepo:
 
 
 @pytest.fixture
-def registry() -> CollectorRegistry:
-    return CollectorRegistry()
-
-
-@pytest.fixture
 def broker(market: FakeMarketRepo, registry: CollectorRegistry) -> KafkaBroker:
     broker = build_broker(KafkaSettings(), service="store", registry=registry)
     broker.include_router(
         build_market_router(market, _NoHistory(), StoreMetrics.create(registry), group_id="store")
     )
     return broker
-
-
-def rows_metric(registry: CollectorRegistry, kind: str, table: str) -> float:
-    return registry.get_sample_value(f"tc_store_rows_{kind}_total", {"table": table}) or 0.0
 
 
 @pytest.mark.parametrize(

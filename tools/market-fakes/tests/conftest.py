@@ -1,3 +1,5 @@
+"""Fixtures of the market fakes' tests: the fakes served on a clock the test moves."""
+
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -5,21 +7,11 @@ import httpx
 import pytest
 
 from tc_market_fakes.server import RunningMarketFakes, running_market_fakes
+from tc_testkit.clocks import MovableClock
 
 TOKEN = "entsoe-token-123456"
 # Monday 3 November 2025, 11:00 UTC = 12:00 CET: tomorrow's prices are not out yet.
 MONDAY_NOON_CET = datetime(2025, 11, 3, 11, 0, tzinfo=UTC)
-
-
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def set(self, at: datetime) -> None:
-        self.at = at
 
 
 @pytest.fixture

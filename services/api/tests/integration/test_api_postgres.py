@@ -1,25 +1,24 @@
 """The real app against a real PostgreSQL, with the schema created by tc_db's migrations."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tc_api.adapters.postgres import open_pool
 from tc_api.main import create_app
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
-from tc_db import apply_migrations_sync
 from tc_devstack import free_port
+
+from ..support import KEY, NOW, client_of  # noqa: TID252
+from .support import insert_rows, seeding
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-KEY = "integration-key-0123456789"
 VIN = "5YJ3E7EB0KF000001"
 OTHER_VIN = "5YJ3E7EB0KF000002"
 SAMPLES = 48  # one every 5 minutes for the last 4 hours
@@ -60,38 +59,38 @@ def _telemetry_row(vehicle_id: str, index: int) -> dict[str, Any]:
 
 @pytest.fixture
 def seeded_url(database_url: str) -> str:
-    apply_migrations_sync(database_url)
     rows = [_telemetry_row(VIN, i) for i in range(SAMPLES)]
-    columns = list(rows[0])
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        # A server in another time zone must still yield UTC from the api.
-        conn.execute(
-            psycopg.sql.SQL("ALTER DATABASE {} SET timezone = 'America/New_York'").format(
-                psycopg.sql.Identifier(conn.info.dbname)
-            )
+    with seeding(database_url) as conn:
+        insert_rows(conn, "telemetry", rows)
+        insert_rows(
+            conn,
+            "vehicles",
+            [
+                {
+                    "vehicle_id": VIN,
+                    "first_sampled_at": rows[0]["sampled_at"],
+                    "last_sampled_at": rows[-1]["sampled_at"],
+                },
+                {
+                    "vehicle_id": OTHER_VIN,
+                    "first_sampled_at": NOW - timedelta(days=2),
+                    "last_sampled_at": NOW - timedelta(days=2),
+                },
+            ],
         )
-        with conn.cursor() as cur:
-            cur.executemany(
-                psycopg.sql.SQL("INSERT INTO telemetry ({}) VALUES ({})").format(
-                    psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, columns)),
-                    psycopg.sql.SQL(", ").join(psycopg.sql.Placeholder(c) for c in columns),
-                ),
-                rows,
-            )
-            cur.executemany(
-                "INSERT INTO vehicles (vehicle_id, first_sampled_at, last_sampled_at) "
-                "VALUES (%s, %s, %s)",
-                [
-                    (VIN, rows[0]["sampled_at"], rows[-1]["sampled_at"]),
-                    (OTHER_VIN, NOW - timedelta(days=2), NOW - timedelta(days=2)),
-                ],
-            )
-            # VIN fell asleep after its last sample; OTHER_VIN was never checked by ingest.
-            cur.execute(
-                "INSERT INTO vehicle_activity (vehicle_id, activity, since, observed_at) "
-                "VALUES (%s, 'asleep', %s, %s)",
-                (VIN, rows[-1]["sampled_at"], NOW - timedelta(minutes=1)),
-            )
+        # VIN fell asleep after its last sample; OTHER_VIN was never checked by ingest.
+        insert_rows(
+            conn,
+            "vehicle_activity",
+            [
+                {
+                    "vehicle_id": VIN,
+                    "activity": "asleep",
+                    "since": rows[-1]["sampled_at"],
+                    "observed_at": NOW - timedelta(minutes=1),
+                }
+            ],
+        )
     return database_url
 
 
@@ -102,14 +101,7 @@ def _settings(url: str, **overrides: Any) -> ApiSettings:
 @pytest.fixture
 async def client(seeded_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(_settings(seeded_url), clock=FixedClock(NOW))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(app) as http:
         yield http
 
 
@@ -280,14 +272,7 @@ async def test_refusals_are_4xx_with_a_useful_detail(
 async def test_an_unreachable_database_gives_503_with_a_retry_hint() -> None:
     url = f"postgresql://tc:pw@127.0.0.1:{free_port()}/nothing"
     app = create_app(_settings(url, db_timeout_s=0.5), clock=FixedClock(NOW))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(app) as http:
         health = await http.get("/healthz")
         vehicles = await http.get("/v1/vehicles")
 

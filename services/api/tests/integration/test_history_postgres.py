@@ -2,41 +2,27 @@
 rows as the store service writes them."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tc_api.main import create_app
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
-from tc_db import apply_migrations_sync
+from tc_testkit import history
+from tc_testkit.events import VIN
 
 # The same events test_behaviour_routes.py serves from a fake reader; the tests directory is no
 # installed package, so only a relative import reaches them.
-from ..history_events import NOW, VIN, charge, drive, plan, profile  # noqa: TID252
+from ..support import CHARGES, DRIVES, KEY, NOW, PLANS, PROFILE, client_of  # noqa: TID252
+from .support import insert_rows, seeding
 
 pytestmark = pytest.mark.integration
 
-KEY = "integration-key-0123456789"
 OTHER = "7SAYGDEE2PF010003"
 TELEMETRY_ONLY = "5YJ3E7EA1MF010002"
-
-
-def _insert(conn: psycopg.Connection[Any], table: str, rows: list[dict[str, Any]]) -> None:
-    sql = psycopg.sql
-    columns = list(rows[0])
-    with conn.cursor() as cur:
-        cur.executemany(
-            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                sql.Identifier(table),
-                sql.SQL(", ").join(map(sql.Identifier, columns)),
-                sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
-            ),
-            rows,
-        )
 
 
 def _episode(event: Any, vehicle_id: str = VIN) -> dict[str, Any]:
@@ -68,45 +54,37 @@ def _plan_row(event: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def seeded_url(database_url: str) -> str:
-    apply_migrations_sync(database_url)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        # A server in another time zone must still yield UTC from the api.
-        conn.execute(
-            psycopg.sql.SQL("ALTER DATABASE {} SET timezone = 'America/New_York'").format(
-                psycopg.sql.Identifier(conn.info.dbname)
-            )
-        )
-        _insert(
+    with seeding(database_url) as conn:
+        insert_rows(
             conn,
             "vehicles",
             [{"vehicle_id": TELEMETRY_ONLY, "first_sampled_at": NOW, "last_sampled_at": NOW}],
         )
-        _insert(
+        insert_rows(
             conn,
             "drives",
-            [_episode(drive(d, 100 + d)) for d in (0, 1, 3, 10)] + [_episode(drive(1, 500), OTHER)],
+            [_episode(d) for d in DRIVES]
+            + [_episode(history.drive(NOW - timedelta(days=1, hours=4), drive_id=500), OTHER)],
         )
-        _insert(conn, "charges", [_episode(charge(d, 200 + d)) for d in (1, 3)])
-        event = profile()
-        _insert(
+        insert_rows(conn, "charges", [_episode(c) for c in CHARGES])
+        insert_rows(
             conn,
             "behaviour_profiles",
             [
                 {
                     "vehicle_id": VIN,
-                    "computed_at": event.computed_at,
-                    "learning_state": event.learning_state,
-                    "days_observed": event.days_observed,
-                    "days_until_ready": event.days_until_ready,
-                    "days_until_fully_trained": event.days_until_fully_trained,
-                    "summary": event.summary,
-                    "event": event.model_dump_json(),
+                    "computed_at": PROFILE.computed_at,
+                    "learning_state": PROFILE.learning_state,
+                    "days_observed": PROFILE.days_observed,
+                    "days_until_ready": PROFILE.days_until_ready,
+                    "days_until_fully_trained": PROFILE.days_until_fully_trained,
+                    "summary": PROFILE.summary,
+                    "event": PROFILE.model_dump_json(),
                 }
             ],
         )
-        plans = [plan(30, "scheduled"), plan(5), plan(1, "prices_published")]
-        _insert(conn, "charge_plan_history", [_plan_row(p) for p in plans])
-        _insert(conn, "charge_plans", [_plan_row(plans[-1])])
+        insert_rows(conn, "charge_plan_history", [_plan_row(p) for p in PLANS])
+        insert_rows(conn, "charge_plans", [_plan_row(PLANS[-1])])
     return database_url
 
 
@@ -115,14 +93,7 @@ async def client(seeded_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         ApiSettings(postgres={"url": seeded_url}, api_keys=[KEY]), clock=FixedClock(NOW)
     )
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(app) as http:
         yield http
 
 

@@ -5,37 +5,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tc_api.main import create_app
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
-from tc_db import apply_migrations_sync
+
+from ..support import KEY, client_of  # noqa: TID252
+from .support import insert_rows, seeding
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
-KEY = "integration-key-0123456789"
 # 2026-03-29 is the spring DST day in CET: 92 quarter-hours from 23:00 UTC the day before.
 DST_DAY = date(2026, 3, 29)
 DST_START = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
 QUARTER = timedelta(minutes=15)
-
-
-def _insert(conn: psycopg.Connection[Any], table: str, rows: list[dict[str, Any]]) -> None:
-    sql = psycopg.sql
-    columns = list(rows[0])
-    with conn.cursor() as cur:
-        cur.executemany(
-            sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                sql.Identifier(table),
-                sql.SQL(", ").join(map(sql.Identifier, columns)),
-                sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
-            ),
-            rows,
-        )
 
 
 def _spot(start: datetime, resolution_min: int, eur: float, revision: int) -> dict[str, Any]:
@@ -92,15 +77,8 @@ def _weather(updated_at: datetime, hours: int, temperature_c: float) -> list[dic
 
 @pytest.fixture
 def seeded_url(database_url: str) -> str:
-    apply_migrations_sync(database_url)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        # A server in another time zone must still yield UTC from the api.
-        conn.execute(
-            psycopg.sql.SQL("ALTER DATABASE {} SET timezone = 'America/New_York'").format(
-                psycopg.sql.Identifier(conn.info.dbname)
-            )
-        )
-        _insert(
+    with seeding(database_url) as conn:
+        insert_rows(
             conn,
             "spot_prices",
             [_spot(DST_START + i * QUARTER, 15, 40.0 + i, 1) for i in range(92)]
@@ -109,13 +87,13 @@ def seeded_url(database_url: str) -> str:
             + [{**_spot(DST_START, 15, 0.0, 0), "zone": "SE3"}],
         )
         end_of_day = DST_START + 92 * QUARTER
-        _insert(
+        insert_rows(
             conn,
             "price_forecasts",
             _forecast(NOW - timedelta(hours=6), end_of_day - 4 * QUARTER, 8, 10.0)
             + _forecast(NOW, end_of_day - 4 * QUARTER, 12, 70.0),
         )
-        _insert(
+        insert_rows(
             conn,
             "price_anomalies",
             [
@@ -132,7 +110,7 @@ def seeded_url(database_url: str) -> str:
                 for kind, h, price in [("negative", 3, -2.0), ("spike", 18, 300.0)]
             ],
         )
-        _insert(
+        insert_rows(
             conn,
             "exchange_rates",
             [
@@ -147,7 +125,7 @@ def seeded_url(database_url: str) -> str:
                 for currency, rate in (("NOK", 11.5), ("SEK", 11.0), ("DKK", 7.46))
             ],
         )
-        _insert(
+        insert_rows(
             conn,
             "weather_forecasts",
             _weather(NOW - timedelta(hours=3), 10, -8.0) + _weather(NOW, 4, 2.5),
@@ -160,14 +138,7 @@ async def client(seeded_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         ApiSettings(postgres={"url": seeded_url}, api_keys=[KEY]), clock=FixedClock(NOW)
     )
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(manager.app),
-            base_url="http://api.test",
-            headers={"X-API-Key": KEY},
-        ) as http,
-    ):
+    async with client_of(app) as http:
         yield http
 
 

@@ -6,22 +6,17 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
 from tc_common.events import (
     BehaviourProfileUpdated,
     ChargePlanPublished,
-    Event,
-    SpotPriceSlot,
-    SpotPricesPublished,
-    TelemetrySampled,
 )
 from tc_common.topics import (
     BEHAVIOUR_PROFILE_UPDATED_V1,
@@ -35,6 +30,9 @@ from tc_devstack import LocalKafka
 from tc_forecast.domain.behaviour.synthetic_history import Commuter, commuter_history
 from tc_forecast.main import create_app
 from tc_forecast.settings import ForecastSettings
+from tc_testkit.events import telemetry_sample
+from tc_testkit.kafka import first, keyed, produce
+from tc_testkit.market import spot_prices
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
@@ -63,72 +61,6 @@ async def running_app(kafka: LocalKafka) -> AsyncIterator[AsgiFastStream]:
         yield app
 
 
-async def produce(kafka: LocalKafka, topic: str, events: list[Event]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(
-                topic, event.model_dump_json().encode(), key=event.kafka_key()
-            )
-    finally:
-        await producer.stop()
-
-
-async def first_matching(
-    kafka: LocalKafka, topic: str, key: bytes, accept: type[Event], ok: object, timeout_s: float
-) -> Event | None:
-    """The first value under ``key`` on ``topic`` for which ``ok(event)`` holds."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for m in records:
-                        if m.key != key or m.value is None:
-                            continue
-                        event = accept.model_validate_json(m.value)
-                        if callable(ok) and ok(event):
-                            return event
-    except TimeoutError:
-        return None
-    finally:
-        await consumer.stop()
-
-
-def day_ahead(day: date) -> SpotPricesPublished:
-    """A day of NO1 prices: dear in the day, cheap at night."""
-    start = datetime(day.year, day.month, day.day, tzinfo=OSLO).astimezone(UTC)
-    slots = []
-    for h in range(24):
-        eur = 110.0 if 7 <= h < 21 else 35.0
-        slots.append(
-            SpotPriceSlot(
-                start_at=start + timedelta(hours=h),
-                end_at=start + timedelta(hours=h + 1),
-                price_eur_per_mwh=eur,
-                price_nok_ore_per_kwh=eur * 11.6 / 10,
-            )
-        )
-    return SpotPricesPublished(
-        zone="NO1",
-        delivery_date=day,
-        resolution_min=60,
-        source="simulated",
-        fetched_at=start,
-        eur_nok=11.6,
-        slots=tuple(slots),
-    )
-
-
 async def test_a_commuters_history_becomes_a_ready_profile_and_a_charge_plan(
     kafka: LocalKafka, running_app: AsgiFastStream
 ) -> None:
@@ -140,48 +72,42 @@ async def test_a_commuters_history_becomes_a_ready_profile_and_a_charge_plan(
     drives = [d for d in drives if d.ended_at <= now]
     charges = [c for c in charges if c.ended_at <= now]
 
-    await produce(kafka, DRIVE_RECORDED_V1, list(drives))
-    await produce(kafka, CHARGE_RECORDED_V1, list(charges))
-    profile = await first_matching(
-        kafka,
+    await produce(kafka.bootstrap_servers, DRIVE_RECORDED_V1, drives)
+    await produce(kafka.bootstrap_servers, CHARGE_RECORDED_V1, charges)
+    profile = await first(
+        kafka.bootstrap_servers,
         BEHAVIOUR_PROFILE_UPDATED_V1,
-        vin.encode(),
-        BehaviourProfileUpdated,
-        lambda e: e.learning_state == "ready",
-        timeout_s=45,
+        keyed(vin.encode(), BehaviourProfileUpdated, lambda e: e.learning_state == "ready"),
+        what="a ready profile",
     )
 
-    assert isinstance(profile, BehaviourProfileUpdated)
     assert profile.days_observed == 20
     assert [loc.kind for loc in profile.locations] == ["home"]
     assert profile.summary
 
     await produce(
-        kafka, SPOT_PRICES_PUBLISHED_V1, [day_ahead(today), day_ahead(today + timedelta(days=1))]
+        kafka.bootstrap_servers,
+        SPOT_PRICES_PUBLISHED_V1,
+        [spot_prices(today), spot_prices(today + timedelta(days=1))],
     )
-    at = datetime.now(UTC)
-    plugged_in = TelemetrySampled(
-        vehicle_id=vin,
-        sampled_at=at,
-        fetched_at=at,
-        online_state="online",
+    # The app plans on its own clock: the sample is of now, the moment the test runs.
+    plugged_in = telemetry_sample(
+        vin,
+        datetime.now(UTC),
         battery_level_pct=30.0,
         charge_limit_pct=80.0,
         charging_state="Stopped",
         latitude_deg=car.home[0],
         longitude_deg=car.home[1],
     )
-    await produce(kafka, TELEMETRY_SAMPLED_V1, [plugged_in])
-    plan = await first_matching(
-        kafka,
+    await produce(kafka.bootstrap_servers, TELEMETRY_SAMPLED_V1, [plugged_in])
+    plan = await first(
+        kafka.bootstrap_servers,
         CHARGE_PLAN_PUBLISHED_V1,
-        vin.encode(),
-        ChargePlanPublished,
-        lambda e: e.status in ("planned", "charging_now"),
-        timeout_s=45,
+        keyed(vin.encode(), ChargePlanPublished, lambda e: e.status in ("planned", "charging_now")),
+        what="a charge plan",
     )
 
-    assert isinstance(plan, ChargePlanPublished)
     assert plan.battery_level_pct == 30.0
     assert plan.target_source == "learned_need"
     assert plan.energy_to_add_kwh > 5

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
@@ -17,6 +16,8 @@ from tc_common.topics import DEAD_LETTER_V1, STATE_OF_CHARGE_CHANGED_V1, TELEMET
 from tc_devstack import LocalKafka
 from tc_forecast.main import create_app
 from tc_forecast.settings import ForecastSettings
+from tc_testkit.events import telemetry_sample
+from tc_testkit.kafka import consume, produce
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -28,14 +29,7 @@ def new_vin() -> str:
 
 
 def sample(vin: str, minute: int, level_pct: float) -> TelemetrySampled:
-    at = T0 + timedelta(minutes=minute)
-    return TelemetrySampled(
-        vehicle_id=vin,
-        sampled_at=at,
-        fetched_at=at,
-        online_state="online",
-        battery_level_pct=level_pct,
-    )
+    return telemetry_sample(vin, T0 + timedelta(minutes=minute), battery_level_pct=level_pct)
 
 
 async def healthz_status(app: AsgiFastStream) -> int:
@@ -66,44 +60,14 @@ async def running_app(kafka: LocalKafka) -> AsyncIterator[AsgiFastStream]:
         yield app
 
 
-async def produce(kafka: LocalKafka, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send_and_wait(topic, value, key=key)
-    finally:
-        await producer.stop()
-
-
-async def consume_until(
-    kafka: LocalKafka, topic: str, key: bytes, count: int, timeout_s: float = 45.0
-) -> list[bytes]:
+async def consume_until(kafka: LocalKafka, topic: str, key: bytes, count: int) -> list[bytes]:
     """Values under ``key`` on ``topic`` from the beginning, once ``count`` arrived (or timeout)."""
-    consumer = AIOKafkaConsumer(
+    return await consume(
+        kafka.bootstrap_servers,
         topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        lambda r: r.value if r.key == key else None,
+        until=lambda found: len(found) >= count,
     )
-    await consumer.start()
-    found: list[bytes] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while len(found) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                found += [
-                    m.value
-                    for ms in batch.values()
-                    for m in ms
-                    if m.key == key and m.value is not None
-                ]
-    except TimeoutError:
-        pass
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_telemetry_samples_come_out_as_state_of_charge_changes(
@@ -111,9 +75,7 @@ async def test_telemetry_samples_come_out_as_state_of_charge_changes(
 ) -> None:
     vin = new_vin()
     script = [sample(vin, 0, 72.0), sample(vin, 1, 72.4), sample(vin, 2, 73.5)]
-    await produce(
-        kafka, TELEMETRY_SAMPLED_V1, [(e.kafka_key(), e.model_dump_json().encode()) for e in script]
-    )
+    await produce(kafka.bootstrap_servers, TELEMETRY_SAMPLED_V1, script)
 
     values = await consume_until(kafka, STATE_OF_CHARGE_CHANGED_V1, vin.encode(), count=2)
 
@@ -128,12 +90,11 @@ async def test_malformed_sample_lands_on_the_dead_letter_topic(
     kafka: LocalKafka, running_app: AsgiFastStream
 ) -> None:
     vin = new_vin()
-    await produce(kafka, TELEMETRY_SAMPLED_V1, [(vin.encode(), b'{"vehicle_id": "no dates"}')])
     # A valid sample after the bad one proves the partition was not blocked by it.
     await produce(
-        kafka,
+        kafka.bootstrap_servers,
         TELEMETRY_SAMPLED_V1,
-        [(vin.encode(), sample(vin, 0, 50.0).model_dump_json().encode())],
+        [(vin.encode(), b'{"vehicle_id": "no dates"}'), sample(vin, 0, 50.0)],
     )
 
     letters = await consume_until(kafka, DEAD_LETTER_V1, vin.encode(), count=1)

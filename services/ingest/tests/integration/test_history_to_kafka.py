@@ -1,16 +1,12 @@
 """The ingest service backfills drive and charge history from the Tessie simulator into a real
 Kafka-protocol broker (Tansu)."""
 
-import asyncio
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
-from pydantic import ValidationError
 
 from tc_common.clock import ShiftedClock
 from tc_common.events import ChargeRecorded, DriveRecorded
@@ -20,6 +16,7 @@ from tc_devstack.kafka import LocalKafka
 from tc_ingest.main import create_app
 from tc_ingest.settings import IngestSettings, TessieSettings
 from tc_tessie_sim.server import running_simulator
+from tc_testkit.kafka import consume, event_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -32,37 +29,15 @@ SIM_START = datetime(2024, 6, 4, 18, 30, tzinfo=UTC)
 Episode = DriveRecorded | ChargeRecorded
 
 
-async def consume_history(
-    bootstrap: str, vins: set[str], until: Callable[[list[tuple[bytes | None, Episode]]], bool]
-) -> list[tuple[bytes | None, Episode]]:
-    consumer = AIOKafkaConsumer(
-        DRIVE_RECORDED_V1,
-        CHARGE_RECORDED_V1,
-        bootstrap_servers=bootstrap,
-        group_id=f"ingest-history-test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    seen: list[tuple[bytes | None, Episode]] = []
-    try:
-        async with asyncio.timeout(120):
-            while not until(seen):
-                batches = await consumer.getmany(timeout_ms=500)
-                for partition, records in batches.items():
-                    model = (
-                        DriveRecorded if partition.topic == DRIVE_RECORDED_V1 else ChargeRecorded
-                    )
-                    for record in records:
-                        try:
-                            event: Episode = model.model_validate_json(record.value or b"")
-                        except ValidationError:
-                            continue
-                        if event.vehicle_id in vins:
-                            seen.append((record.key, event))
-    finally:
-        await consumer.stop()
-    return seen
+def episode_of(vins: set[str]) -> Callable[[Any], tuple[bytes | None, Episode] | None]:
+    """A ``keep`` of the drives and charges of ``vins`` with their keys."""
+
+    def keep(record: Any) -> tuple[bytes | None, Episode] | None:
+        model = DriveRecorded if record.topic == DRIVE_RECORDED_V1 else ChargeRecorded
+        event: Episode | None = event_of(model, record)
+        return None if event is None or event.vehicle_id not in vins else (record.key, event)
+
+    return keep
 
 
 async def test_the_service_backfills_a_month_of_drives_and_charges_keyed_by_vin(
@@ -95,8 +70,16 @@ async def test_the_service_backfills_a_month_of_drives_and_charges_keyed_by_vin(
 
         app = create_app(settings, clock=clock)
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-            seen = await consume_history(kafka.bootstrap_servers, vins, complete)
+            seen = await consume(
+                kafka.bootstrap_servers,
+                [DRIVE_RECORDED_V1, CHARGE_RECORDED_V1],
+                episode_of(vins),
+                until=complete,
+                timeout_s=120,
+            )
         stats = sim.stats()
+
+    assert complete(seen), "not every drive and charge of the last 30 days was published"
 
     for key, event in seen:
         assert key == event.vehicle_id.encode()

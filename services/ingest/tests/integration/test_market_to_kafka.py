@@ -1,14 +1,10 @@
 """The whole ingest app publishes spot prices from the market fakes to a real broker (Tansu)."""
 
-import asyncio
-import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
-from pydantic import ValidationError
 
 from tc_common.clock import FixedClock
 from tc_common.events.market import BiddingZone, SpotPricesPublished
@@ -18,6 +14,7 @@ from tc_devstack.kafka import LocalKafka
 from tc_ingest.main import create_app
 from tc_ingest.settings import IngestSettings, MarketSettings, TessieSettings, WeatherSettings
 from tc_market_fakes.server import running_market_fakes
+from tc_testkit.kafka import event_of, first
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -28,35 +25,12 @@ NOW = datetime(2025, 3, 29, 13, 0, tzinfo=UTC)
 TOMORROW = date(2025, 3, 30)
 
 
-async def consume_prices(
-    bootstrap: str,
-    until: Callable[[list[tuple[bytes | None, SpotPricesPublished]]], bool],
-    timeout_s: float,
-) -> list[tuple[bytes | None, SpotPricesPublished]]:
-    consumer = AIOKafkaConsumer(
-        SPOT_PRICES_PUBLISHED_V1,
-        bootstrap_servers=bootstrap,
-        group_id=f"ingest-market-test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    seen: list[tuple[bytes | None, SpotPricesPublished]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not until(seen):
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in records:
-                        try:
-                            event = SpotPricesPublished.model_validate_json(record.value or b"")
-                        except ValidationError:
-                            continue
-                        # The session broker is shared: keep only this test's zone and day.
-                        if event.zone == ZONE and event.delivery_date == TOMORROW:
-                            seen.append((record.key, event))
-    finally:
-        await consumer.stop()
-    return seen
+def tomorrow_in_zone(record: Any) -> tuple[bytes | None, SpotPricesPublished] | None:
+    """This test's prices: the session's broker is shared, other tests publish other days."""
+    event = event_of(SpotPricesPublished, record)
+    if event is None or event.zone != ZONE or event.delivery_date != TOMORROW:
+        return None
+    return record.key, event
 
 
 async def test_the_market_poller_publishes_tomorrows_complete_dst_day_keyed_by_zone(
@@ -81,10 +55,15 @@ async def test_the_market_poller_publishes_tomorrows_complete_dst_day_keyed_by_z
         async with LifespanManager(
             create_app(settings, clock=clock), startup_timeout=60, shutdown_timeout=30
         ):
-            seen = await consume_prices(kafka.bootstrap_servers, lambda got: bool(got), 60)
+            key, event = await first(
+                kafka.bootstrap_servers,
+                SPOT_PRICES_PUBLISHED_V1,
+                tomorrow_in_zone,
+                timeout_s=60,
+                what=f"{ZONE} prices of {TOMORROW}",
+            )
         truth = fakes.prices(ZONE, TOMORROW)
 
-    key, event = seen[0]
     assert key == ZONE.encode()
     assert event.source == "entsoe"
     assert len(event.slots) == 23
@@ -93,8 +72,8 @@ async def test_the_market_poller_publishes_tomorrows_complete_dst_day_keyed_by_z
         [p for _, _, p in truth], abs=0.005
     )
     assert event.eur_nok is not None
-    first = event.slots[0]
-    assert first.price_nok_ore_per_kwh == pytest.approx(
-        first.price_eur_per_mwh * event.eur_nok / 10, abs=1e-3
+    slot = event.slots[0]
+    assert slot.price_nok_ore_per_kwh == pytest.approx(
+        slot.price_eur_per_mwh * event.eur_nok / 10, abs=1e-3
     )
     assert event.fetched_at == NOW.astimezone(UTC)

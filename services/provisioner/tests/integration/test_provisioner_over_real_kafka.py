@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
@@ -23,6 +22,9 @@ from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVI
 from tc_devstack import LocalKafka
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
+from tc_testkit.kafka import consume, produce
+
+from .. import support  # noqa: TID252
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -42,15 +44,10 @@ def settings_for(kafka: LocalKafka, codes: list[str], cap: int = 1_000) -> Provi
     )
 
 
-def request(code: str, device: str = "pixel-8", email: str | None = None) -> ProvisioningRequested:
-    """A request from a person not seen before (unless ``email`` is given)."""
-    return ProvisioningRequested(
-        request_id=uuid.uuid4(),
-        requested_at=FIRST_START,
-        email=email or f"{uuid.uuid4().hex[:8]}@example.org",
-        device_name=device,
-        invitation_code=code,
-    )
+def request(code: str, device: str = "pixel-8") -> ProvisioningRequested:
+    """A request from a person not seen before."""
+    email = f"{uuid.uuid4().hex[:8]}@example.org"
+    return support.request(code, email=email, device=device, requested_at=FIRST_START)
 
 
 async def healthz_status(app: AsgiFastStream) -> int:
@@ -71,51 +68,15 @@ async def running(app: AsgiFastStream) -> AsyncIterator[AsgiFastStream]:
         yield app
 
 
-async def produce(kafka: LocalKafka, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send_and_wait(topic, value, key=key)
-    finally:
-        await producer.stop()
-
-
-async def send_requests(kafka: LocalKafka, requests: list[ProvisioningRequested]) -> None:
-    await produce(
-        kafka,
-        PROVISIONING_REQUESTED_V1,
-        [(r.kafka_key(), r.model_dump_json().encode()) for r in requests],
-    )
-
-
-async def consume_until(
-    kafka: LocalKafka, topic: str, keys: set[bytes], count: int, timeout_s: float = 45.0
-) -> list[bytes]:
-    """Values under ``keys`` on ``topic`` from the start, once ``count`` arrived (or timeout)."""
-    consumer = AIOKafkaConsumer(
+async def consume_until(kafka: LocalKafka, topic: str, keys: set[bytes], count: int) -> list[bytes]:
+    """Values under ``keys`` on ``topic`` from the start in the order they were written, once
+    ``count`` arrived (or on timeout)."""
+    found = await consume(
+        kafka.bootstrap_servers,
         topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        lambda r: (r.timestamp, r.offset, r.value) if r.key in keys else None,
+        until=lambda found: len(found) >= count,
     )
-    await consumer.start()
-    found: list[tuple[int, int, bytes]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while len(found) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                found += [
-                    (m.timestamp, m.offset, m.value)
-                    for ms in batch.values()
-                    for m in ms
-                    if m.key in keys and m.value is not None
-                ]
-    except TimeoutError:
-        pass
-    finally:
-        await consumer.stop()
     return [value for _, _, value in sorted(found)]
 
 
@@ -134,7 +95,7 @@ async def test_requests_are_answered_on_the_acknowledgement_topic(kafka: LocalKa
     app = create_app(settings_for(kafka, [code]), clock=FixedClock(FIRST_START))
 
     async with running(app):
-        await send_requests(kafka, [invited, stranger])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [invited, stranger])
         answers = await answers_to(kafka, [invited, stranger], count=2)
 
     by_request = {a.request_id: a for a in answers}
@@ -149,7 +110,7 @@ async def test_state_is_rebuilt_from_the_topics_after_a_restart(kafka: LocalKafk
     async with running(
         create_app(settings_for(kafka, [code, other_code]), clock=FixedClock(FIRST_START))
     ):
-        await send_requests(kafka, [first])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [first])
         (before_restart,) = await answers_to(kafka, [first], count=1)
 
     # A fresh process: empty memory, a later clock, the same topics and consumer group.
@@ -159,7 +120,7 @@ async def test_state_is_rebuilt_from_the_topics_after_a_restart(kafka: LocalKafk
     async with running(
         create_app(settings_for(kafka, [code, other_code]), clock=FixedClock(SECOND_START))
     ):
-        await send_requests(kafka, [repeat, reused, fresh])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [repeat, reused, fresh])
         answers = await answers_to(kafka, [first, reused, fresh], count=4)
 
     assert before_restart.outcome == "accepted"
@@ -181,8 +142,9 @@ async def test_malformed_request_lands_on_the_dead_letter_topic(kafka: LocalKafk
     key = f"bad-{uuid.uuid4()}".encode()
     after = request(code)
     async with running(create_app(settings_for(kafka, [code]), clock=FixedClock(FIRST_START))):
-        await produce(kafka, PROVISIONING_REQUESTED_V1, [(key, b'{"email": "x"}')])
-        await send_requests(kafka, [after])
+        await produce(
+            kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [(key, b'{"email": "x"}'), after]
+        )
         letters = await consume_until(kafka, DEAD_LETTER_V1, {key}, count=1)
         answers = await answers_to(kafka, [after], count=1)
 

@@ -14,6 +14,10 @@ import pytest
 from tc_common.events import TelemetrySampled
 from tc_devstack import LocalPostgres
 from tc_store.settings import StoreSettings
+from tc_testkit.events import telemetry_sample
+from tc_testkit.waiting import eventually
+
+from .support import STORE_TIMEOUT_S, query
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -34,20 +38,11 @@ def own_postgres() -> Iterator[LocalPostgres]:
 
 
 def samples(vin: str, minutes: range) -> list[TelemetrySampled]:
-    return [
-        TelemetrySampled(
-            vehicle_id=vin,
-            sampled_at=T0 + timedelta(minutes=m),
-            fetched_at=T0 + timedelta(minutes=m, seconds=2),
-            online_state="online",
-            battery_level_pct=float(m),
-        )
-        for m in minutes
-    ]
+    return [telemetry_sample(vin, T0 + timedelta(minutes=m), battery_level_pct=m) for m in minutes]
 
 
 async def test_database_outage_loses_nothing_and_stores_nothing_twice(
-    kafka, own_postgres, consumer_group, run_store, publish, helpers, caplog
+    kafka, own_postgres, consumer_group, run_store, publish, caplog
 ):
     caplog.set_level(logging.WARNING, logger="tc_store")
     vin = f"OUT{uuid.uuid4().hex[:12].upper()}"
@@ -62,7 +57,7 @@ async def test_database_outage_loses_nothing_and_stores_nothing_twice(
     before, during = samples(vin, range(5)), samples(vin, range(5, 10))
 
     async def stored() -> int:
-        rows = await helpers.query(
+        rows = await query(
             own_postgres.url, "SELECT count(*) FROM telemetry WHERE vehicle_id = %s", (vin,)
         )
         return int(rows[0][0])
@@ -73,7 +68,9 @@ async def test_database_outage_loses_nothing_and_stores_nothing_twice(
         async def before_stored() -> bool:
             return await stored() == len(before)
 
-        await helpers.wait_until(before_stored, what="samples before the outage stored")
+        await eventually(
+            before_stored, timeout_s=STORE_TIMEOUT_S, what="samples before the outage stored"
+        )
 
         own_postgres.stop()
         await publish(during + before[:2])
@@ -81,7 +78,9 @@ async def test_database_outage_loses_nothing_and_stores_nothing_twice(
         async def retrying() -> bool:
             return await store.metric("tc_store_db_retries_total") >= 3
 
-        await helpers.wait_until(retrying, what="the store retrying against the dead database")
+        await eventually(
+            retrying, timeout_s=STORE_TIMEOUT_S, what="the store retrying against the dead database"
+        )
         unhealthy = (await store.get("/healthz")).status_code
 
         own_postgres.start()
@@ -89,7 +88,9 @@ async def test_database_outage_loses_nothing_and_stores_nothing_twice(
         async def all_stored() -> bool:
             return await stored() == len(before) + len(during)
 
-        await helpers.wait_until(all_stored, what="samples from the outage stored")
+        await eventually(
+            all_stored, timeout_s=STORE_TIMEOUT_S, what="samples from the outage stored"
+        )
         duplicates = await store.metric("tc_store_duplicates_ignored_total")
 
     assert await stored() == len(before) + len(during)
@@ -101,7 +102,7 @@ async def test_database_outage_loses_nothing_and_stores_nothing_twice(
 
 
 async def test_store_started_while_the_database_is_down_migrates_once_it_is_back(
-    kafka, own_postgres, consumer_group, run_store, publish, helpers
+    kafka, own_postgres, consumer_group, run_store, publish
 ):
     vin = f"LATE{uuid.uuid4().hex[:12].upper()}"
     settings = StoreSettings(
@@ -125,9 +126,11 @@ async def test_store_started_while_the_database_is_down_migrates_once_it_is_back
         assert restart.done()
 
         async def stored() -> bool:
-            rows = await helpers.query(
+            rows = await query(
                 own_postgres.url, "SELECT count(*) FROM telemetry WHERE vehicle_id = %s", (vin,)
             )
             return int(rows[0][0]) == 3
 
-        await helpers.wait_until(stored, what="samples stored after a late database start")
+        await eventually(
+            stored, timeout_s=STORE_TIMEOUT_S, what="samples stored after a late database start"
+        )

@@ -6,11 +6,9 @@ test works in a delivery year, location or issue time of its own and filters by 
 
 import random
 import uuid
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from faststream.kafka import KafkaBroker
 from prometheus_client.parser import text_string_to_metric_families
 
 from tc_common.events import Event
@@ -21,6 +19,11 @@ from tc_common.topics import (
     SPOT_PRICES_PUBLISHED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
+from tc_testkit.kafka import produce
+from tc_testkit.waiting import eventually
+
+from .. import market_events  # noqa: TID252
+from .support import STORE_TIMEOUT_S, query
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -45,49 +48,43 @@ def rows_written(metrics_text: str, table: str) -> float:
     return 0.0
 
 
-async def publish(bootstrap: str, messages: Iterable[tuple[str, Event]]) -> None:
-    async with KafkaBroker(bootstrap) as broker:
-        for topic, event in messages:
-            await broker.publish(event, topic, key=event.kafka_key())
-
-
 async def test_every_market_event_kind_published_to_the_broker_is_stored(
-    events, kafka, store_settings, run_store, helpers, database_url
+    kafka, store_settings, run_store, database_url
 ) -> None:
     year = own_year()
     dst_day, dst_start = spring_dst_day(year)
     issued_at = datetime(year, 5, 1, 12, tzinfo=UTC)
     location = f"home:IT{uuid.uuid4().hex[:10].upper()}"
-    await publish(
-        kafka.bootstrap_servers,
-        [
-            (
-                SPOT_PRICES_PUBLISHED_V1,
-                events.spot_prices(zone="SE3", delivery_date=dst_day, start=dst_start, count=92),
+    for topic, event in [
+        (
+            SPOT_PRICES_PUBLISHED_V1,
+            market_events.spot_prices(zone="SE3", delivery_date=dst_day, start=dst_start, count=92),
+        ),
+        (
+            EXCHANGE_RATES_PUBLISHED_V1,
+            market_events.exchange_rates(rate_date=dst_day, fetched_at=issued_at),
+        ),
+        (
+            WEATHER_FORECAST_PUBLISHED_V1,
+            market_events.weather_forecast(location_id=location, updated_at=issued_at, hours=48),
+        ),
+        (
+            PRICE_FORECAST_PUBLISHED_V1,
+            market_events.price_forecast(
+                zone="SE3", issued_at=issued_at, start=issued_at, count=672
             ),
-            (
-                EXCHANGE_RATES_PUBLISHED_V1,
-                events.exchange_rates(rate_date=dst_day, fetched_at=issued_at),
+        ),
+        (
+            PRICE_ANOMALY_DETECTED_V1,
+            market_events.price_anomaly(
+                zone="SE3", kind="negative", start=issued_at, detected_at=issued_at
             ),
-            (
-                WEATHER_FORECAST_PUBLISHED_V1,
-                events.weather_forecast(location_id=location, updated_at=issued_at, hours=48),
-            ),
-            (
-                PRICE_FORECAST_PUBLISHED_V1,
-                events.price_forecast(zone="SE3", issued_at=issued_at, start=issued_at, count=672),
-            ),
-            (
-                PRICE_ANOMALY_DETECTED_V1,
-                events.price_anomaly(
-                    zone="SE3", kind="negative", start=issued_at, detected_at=issued_at
-                ),
-            ),
-        ],
-    )
+        ),
+    ]:
+        await produce(kafka.bootstrap_servers, topic, [event])
 
     async def counts() -> list[int]:
-        found = await helpers.query(
+        found = await query(
             database_url,
             "SELECT (SELECT count(*) FROM spot_prices WHERE zone = 'SE3' AND delivery_date = %s),"
             " (SELECT count(*) FROM exchange_rates WHERE rate_date = %s),"
@@ -103,7 +100,7 @@ async def test_every_market_event_kind_published_to_the_broker_is_stored(
         async def all_stored() -> bool:
             return await counts() == [92, 3, 48, 672, 1]
 
-        await helpers.wait_until(all_stored, what="every event kind stored")
+        await eventually(all_stored, timeout_s=STORE_TIMEOUT_S, what="every event kind stored")
         metrics = (await store.get("/metrics")).text
 
     for table, rows in [
@@ -114,14 +111,14 @@ async def test_every_market_event_kind_published_to_the_broker_is_stored(
         ("price_anomalies", 1),
     ]:
         assert rows_written(metrics, table) >= rows
-    day = await helpers.query(
+    day = await query(
         database_url,
         "SELECT min(start_at), max(end_at), count(DISTINCT resolution_min), min(revision) "
         "FROM spot_prices WHERE zone = 'SE3' AND delivery_date = %s",
         (dst_day,),
     )
     assert day == [(dst_start, dst_start + timedelta(hours=23), 1, 0)]
-    latest = await helpers.query(
+    latest = await query(
         database_url,
         "SELECT count(*) FROM price_forecast_latest WHERE zone = 'SE3' AND issued_at = %s",
         (issued_at,),
@@ -130,14 +127,14 @@ async def test_every_market_event_kind_published_to_the_broker_is_stored(
 
 
 async def test_a_lower_revision_republished_later_does_not_overwrite_a_higher_one(
-    events, kafka, store_settings, run_store, helpers, database_url
+    kafka, store_settings, run_store, database_url
 ) -> None:
     year = own_year()
     dst_day, dst_start = spring_dst_day(year)
     fetched = datetime(year, 3, 1, tzinfo=UTC)
 
     def day(revision: int, base: float, fetched_at: datetime) -> Event:
-        return events.spot_prices(
+        return market_events.spot_prices(
             zone="FI",
             delivery_date=dst_day,
             start=dst_start,
@@ -149,32 +146,33 @@ async def test_a_lower_revision_republished_later_does_not_overwrite_a_higher_on
 
     # The same key (zone) keeps them in one partition, in this order; the last one, a day
     # later, marks that everything before it was handled.
-    marker = events.spot_prices(
+    marker = market_events.spot_prices(
         zone="FI", delivery_date=dst_day + timedelta(days=1), start=dst_start + timedelta(days=1)
     )
-    await publish(
+    await produce(
         kafka.bootstrap_servers,
+        SPOT_PRICES_PUBLISHED_V1,
         [
-            (SPOT_PRICES_PUBLISHED_V1, day(1, 100.0, fetched)),
-            (SPOT_PRICES_PUBLISHED_V1, day(0, 200.0, fetched + timedelta(hours=1))),
-            (SPOT_PRICES_PUBLISHED_V1, day(1, 100.0, fetched)),
-            (SPOT_PRICES_PUBLISHED_V1, marker),
+            day(1, 100.0, fetched),
+            day(0, 200.0, fetched + timedelta(hours=1)),
+            day(1, 100.0, fetched),
+            marker,
         ],
     )
 
     async with run_store(store_settings):
 
         async def marker_stored() -> bool:
-            found = await helpers.query(
+            found = await query(
                 database_url,
                 "SELECT count(*) FROM spot_prices WHERE zone = 'FI' AND delivery_date = %s",
                 (marker.delivery_date,),
             )
             return found == [(96,)]
 
-        await helpers.wait_until(marker_stored, what="the marker day stored")
+        await eventually(marker_stored, timeout_s=STORE_TIMEOUT_S, what="the marker day stored")
 
-    stored = await helpers.query(
+    stored = await query(
         database_url,
         "SELECT price_eur_per_mwh, revision FROM spot_prices "
         "WHERE zone = 'FI' AND delivery_date = %s ORDER BY start_at",

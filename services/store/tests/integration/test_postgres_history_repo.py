@@ -10,6 +10,10 @@ from tc_store import domain
 from tc_store.adapters.postgres import PostgresDatabase
 from tc_store.adapters.postgres_history import PostgresVehicleHistoryRepo
 from tc_store.domain import WriteResult
+from tc_testkit import history
+from tc_testkit.events import AT
+
+from .support import query
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +29,15 @@ async def repo(database_url: str) -> AsyncIterator[PostgresVehicleHistoryRepo]:
 
 
 async def test_a_drive_fetched_again_unchanged_writes_nothing_and_an_edited_one_replaces_it(
-    vehicle_events, repo, helpers, database_url
+    repo, database_url
 ) -> None:
-    first = [domain.drive_row(vehicle_events.drive(drive_id=i)) for i in (1, 2)]
-    edited = domain.drive_row(vehicle_events.drive(drive_id=2, distance_km=30.0))
+    first = [domain.drive_row(history.drive(drive_id=i)) for i in (1, 2)]
+    edited = domain.drive_row(history.drive(drive_id=2, distance_km=30.0))
 
     stored = await repo.save_drives(first)
     again = await repo.save_drives(first)
     replaced = await repo.save_drives([edited])
-    rows = await helpers.query(
+    rows = await query(
         database_url,
         "SELECT drive_id, distance_km, energy_used_kwh, starting_battery_pct FROM drives "
         "ORDER BY drive_id",
@@ -42,19 +46,19 @@ async def test_a_drive_fetched_again_unchanged_writes_nothing_and_an_edited_one_
     assert stored == WriteResult(written=2, unchanged=0)
     assert again == WriteResult(written=0, unchanged=2)
     assert replaced == WriteResult(written=1, unchanged=0)
-    assert rows == [(1, 21.4, 3.6, 80.0), (2, 30.0, 3.6, 80.0)]
+    assert rows == [(1, 21.5, 3.4, 80.0), (2, 30.0, 3.4, 80.0)]
 
 
 async def test_a_charge_keeps_every_field_and_a_null_that_becomes_a_value_replaces_it(
-    vehicle_events, repo, helpers, database_url
+    repo, database_url
 ) -> None:
-    unknown_odometer = vehicle_events.charge(odometer_km=None, energy_used_kwh=None)
-    known = vehicle_events.charge()
+    unknown_odometer = history.charge(odometer_km=None, energy_used_kwh=None)
+    known = history.charge()
 
     await repo.save_charges([domain.charge_row(unknown_odometer)])
     replaced = await repo.save_charges([domain.charge_row(known)])
     same = await repo.save_charges([domain.charge_row(known)])
-    rows = await helpers.query(
+    rows = await query(
         database_url,
         f"SELECT {', '.join(domain.ChargeRow._fields)} FROM charges",
     )
@@ -65,11 +69,11 @@ async def test_a_charge_keeps_every_field_and_a_null_that_becomes_a_value_replac
 
 
 async def test_profiles_keep_every_one_in_history_and_only_the_newest_as_latest(
-    vehicle_events, repo, helpers, database_url
+    repo, database_url
 ) -> None:
     day = timedelta(days=1)
-    older = vehicle_events.profile(computed_at=vehicle_events.MORNING, days_observed=9)
-    newer = vehicle_events.profile(computed_at=vehicle_events.MORNING + day, days_observed=10)
+    older = history.profile(computed_at=AT, days_observed=9)
+    newer = history.profile(computed_at=AT + day, days_observed=10)
 
     results = [
         await repo.save_behaviour_profile(domain.profile_row(newer)),
@@ -77,10 +81,10 @@ async def test_profiles_keep_every_one_in_history_and_only_the_newest_as_latest(
         await repo.save_behaviour_profile(domain.profile_row(older)),
         await repo.save_behaviour_profile(domain.profile_row(older)),
     ]
-    latest = await helpers.query(
+    latest = await query(
         database_url, "SELECT computed_at, days_observed, event FROM behaviour_profiles"
     )
-    history = await helpers.query(
+    kept = await query(
         database_url,
         "SELECT days_observed FROM behaviour_profile_history ORDER BY computed_at",
     )
@@ -93,15 +97,15 @@ async def test_profiles_keep_every_one_in_history_and_only_the_newest_as_latest(
     ((computed_at, days_observed, event),) = latest
     assert (computed_at, days_observed) == (newer.computed_at, 10)
     assert BehaviourProfileUpdated.model_validate(event) == newer
-    assert history == [(9,), (10,)]
+    assert kept == [(9,), (10,)]
 
 
 async def test_plans_keep_every_one_in_history_and_only_the_newest_as_latest(
-    vehicle_events, repo, helpers, database_url
+    repo, database_url
 ) -> None:
-    first = vehicle_events.plan(issued_at=vehicle_events.MORNING, slots=2)
-    replan = vehicle_events.plan(
-        issued_at=vehicle_events.MORNING + timedelta(hours=6),
+    first = history.plan(issued_at=AT, slots=2)
+    replan = history.plan(
+        issued_at=AT + timedelta(hours=6),
         trigger="prices_published",
         slots=3,
         expected_cost=19.0,
@@ -110,17 +114,15 @@ async def test_plans_keep_every_one_in_history_and_only_the_newest_as_latest(
     await repo.save_charge_plan(domain.plan_row(first))
     await repo.save_charge_plan(domain.plan_row(replan))
     late = await repo.save_charge_plan(domain.plan_row(first))
-    latest = await helpers.query(
+    latest = await query(
         database_url,
         "SELECT issued_at, trigger, expected_cost, first_slot_start_at, event FROM charge_plans",
     )
-    history = await helpers.query(
-        database_url, "SELECT trigger FROM charge_plan_history ORDER BY issued_at"
-    )
+    kept = await query(database_url, "SELECT trigger FROM charge_plan_history ORDER BY issued_at")
 
     assert late == WriteResult(written=0, unchanged=1)
     ((issued_at, trigger, cost, first_slot, event),) = latest
     assert (issued_at, trigger, cost) == (replan.issued_at, "prices_published", 19.0)
     assert first_slot == replan.slots[0].start_at
     assert ChargePlanPublished.model_validate(event) == replan
-    assert history == [("plugged_in",), ("prices_published",)]
+    assert kept == [("plugged_in",), ("prices_published",)]

@@ -9,6 +9,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tc_common.events import MessageDeadLettered, TelemetrySampled
 from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
+from tc_testkit.events import telemetry_sample
+from tc_testkit.kafka import first, keyed
+from tc_testkit.waiting import eventually
+
+from .support import STORE_TIMEOUT_S, query
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -22,27 +27,22 @@ def vins(count: int) -> list[str]:
 
 def samples(vin: str, minutes: range) -> list[TelemetrySampled]:
     return [
-        TelemetrySampled(
-            vehicle_id=vin,
-            sampled_at=T0 + timedelta(minutes=m),
-            fetched_at=T0 + timedelta(minutes=m, seconds=3),
-            online_state="online",
-            battery_level_pct=50.0 + m % 50,
-            odometer_km=1000.0 + m,
+        telemetry_sample(
+            vin, T0 + timedelta(minutes=m), battery_level_pct=50.0 + m % 50, odometer_km=1000.0 + m
         )
         for m in minutes
     ]
 
 
-async def count_rows(helpers, url: str, vehicle_ids: list[str]) -> int:
-    rows = await helpers.query(
+async def count_rows(url: str, vehicle_ids: list[str]) -> int:
+    rows = await query(
         url, "SELECT count(*) FROM telemetry WHERE vehicle_id = ANY(%s)", (vehicle_ids,)
     )
     return int(rows[0][0])
 
 
 async def test_every_distinct_sample_is_stored_once_with_vehicle_spans(
-    store_settings, run_store, publish, helpers, database_url
+    store_settings, run_store, publish, database_url
 ):
     a, b = vins(2)
     distinct = samples(a, range(10)) + samples(b, range(5, 10))
@@ -52,18 +52,19 @@ async def test_every_distinct_sample_is_stored_once_with_vehicle_spans(
     async with run_store(store_settings) as store:
 
         async def all_stored() -> bool:
-            return await count_rows(helpers, database_url, [a, b]) == len(distinct)
+            return await count_rows(database_url, [a, b]) == len(distinct)
 
-        await helpers.wait_until(all_stored, what="every sample stored")
-        await helpers.wait_until(
+        await eventually(all_stored, timeout_s=STORE_TIMEOUT_S, what="every sample stored")
+        await eventually(
             lambda: _metric_at_least(store, "tc_store_duplicates_ignored_total", len(duplicates)),
+            timeout_s=STORE_TIMEOUT_S,
             what="duplicates seen",
         )
         stored_metric = await store.metric("tc_store_samples_stored_total")
 
-    assert await count_rows(helpers, database_url, [a, b]) == len(distinct)
+    assert await count_rows(database_url, [a, b]) == len(distinct)
     assert stored_metric >= len(distinct)
-    spans = await helpers.query(
+    spans = await query(
         database_url,
         "SELECT vehicle_id, first_sampled_at, last_sampled_at FROM vehicles "
         "WHERE vehicle_id = ANY(%s) ORDER BY vehicle_id",
@@ -73,7 +74,7 @@ async def test_every_distinct_sample_is_stored_once_with_vehicle_spans(
         (a, T0, T0 + timedelta(minutes=9)),
         (b, T0 + timedelta(minutes=5), T0 + timedelta(minutes=9)),
     ]
-    row = await helpers.query(
+    row = await query(
         database_url,
         "SELECT battery_level_pct, odometer_km, online_state, stored_at IS NOT NULL "
         "FROM telemetry WHERE vehicle_id = %s AND sampled_at = %s",
@@ -87,7 +88,7 @@ async def _metric_at_least(store, name: str, value: float) -> bool:
 
 
 async def test_malformed_message_is_dead_lettered_and_later_samples_still_stored(
-    kafka, store_settings, run_store, publish, helpers, database_url
+    kafka, store_settings, run_store, publish, database_url
 ):
     (vin,) = vins(1)
     bad_key = f"bad-{vin}".encode()
@@ -98,10 +99,16 @@ async def test_malformed_message_is_dead_lettered_and_later_samples_still_stored
     async with run_store(store_settings):
 
         async def all_good_stored() -> bool:
-            return await count_rows(helpers, database_url, [vin]) == len(good)
+            return await count_rows(database_url, [vin]) == len(good)
 
-        await helpers.wait_until(all_good_stored, what="valid samples stored")
-        letter = await _dead_letter_with_key(kafka.bootstrap_servers, bad_key)
+        await eventually(all_good_stored, timeout_s=STORE_TIMEOUT_S, what="valid samples stored")
+        letter = await first(
+            kafka.bootstrap_servers,
+            DEAD_LETTER_V1,
+            keyed(bad_key, MessageDeadLettered),
+            timeout_s=STORE_TIMEOUT_S,
+            what=f"a dead letter with key {bad_key!r}",
+        )
 
     assert letter.consumer == "store"
     assert letter.source_topic == TELEMETRY_SAMPLED_V1
@@ -109,29 +116,8 @@ async def test_malformed_message_is_dead_lettered_and_later_samples_still_stored
     assert letter.payload == malformed.decode()
 
 
-async def _dead_letter_with_key(bootstrap: str, key: bytes) -> MessageDeadLettered:
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTER_V1,
-        bootstrap_servers=bootstrap,
-        group_id=f"probe-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        for _ in range(60):
-            batch = await consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
-                for record in records:
-                    if record.key == key:
-                        return MessageDeadLettered.model_validate_json(record.value)
-    finally:
-        await consumer.stop()
-    raise AssertionError(f"no dead letter with key {key!r}")
-
-
 async def test_second_instance_in_the_same_group_resumes_after_committed_offsets(
-    kafka, store_settings, run_store, publish, helpers, database_url
+    kafka, store_settings, run_store, publish, database_url
 ):
     (vin,) = vins(1)
     first_batch = samples(vin, range(6))
@@ -139,15 +125,17 @@ async def test_second_instance_in_the_same_group_resumes_after_committed_offsets
     async with run_store(store_settings):
 
         async def first_stored() -> bool:
-            return await count_rows(helpers, database_url, [vin]) == len(first_batch)
+            return await count_rows(database_url, [vin]) == len(first_batch)
 
         async def all_committed() -> bool:
             return await _uncommitted(kafka.bootstrap_servers, store_settings.consumer_group) == 0
 
-        await helpers.wait_until(first_stored, what="first batch stored")
+        await eventually(first_stored, timeout_s=STORE_TIMEOUT_S, what="first batch stored")
         # The topic holds other tests' samples too, on every partition: wait until the group
         # committed all of it, so that whatever the second instance stores is new.
-        await helpers.wait_until(all_committed, what="offsets committed to the end")
+        await eventually(
+            all_committed, timeout_s=STORE_TIMEOUT_S, what="offsets committed to the end"
+        )
 
     # Everything the first instance read from the shared topic (other tests' samples too) is
     # committed now; a restarted instance must see only what came after.
@@ -156,9 +144,9 @@ async def test_second_instance_in_the_same_group_resumes_after_committed_offsets
     async with run_store(store_settings) as second:
 
         async def late_stored() -> bool:
-            return await count_rows(helpers, database_url, [vin]) == len(first_batch) + 1
+            return await count_rows(database_url, [vin]) == len(first_batch) + 1
 
-        await helpers.wait_until(late_stored, what="late sample stored")
+        await eventually(late_stored, timeout_s=STORE_TIMEOUT_S, what="late sample stored")
         stored = await second.metric("tc_store_samples_stored_total")
         duplicates = await second.metric("tc_store_duplicates_ignored_total")
 
@@ -185,13 +173,11 @@ async def _uncommitted(bootstrap: str, group: str) -> int:
     return sum(end - (committed[tp] or 0) for tp, end in ends.items())
 
 
-async def test_healthz_answers_204_once_broker_and_database_are_up(
-    store_settings, run_store, helpers
-):
+async def test_healthz_answers_204_once_broker_and_database_are_up(store_settings, run_store):
     async with run_store(store_settings) as store:
 
         async def healthy() -> bool:
             return (await store.get("/healthz")).status_code == 204
 
         # The broker connects right after the startup hooks, so health turns green shortly.
-        await helpers.wait_until(healthy, timeout_s=30, what="healthz 204")
+        await eventually(healthy, timeout_s=30, what="healthz 204")

@@ -1,0 +1,114 @@
+"""Writing to and reading from a real Kafka-protocol broker in integration tests.
+
+Every service's integration tests produced messages and read a topic from its start until
+they had what they waited for, each with its own consumer loop. These are the one producer and
+the one reader. The broker lives for the whole test session and its topics keep what other
+tests wrote, so the reader takes a ``keep`` function that picks this test's messages out.
+"""
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pydantic import ValidationError
+
+from tc_common.events import Event
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Event)
+
+# aiokafka ships no type hints: a record has .topic, .partition, .offset, .timestamp, .key and
+# .value (bytes or None).
+Record = Any
+Message = Event | tuple[bytes | None, bytes]
+
+
+async def produce(bootstrap_servers: str, topic: str, messages: Iterable[Message]) -> None:
+    """Send ``messages`` to ``topic`` in order, each acknowledged before the next: an event as
+    JSON under its own key, a ``(key, value)`` pair as it is (a malformed message, say)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for message in messages:
+            if isinstance(message, Event):
+                key, value = message.kafka_key(), message.model_dump_json().encode()
+            else:
+                key, value = message
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def consume(
+    bootstrap_servers: str,
+    topics: str | Sequence[str],
+    keep: Callable[[Record], T | None],
+    *,
+    until: Callable[[list[T]], bool],
+    timeout_s: float = 45.0,
+) -> list[T]:
+    """Read ``topics`` from their start, collecting ``keep(record)`` wherever it is not None,
+    until ``until(collected)`` holds or ``timeout_s`` passes; either way return what was
+    collected, so the test's own assertions say what is missing."""
+    names = [topics] if isinstance(topics, str) else list(topics)
+    consumer = AIOKafkaConsumer(
+        *names,
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    kept: list[T] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not until(kept):
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    kept += [k for k in map(keep, records) if k is not None]
+    except TimeoutError:
+        pass
+    finally:
+        await consumer.stop()
+    return kept
+
+
+async def first(
+    bootstrap_servers: str,
+    topics: str | Sequence[str],
+    keep: Callable[[Record], T | None],
+    *,
+    timeout_s: float = 45.0,
+    what: str = "a matching message",
+) -> T:
+    """The first record of ``topics`` that ``keep`` keeps; the test fails naming ``what`` when
+    none comes within ``timeout_s``."""
+    found = await consume(bootstrap_servers, topics, keep, until=bool, timeout_s=timeout_s)
+    if not found:
+        raise AssertionError(f"no {what} on {topics} within {timeout_s}s")
+    return found[0]
+
+
+def event_of(model: type[E], record: Record) -> E | None:
+    """The record's value as a ``model`` event, or None when it is not one (a malformed
+    message, or another kind of event some other test wrote)."""
+    try:
+        return model.model_validate_json(record.value or b"")
+    except ValidationError:
+        return None
+
+
+def keyed(
+    key: bytes, model: type[E], where: Callable[[E], bool] | None = None
+) -> Callable[[Record], E | None]:
+    """A ``keep`` for ``consume`` and ``first``: the ``model`` events under ``key`` (for which
+    ``where`` holds, when given); this test's key tells its messages from other tests'."""
+
+    def keep(record: Record) -> E | None:
+        if record.key != key:
+            return None
+        event = event_of(model, record)
+        return event if event is not None and (where is None or where(event)) else None
+
+    return keep
