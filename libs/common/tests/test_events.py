@@ -1,11 +1,13 @@
 """The event contracts are tolerant, frozen, UTC-only and keyed by vehicle."""
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from tc_common.events import MessageDeadLettered, TelemetrySampled
+from tc_common.slots import Slot
 from tc_testkit.events import telemetry_sample
 
 NOW = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
@@ -63,3 +65,19 @@ def test_a_dead_letter_keeps_the_original_key() -> None:
         failed_at=NOW,
     )
     assert letter.kafka_key() == b"VIN1"
+
+
+def test_a_slot_given_in_local_time_across_the_clocks_going_back_is_valid_and_utc() -> None:
+    # 2026-10-25 in Oslo: 02:30 CEST (00:30 UTC), then an hour later 02:30 CET (01:30 UTC).
+    # Compared as wall-clock times the end would not be after the start; in real time it is.
+    oslo = ZoneInfo("Europe/Oslo")
+    start = datetime(2026, 10, 25, 2, 30, tzinfo=oslo)  # fold=0: CEST
+    end = datetime(2026, 10, 25, 2, 15, fold=1, tzinfo=oslo)  # CET, 45 min later
+
+    slot = Slot(start_at=start, end_at=end)
+
+    assert (slot.start_at, slot.end_at) == (
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 15, tzinfo=UTC),
+    )
+    assert slot.duration == timedelta(minutes=45)

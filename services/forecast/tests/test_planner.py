@@ -215,14 +215,41 @@ def test_a_conditioned_departure_lets_a_later_replan_wait_longer() -> None:
     assert not replanned.charge_now
 
 
-def test_local_times_in_the_reason_follow_the_zone_of_now() -> None:
+def test_local_times_in_the_reason_follow_the_zone_of_now_and_slots_are_utc() -> None:
     oslo = ZoneInfo("Europe/Oslo")
     prices = slots([0.30, 0.25, 0.10, 0.05, 0.08, 0.20])
     now = T0.astimezone(oslo)
     plan = plan_charge(request(prices, 4.0, leaves_after([5.0]), now=now))
-    assert plan.slots[0].start_at.utcoffset() == timedelta(hours=1)
+    assert plan.slots[0].start_at.utcoffset() == timedelta(0)
     assert plan.slots[0].start_at == T0 + timedelta(hours=3)
     assert "before 00:00" in plan.reason  # 23:00 UTC is midnight in Oslo in January
+
+
+def test_a_plan_across_the_night_the_clocks_go_back_counts_real_hours() -> None:
+    # 2026-10-25: 03:00 CEST becomes 02:00 CET at 01:00 UTC; the local hour 02-03 comes twice.
+    oslo = ZoneInfo("Europe/Oslo")
+    start = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)  # 01:00 CEST
+    prices = slots([0.30, 0.06, 0.05, 0.04, 0.30, 0.30], start=start)
+    now = (start + timedelta(minutes=30)).astimezone(oslo)
+    plan = plan_charge(
+        PlanRequest(
+            now=now,
+            energy_needed_kwh=10.0,
+            charger_power_kw=4.0,
+            efficiency=1.0,
+            departure=DepartureDistribution(start, np.array([6.0]), np.ones(1)),
+            prices=prices,
+            risk_target=0.95,
+            currency="EUR",
+        )
+    )
+
+    # 2.5 hours of charging in the three cheap real hours 00:00-03:00 UTC, in time order.
+    assert [s.start_at for s in plan.slots] == sorted(s.start_at for s in plan.slots)
+    assert all(s.end_at > s.start_at for s in plan.slots)
+    assert sum((s.end_at - s.start_at for s in plan.slots), timedelta()) == timedelta(hours=2.5)
+    assert plan.slots[0].start_at == start + timedelta(hours=1)
+    assert "2.5 cheapest hours" in plan.reason
 
 
 @pytest.mark.parametrize(

@@ -13,16 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tc_common.clock import FixedClock
-from tc_common.events import (
-    ChargePlanPublished,
-    SpotPriceSlot,
-    SpotPricesPublished,
-    TelemetrySampled,
-)
+from tc_common.events import ChargePlanPublished, SpotPricesPublished, TelemetrySampled
 from tc_forecast.behaviour_runner import BehaviourRunner
 from tc_forecast.domain.behaviour.synthetic_history import Commuter, commuter_history
 from tc_forecast.plan_prices import ConsumerPricer
 from tc_forecast.plan_runner import PlanRunner, PlanSettings
+from tc_testkit.events import telemetry_sample
+from tc_testkit.market import market_midnight, spot_prices
 from tc_testkit.moments import Moment, each_moment
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -32,44 +29,16 @@ VIN = CAR.vehicle_id
 PUBLISHED_BEFORE_DELIVERY = timedelta(hours=11)
 
 
-def local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=OSLO).astimezone(UTC)
-
-
-def day_ahead(day: date, published_at: datetime) -> SpotPricesPublished:
-    """Hourly prices of one delivery day (23 or 25 hours on DST days): dear by day, cheap at
-    night."""
-    start, end = local_midnight(day), local_midnight(day + timedelta(days=1))
-    hours = int((end - start) / timedelta(hours=1))
-    slots = []
-    for h in range(hours):
-        at = start + timedelta(hours=h)
-        eur = 120.0 if 7 <= at.astimezone(OSLO).hour < 21 else 40.0
-        slots.append(
-            SpotPriceSlot(
-                start_at=at,
-                end_at=at + timedelta(hours=1),
-                price_eur_per_mwh=eur,
-                price_nok_ore_per_kwh=eur * 11.5 / 10,
-            )
-        )
-    return SpotPricesPublished(
-        zone="NO1",
-        delivery_date=day,
-        resolution_min=60,
-        source="simulated",
-        fetched_at=published_at,
-        eur_nok=11.5,
-        slots=tuple(slots),
-    )
+def day_ahead(day: date) -> SpotPricesPublished:
+    """Hourly prices of one delivery day (23 or 25 hours on DST days), dear by day and cheap at
+    night, as published the day before."""
+    return spot_prices(day, fetched_at=market_midnight(day) - PUBLISHED_BEFORE_DELIVERY)
 
 
 def plugged_in_at_home(at: datetime) -> TelemetrySampled:
-    return TelemetrySampled(
-        vehicle_id=VIN,
-        sampled_at=at,
-        fetched_at=at,
-        online_state="online",
+    return telemetry_sample(
+        VIN,
+        at,
         battery_level_pct=30.0,
         charging_state="Stopped",
         charge_limit_pct=90.0,
@@ -139,16 +108,18 @@ async def test_a_plugged_in_commuter_gets_a_sound_plan_now_and_an_hour_later(
     assert profile.learning_state != "learning", moment
 
     published = [
-        day_ahead(day, local_midnight(day) - PUBLISHED_BEFORE_DELIVERY)
+        day_ahead(day)
         for day in (today - timedelta(days=1) + timedelta(days=i) for i in range(3))
-        if local_midnight(day) - PUBLISHED_BEFORE_DELIVERY <= now
+        if day_ahead(day).fetched_at <= now
     ]
     for prices in published:
         runner.on_prices(prices)
     priced_until = published[-1].slots[-1].end_at
 
     runner.on_telemetry(plugged_in_at_home(clock.now()))
-    clock.advance(timedelta(minutes=1))
+    # Seconds, not minutes: the DST moments are 30 s before the jump, and the first plan must
+    # be made before it and reach across it.
+    clock.advance(timedelta(seconds=1))
     first = await runner.tick()
     # The first sample the runner sees: a state change (it was not watching the plug-in).
     assert [p.trigger for p in first] == ["state_changed"], moment

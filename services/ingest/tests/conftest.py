@@ -11,10 +11,6 @@ from tc_common.clock import FixedClock
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.metrics import IngestMetrics
 from tc_ingest.settings import TessieSettings
-
-# RecordingPublisher is also imported from here by test_against_simulator.py (being changed
-# elsewhere right now), and RecordedSleeps too: both live in tc_testkit.recorders. Keep them
-# imported here until that test imports them from there.
 from tc_testkit.recorders import RecordedSleeps, RecordingPublisher
 
 from .support import NOW, TOKEN, VIN_A, FakeTessie

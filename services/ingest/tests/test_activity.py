@@ -7,14 +7,13 @@ import pytest
 
 from tc_common.events import TelemetrySampled, VehicleActivityObserved
 from tc_ingest.domain.activity import activity_of, is_due, observe
+from tc_testkit.events import VIN, telemetry_sample
 
-VIN = "5YJ3E7EB0KF000001"
 T0 = datetime(2026, 12, 9, 6, 0, tzinfo=UTC)
 
 
 def snapshot(at: datetime = T0, **values: Any) -> TelemetrySampled:
-    values.setdefault("online_state", "online")
-    return TelemetrySampled(vehicle_id=VIN, sampled_at=at, fetched_at=at, **values)
+    return telemetry_sample(VIN, at, **values)
 
 
 @pytest.mark.parametrize(

@@ -22,22 +22,11 @@ from tc_ingest.settings import TessieSettings
 from tc_tessie_sim.server import RunningSimulator, running_simulator
 from tc_testkit.fleet import activity_at, cached_snapshot_at
 from tc_testkit.moments import MOMENTS, Moment, each_moment
+from tc_testkit.recorders import RecordedSleeps, RecordingPublisher
 
 TOKEN = "sim-token-123456"
 POLLS = 3
 POLL_INTERVAL = timedelta(seconds=30)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-
-async def no_sleep(_delay_s: float) -> None:
-    return None
 
 
 # One simulator per fleet for the module (its cars remember what they replayed), its clock set
@@ -61,17 +50,18 @@ async def test_every_car_has_a_sample_and_its_true_activity(
     clock.set(moment.at)
     wakes_before = sum(fleet.stats()["wakes"].values())
     live_reads_before = fleet.stats()["live_reads"]
-    samples, activities = Recorder(), Recorder()
+    samples: RecordingPublisher[TelemetrySampled] = RecordingPublisher()
+    activities: RecordingPublisher[Event] = RecordingPublisher()
     sim = fleet
     client = TessieHttpClient(
         TessieSettings(base_url=sim.base_url, token=TOKEN),
-        sleep=no_sleep,
+        sleep=RecordedSleeps(),
         jitter=lambda: 0.5,
         clock=clock,
     )
     poller = TelemetryPoller(
         client,
-        samples,  # type: ignore[arg-type]  # records TelemetrySampled like any event
+        samples,
         clock=clock,
         metrics=IngestMetrics(CollectorRegistry()),
         poll_interval_s=POLL_INTERVAL.total_seconds(),
@@ -92,20 +82,14 @@ async def test_every_car_has_a_sample_and_its_true_activity(
     assert sum(stats["wakes"].values()) == wakes_before
     assert stats["live_reads"] == live_reads_before
     for vin, expected in truth.items():
-        own_samples = [
-            e for e in samples.events if isinstance(e, TelemetrySampled) and e.vehicle_id == vin
-        ]
+        own_samples = samples.of(TelemetrySampled, vin)
         assert own_samples, f"{moment}: no sample of {vin}"
         seen = poller.activity(vin)
         assert seen is not None
         assert seen.activity == expected, f"{moment}: {vin} is {expected}, ingest says {seen}"
         assert seen.observed_at == last_poll_at
         assert seen.since <= seen.observed_at
-        published = [
-            e
-            for e in activities.events
-            if isinstance(e, VehicleActivityObserved) and e.vehicle_id == vin
-        ]
+        published = activities.of(VehicleActivityObserved, vin)
         assert published[-1].activity == seen.activity
         assert published[-1].since == seen.since
         if expected == "asleep":

@@ -15,8 +15,7 @@ from tc_ingest.poller import TelemetryPoller
 from tc_ingest.settings import TessieSettings
 from tc_tessie_sim.fleet import OSLO
 from tc_tessie_sim.server import running_simulator
-
-from .conftest import RecordedSleeps, RecordingPublisher
+from tc_testkit.recorders import RecordedSleeps, RecordingPublisher
 
 SIM_TOKEN = "sim-token-123456"
 # A Tuesday, 20:30 in Oslo: every car is parked at home with sentry on, so awake.

@@ -21,21 +21,10 @@ from tc_ingest.metrics import MarketMetrics
 from tc_ingest.settings import MarketSettings
 from tc_market_fakes.server import RunningMarketFakes, running_market_fakes
 from tc_testkit.moments import MOMENTS, Moment, each_moment
+from tc_testkit.recorders import RecordedSleeps, RecordingPublisher
 
 TOKEN = "entsoe-token-123456"
 _CLOCK = FixedClock(MOMENTS[0].at)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-
-async def no_sleep(_delay_s: float) -> None:
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +40,15 @@ async def test_today_and_tomorrow_once_published_come_whole(
     _CLOCK.set(moment.at)
     now = _CLOCK.now()
     settings = MarketSettings(entsoe_base_url=fakes.entsoe_base_url, timeout_s=10)
-    client = EntsoeClient(settings, TOKEN, sleep=no_sleep, clock=_CLOCK)
-    published = Recorder()
+    client = EntsoeClient(settings, TOKEN, sleep=RecordedSleeps(), clock=_CLOCK)
+    published: RecordingPublisher[Event] = RecordingPublisher()
     poller = MarketPoller(
         published,
         clock=_CLOCK,
         metrics=MarketMetrics(CollectorRegistry()),
         zones=["NO1"],
         price_sources={"NO1": client},
-        sleep=no_sleep,
+        sleep=RecordedSleeps(),
         jitter=lambda: 0.5,
     )
     try:
@@ -71,7 +60,7 @@ async def test_today_and_tomorrow_once_published_come_whole(
     today = delivery_date_of(now)
     tomorrow = today + timedelta(days=1)
     expected = [today] + ([tomorrow] if fakes.model.is_published(tomorrow, now) else [])
-    days = [e for e in published.events if isinstance(e, SpotPricesPublished)]
+    days = published.of(SpotPricesPublished)
     assert [d.delivery_date for d in days] == expected, moment
     for day in days:
         assert len(day.slots) == expected_slot_count(day.delivery_date, day.resolution_min)

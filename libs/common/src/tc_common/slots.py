@@ -28,10 +28,12 @@ class Slot(BaseModel):
 
     @model_validator(mode="after")
     def _ordered_utc(self) -> "Slot":
-        if self.end_at <= self.start_at:
-            raise ValueError("end_at must be after start_at")
+        # To UTC first: two datetimes of one tzinfo compare as wall-clock times, so an
+        # interval given in local time across the clocks going back would look reversed.
         object.__setattr__(self, "start_at", self.start_at.astimezone(UTC))
         object.__setattr__(self, "end_at", self.end_at.astimezone(UTC))
+        if self.end_at <= self.start_at:
+            raise ValueError("end_at must be after start_at")
         return self
 
     @property

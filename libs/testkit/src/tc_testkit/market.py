@@ -29,6 +29,13 @@ def market_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), MARKET_TIME).astimezone(UTC)
 
 
+def hours_of(day: date) -> int:
+    """How many hours the market day ``day`` has: 24, or 23/25 when the clocks change."""
+    return int(
+        (market_midnight(day + timedelta(days=1)) - market_midnight(day)) / timedelta(hours=1)
+    )
+
+
 def dear_days_cheap_nights(
     hours: int = 24, *, dear: float = 120.0, cheap: float = 40.0
 ) -> list[float]:
@@ -49,9 +56,10 @@ def spot_prices(
     **fields: Any,
 ) -> SpotPricesPublished:
     """One publication of ``delivery_date``'s prices, a slot per price from ``start`` (the
-    market day's midnight); ``eur_per_mwh`` defaults to ``dear_days_cheap_nights()``. Without
-    ``eur_nok`` the slots carry no NOK price, like a day published before the rate was known."""
-    prices = dear_days_cheap_nights() if eur_per_mwh is None else eur_per_mwh
+    market day's midnight); ``eur_per_mwh`` defaults to ``dear_days_cheap_nights`` over the
+    day's real hours (23 or 25 on DST days). Without ``eur_nok`` the slots carry no NOK price,
+    like a day published before the rate was known."""
+    prices = dear_days_cheap_nights(hours_of(delivery_date)) if eur_per_mwh is None else eur_per_mwh
     first = market_midnight(delivery_date) if start is None else start
     step = timedelta(minutes=resolution_min)
     values: dict[str, Any] = {

@@ -1,12 +1,15 @@
 """Behaviour profiles and charge plans through a real Kafka-protocol broker: three weeks of a
 commuter's drives and charges in, a ready profile out; a plugged-in sample and published
-prices in, a charge plan out."""
+prices in, a charge plan out.
+
+The service runs on a clock pinned to moments of ``tc_testkit.moments`` (running at real speed
+from there), so what the commuter has done by "now" is the same whenever the test runs."""
 
 import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -14,6 +17,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
+from tc_common.clock import ShiftedClock
 from tc_common.events import (
     BehaviourProfileUpdated,
     ChargePlanPublished,
@@ -33,6 +37,7 @@ from tc_forecast.settings import ForecastSettings
 from tc_testkit.events import telemetry_sample
 from tc_testkit.kafka import first, keyed, produce
 from tc_testkit.market import spot_prices
+from tc_testkit.moments import DST_SPRING_FORWARD, SATURDAY_AFTERNOON, Moment, each_moment
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
@@ -40,14 +45,19 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.fixture
-async def running_app(kafka: LocalKafka) -> AsyncIterator[AsgiFastStream]:
+def clock(moment: Moment) -> ShiftedClock:
+    return ShiftedClock.starting_at(moment.at)
+
+
+@pytest.fixture
+async def running_app(kafka: LocalKafka, clock: ShiftedClock) -> AsyncIterator[AsgiFastStream]:
     settings = ForecastSettings(
         kafka={"bootstrap_servers": kafka.bootstrap_servers},
         behaviour_debounce_s=0.5,
         plan_tick_s=0.2,
         plan_startup_grace_s=0,
     )
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://forecast") as client:
@@ -61,12 +71,13 @@ async def running_app(kafka: LocalKafka) -> AsyncIterator[AsgiFastStream]:
         yield app
 
 
+@each_moment(in_make_test=(SATURDAY_AFTERNOON, DST_SPRING_FORWARD))
 async def test_a_commuters_history_becomes_a_ready_profile_and_a_charge_plan(
-    kafka: LocalKafka, running_app: AsgiFastStream
+    kafka: LocalKafka, running_app: AsgiFastStream, clock: ShiftedClock, moment: Moment
 ) -> None:
     vin = f"TEST{uuid.uuid4().hex[:13].upper()}"
     car = Commuter(vehicle_id=vin)
-    now = datetime.now(UTC)
+    now = clock.now()
     today = now.astimezone(OSLO).date()
     drives, charges = commuter_history(today - timedelta(days=20), 21, car=car)
     drives = [d for d in drives if d.ended_at <= now]
@@ -90,10 +101,10 @@ async def test_a_commuters_history_becomes_a_ready_profile_and_a_charge_plan(
         SPOT_PRICES_PUBLISHED_V1,
         [spot_prices(today), spot_prices(today + timedelta(days=1))],
     )
-    # The app plans on its own clock: the sample is of now, the moment the test runs.
+    # The app plans on its own clock: the sample is of its now.
     plugged_in = telemetry_sample(
         vin,
-        datetime.now(UTC),
+        clock.now(),
         battery_level_pct=30.0,
         charge_limit_pct=80.0,
         charging_state="Stopped",

@@ -1,16 +1,13 @@
 """Ingest against the Tessie simulator and a real Kafka-protocol broker (Tansu)."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from asgi_lifespan import LifespanManager
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
 from tc_common.clock import ShiftedClock, SystemClock
 from tc_common.events import TelemetrySampled
@@ -25,6 +22,8 @@ from tc_ingest.metrics import IngestMetrics
 from tc_ingest.poller import TelemetryPoller
 from tc_ingest.settings import IngestSettings, TessieSettings
 from tc_tessie_sim.server import running_simulator
+from tc_testkit.kafka import Record, consume, event_of
+from tc_testkit.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -35,46 +34,17 @@ SIM_TOKEN = "sim-token-123456"
 SIM_START = datetime(2024, 6, 4, 18, 30, tzinfo=UTC)
 
 
-async def consume(
-    bootstrap: str,
-    until: Callable[[list[tuple[bytes | None, TelemetrySampled]]], bool],
-    *,
+def fetched_since(
     since: datetime,
-    timeout_s: float,
-) -> list[tuple[bytes | None, TelemetrySampled]]:
-    """Read the telemetry topic from the start; keep what was fetched since ``since``."""
-    consumer = AIOKafkaConsumer(
-        TELEMETRY_SAMPLED_V1,
-        bootstrap_servers=bootstrap,
-        group_id=f"ingest-test-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    seen: list[tuple[bytes | None, TelemetrySampled]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not until(seen):
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    for record in records:
-                        # The session broker is shared: other tests' samples (and their
-                        # deliberately malformed messages) are on this topic too; skip them.
-                        try:
-                            event = TelemetrySampled.model_validate_json(record.value or b"")
-                        except ValidationError:
-                            continue
-                        if event.fetched_at >= since:
-                            seen.append((record.key, event))
-    finally:
-        await consumer.stop()
-    return seen
+) -> Callable[[Record], tuple[bytes | None, TelemetrySampled] | None]:
+    """A ``keep``: this test's samples (fetched since ``since``). The session broker is shared:
+    other tests' samples, and their deliberately malformed messages, are on the topic too."""
 
+    def keep(record: Record) -> tuple[bytes | None, TelemetrySampled] | None:
+        event = event_of(TelemetrySampled, record)
+        return (record.key, event) if event is not None and event.fetched_at >= since else None
 
-async def eventually(condition: Callable[[], bool], timeout_s: float) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110  # nothing to wait on but the poller's progress
-            await asyncio.sleep(0.2)
+    return keep
 
 
 @pytest.fixture
@@ -103,8 +73,9 @@ async def test_the_service_publishes_metric_samples_keyed_by_vin_without_waking_
     async with LifespanManager(create_app(settings), startup_timeout=60, shutdown_timeout=30):
         seen = await consume(
             kafka.bootstrap_servers,
-            lambda got: {e.vehicle_id for _, e in got} >= vins,
-            since=since,
+            TELEMETRY_SAMPLED_V1,
+            fetched_since(since),
+            until=lambda got: {e.vehicle_id for _, e in got} >= vins,
             timeout_s=90,
         )
 
@@ -220,8 +191,9 @@ async def test_samples_polled_during_a_broker_outage_are_published_after_it(
     }
     seen = await consume(
         kafka.bootstrap_servers,
-        lambda got: expected <= {(e.vehicle_id, e.sampled_at) for _, e in got},
-        since=since,
+        TELEMETRY_SAMPLED_V1,
+        fetched_since(since),
+        until=lambda got: expected <= {(e.vehicle_id, e.sampled_at) for _, e in got},
         timeout_s=60,
     )
 

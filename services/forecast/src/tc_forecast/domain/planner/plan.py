@@ -152,10 +152,12 @@ def _candidates(
 
 
 def _to_slots(
-    chosen: Sequence[tuple[_Win, float]], now: datetime, tz: tzinfo, power_kw: float, eff: float
+    chosen: Sequence[tuple[_Win, float]], now: datetime, power_kw: float, eff: float
 ) -> tuple[PlannedSlot, ...]:
+    # UTC: arithmetic and comparisons on datetimes of one local tzinfo follow the wall clock,
+    # which is wrong across a DST change. Local time is for the words of the reason only.
     def at(h: float) -> datetime:
-        return (now + timedelta(hours=h)).astimezone(tz)
+        return now + timedelta(hours=h)
 
     return tuple(
         PlannedSlot(
@@ -198,11 +200,11 @@ def plan_charge(request: PlanRequest) -> ChargePlan:
         penalty = SHORT_PENALTY_KWH * max(mean_price, 0.0)
     best = min(candidates, key=lambda c: (round(c.cost + penalty * c.risk, 9), -c.head))
 
-    slots = _to_slots(best.chosen, now, tz, power, eff)
+    slots = _to_slots(best.chosen, now, power, eff)
     expected, p10, p90 = _cost(best.chosen, power)
     energy_kwh = sum(s.energy_kwh for s in slots)
     done_h = max((w.start_h + h for w, h in best.chosen), default=0.0)
-    ready_by = (now + timedelta(hours=done_h)).astimezone(tz)
+    ready_by = now + timedelta(hours=done_h)
     probability_ready = 1.0 - dep.departed_before(done_h)
     risk = best.risk
     charge_now = any(w.start_h <= _EPS_H and h > _EPS_H for w, h in best.chosen)
@@ -307,7 +309,7 @@ def _nothing_to_do(request: PlanRequest) -> ChargePlan:
     return ChargePlan(
         slots=(),
         energy_to_add_kwh=0.0,
-        ready_by_at=request.now,
+        ready_by_at=request.now.astimezone(UTC),
         probability_ready=1.0,
         expected_cost=0.0,
         cost_p10=0.0,
