@@ -1,11 +1,12 @@
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 
-from tc_api.domain import TelemetryQuery, Vehicle
+from tc_api.domain import Activity, TelemetryQuery, Vehicle
 from tc_api.main import create_app
 from tc_api.schemas import TelemetrySample
 from tc_api.settings import ApiSettings
@@ -33,11 +34,19 @@ def reader() -> FakeTelemetryReader:
     ]
     return FakeTelemetryReader(
         vehicles={
-            VIN: Vehicle(VIN, samples[0].sampled_at, samples[-1].sampled_at),
+            VIN: Vehicle(VIN, samples[0].sampled_at, samples[-1].sampled_at, CHARGING),
             SILENT_VIN: Vehicle(SILENT_VIN, NOW - timedelta(days=1), NOW - timedelta(days=1)),
         },
         telemetry={VIN: samples},
     )
+
+
+# Charging since the sample 30 minutes ago, last checked a minute ago.
+CHARGING = Activity(
+    state="charging",
+    since=NOW - timedelta(minutes=30),
+    last_seen_at=NOW - timedelta(minutes=1),
+)
 
 
 @pytest.fixture
@@ -105,7 +114,9 @@ class TestHealth:
 
 
 class TestVehicles:
-    async def test_vehicles_are_listed_with_utc_times(self, client: httpx.AsyncClient) -> None:
+    async def test_vehicles_are_listed_with_utc_times_and_what_they_are_doing(
+        self, client: httpx.AsyncClient
+    ) -> None:
         response = await client.get("/v1/vehicles")
 
         assert response.status_code == 200
@@ -114,13 +125,36 @@ class TestVehicles:
                 "vehicle_id": VIN,
                 "first_sampled_at": "2026-11-25T10:30:00Z",
                 "last_sampled_at": "2026-11-25T11:50:00Z",
+                "activity": {
+                    "state": "charging",
+                    "since": "2026-11-25T11:30:00Z",
+                    "last_seen_at": "2026-11-25T11:59:00Z",
+                },
             },
             {
                 "vehicle_id": SILENT_VIN,
                 "first_sampled_at": "2026-11-24T12:00:00Z",
                 "last_sampled_at": "2026-11-24T12:00:00Z",
+                "activity": None,
             },
         ]
+
+    async def test_latest_says_what_the_car_is_doing_as_last_seen(
+        self, client: httpx.AsyncClient, reader: FakeTelemetryReader
+    ) -> None:
+        reader.vehicles[VIN] = replace(
+            reader.vehicles[VIN],
+            activity=Activity("asleep", NOW - timedelta(minutes=10), NOW - timedelta(seconds=30)),
+        )
+
+        body = (await client.get(f"/v1/vehicles/{VIN}/latest")).json()
+
+        assert body["activity"] == {
+            "state": "asleep",
+            "since": "2026-11-25T11:50:00Z",
+            "last_seen_at": "2026-11-25T11:59:30Z",
+        }
+        assert body["sampled_at"] == "2026-11-25T11:50:00Z"  # the snapshot from before it slept
 
     async def test_a_database_outage_is_a_503_with_a_retry_hint_not_a_500(
         self, client: httpx.AsyncClient, reader: FakeTelemetryReader

@@ -86,6 +86,9 @@ class FakeHistoryRepo(RecordingRepo):
     async def save_charge_plan(self, row: domain.PlanRow) -> WriteResult:
         return await self._save("charge_plan", [row])
 
+    async def save_activity(self, row: domain.ActivityRow) -> WriteResult:
+        return await self._save("activity", [row])
+
 
 def rows_metric(registry: CollectorRegistry, kind: str, table: str) -> float:
     """The store's count of rows ``kind`` ("written" or "unchanged") in ``table``."""

@@ -7,7 +7,7 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
-from tc_common.events import Event, MessageDeadLettered
+from tc_common.events import Event, MessageDeadLettered, VehicleActivityObserved
 from tc_common.messaging import build_broker
 from tc_common.settings import KafkaSettings
 from tc_common.topics import (
@@ -16,11 +16,12 @@ from tc_common.topics import (
     CHARGE_RECORDED_V1,
     DEAD_LETTER_V1,
     DRIVE_RECORDED_V1,
+    VEHICLE_ACTIVITY_OBSERVED_V1,
 )
 from tc_store import domain
 from tc_store.handlers import build_market_router
 from tc_store.metrics import StoreMetrics
-from tc_testkit.events import AT
+from tc_testkit.events import AT, VIN
 from tc_testkit.history import charge, drive, plan, profile
 
 from .support import FakeHistoryRepo, FakeMarketRepo, rows_metric
@@ -72,6 +73,16 @@ def dead_letters(broker: KafkaBroker) -> list[MessageDeadLettered]:
             "charge_plans",
             domain.plan_row,
             id="plan",
+        ),
+        pytest.param(
+            VEHICLE_ACTIVITY_OBSERVED_V1,
+            VehicleActivityObserved(
+                vehicle_id=VIN, activity="asleep", since=AT - timedelta(hours=2), observed_at=AT
+            ),
+            "activity",
+            "vehicle_activity",
+            domain.activity_row,
+            id="activity",
         ),
     ],
 )
@@ -176,3 +187,27 @@ def test_every_history_table_is_exported_from_the_start(registry) -> None:
 
     assert registry.get_sample_value("tc_store_rows_written_total", {"table": "drives"}) == 0.0
     assert rows_metric(registry, "unchanged", "charge_plans") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"activity": "parked"}, "activity"),
+        ({"since": (AT + timedelta(minutes=1)).isoformat()}, "since must not be after observed_at"),
+    ],
+    ids=["unknown-activity", "starts-after-it-was-seen"],
+)
+async def test_an_activity_that_breaks_its_contract_is_dead_lettered_and_the_next_stored(
+    broker, repo, change: dict[str, str], reason: str
+) -> None:
+    received = dead_letters(broker)
+    good = VehicleActivityObserved(vehicle_id=VIN, activity="awake", since=AT, observed_at=AT)
+    broken = {**good.model_dump(mode="json"), **change}
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(json.dumps(broken).encode(), VEHICLE_ACTIVITY_OBSERVED_V1)
+        await test_broker.publish(good, VEHICLE_ACTIVITY_OBSERVED_V1, key=good.kafka_key())
+
+    assert [r.source_topic for r in received] == [VEHICLE_ACTIVITY_OBSERVED_V1]
+    assert reason in received[0].reason
+    assert repo.calls == [("activity", [domain.activity_row(good)])]
