@@ -19,12 +19,17 @@ from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.metrics import IngestMetrics
 from tc_ingest.poller import TelemetryPoller
 from tc_ingest.settings import TessieSettings
-from tc_tessie_sim.server import RunningSimulator, running_simulator
-from tc_testkit.fleet import activity_at, cached_snapshot_at
+from tc_tessie_sim.server import RunningSimulator
+from tc_testkit.fleet import (
+    SENTRY_SHARES,
+    SIM_TOKEN,
+    activity_at,
+    cached_snapshot_at,
+    serving_fleet,
+)
 from tc_testkit.moments import MOMENTS, Moment, each_moment
 from tc_testkit.recorders import RecordedSleeps, RecordingPublisher
 
-TOKEN = "sim-token-123456"
 POLLS = 3
 POLL_INTERVAL = timedelta(seconds=30)
 
@@ -34,11 +39,9 @@ POLL_INTERVAL = timedelta(seconds=30)
 _CLOCK = FixedClock(MOMENTS[0].at)
 
 
-@pytest.fixture(scope="module", params=[1.0, 0.0], ids=["sentry-at-home", "sleeps-at-home"])
+@pytest.fixture(scope="module", params=SENTRY_SHARES.values(), ids=SENTRY_SHARES.keys())
 def fleet(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
-    with running_simulator(
-        token=TOKEN, vehicles=3, seed=1, sentry_share=request.param, now=_CLOCK
-    ) as running:
+    with serving_fleet(request.param, _CLOCK) as running:
         yield running
 
 
@@ -54,7 +57,7 @@ async def test_every_car_has_a_sample_and_its_true_activity(
     activities: RecordingPublisher[Event] = RecordingPublisher()
     sim = fleet
     client = TessieHttpClient(
-        TessieSettings(base_url=sim.base_url, token=TOKEN),
+        TessieSettings(base_url=sim.base_url, token=SIM_TOKEN),
         sleep=RecordedSleeps(),
         jitter=lambda: 0.5,
         clock=clock,

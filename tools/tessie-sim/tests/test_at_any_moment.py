@@ -10,10 +10,10 @@ import pytest
 
 from tc_common.clock import FixedClock
 from tc_tessie_sim.fleet import Activity, SimulatedCar, SleepStatus, build_fleet
-from tc_tessie_sim.server import RunningSimulator, running_simulator
+from tc_tessie_sim.server import RunningSimulator
+from tc_testkit.fleet import SENTRY_SHARES, SIM_TOKEN, serving_fleet
 from tc_testkit.moments import MOMENTS, Moment, each_moment
 
-TOKEN = "sim-token-123456"
 STEPS = 4
 STEP = timedelta(seconds=30)
 
@@ -23,11 +23,9 @@ STEP = timedelta(seconds=30)
 _CLOCK = FixedClock(MOMENTS[0].at)
 
 
-@pytest.fixture(scope="module", params=[1.0, 0.0], ids=["sentry-at-home", "sleeps-at-home"])
+@pytest.fixture(scope="module", params=SENTRY_SHARES.values(), ids=SENTRY_SHARES.keys())
 def fleet(request: pytest.FixtureRequest) -> Iterator[RunningSimulator]:
-    with running_simulator(
-        token=TOKEN, vehicles=3, seed=1, sentry_share=request.param, now=_CLOCK
-    ) as running:
+    with serving_fleet(request.param, _CLOCK) as running:
         yield running
 
 
@@ -44,7 +42,7 @@ def sim(fleet: RunningSimulator, clock: FixedClock) -> RunningSimulator:
 
 @pytest.fixture
 def client(sim: RunningSimulator) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {SIM_TOKEN}"}
     with httpx.Client(base_url=sim.base_url, headers=headers, timeout=10) as c:
         yield c
 

@@ -11,6 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from tc_common.topics import TELEMETRY_SAMPLED_V1
+from tc_store.adapters.postgres import PostgresDatabase
 from tc_store.main import create_app
 from tc_store.settings import StoreSettings
 from tc_testkit.kafka import Message, produce
@@ -80,3 +81,14 @@ def publish(kafka: Any) -> Callable[[Iterable[Message]], Awaitable[None]]:
         await produce(kafka.bootstrap_servers, TELEMETRY_SAMPLED_V1, messages)
 
     return send
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[PostgresDatabase]:
+    """The store's database adapter on a fresh, migrated database."""
+    db = PostgresDatabase(database_url)
+    await db.start()
+    try:
+        yield db
+    finally:
+        await db.close()

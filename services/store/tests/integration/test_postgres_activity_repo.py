@@ -1,6 +1,5 @@
 """Vehicle activity on a real database: the newest observation wins, a stretch keeps its start."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -18,13 +17,8 @@ MIN = timedelta(minutes=1)
 
 
 @pytest.fixture
-async def repo(database_url: str) -> AsyncIterator[PostgresVehicleHistoryRepo]:
-    database = PostgresDatabase(database_url)
-    await database.start()
-    try:
-        yield PostgresVehicleHistoryRepo(database)
-    finally:
-        await database.close()
+def repo(database: PostgresDatabase) -> PostgresVehicleHistoryRepo:
+    return PostgresVehicleHistoryRepo(database)
 
 
 def stored(database_url: str) -> tuple[str, datetime, datetime]:

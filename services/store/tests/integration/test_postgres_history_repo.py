@@ -1,6 +1,5 @@
 """PostgresVehicleHistoryRepo against a real database: the upsert rules of each table."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -19,13 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def repo(database_url: str) -> AsyncIterator[PostgresVehicleHistoryRepo]:
-    database = PostgresDatabase(database_url)
-    await database.start()
-    try:
-        yield PostgresVehicleHistoryRepo(database)
-    finally:
-        await database.close()
+def repo(database: PostgresDatabase) -> PostgresVehicleHistoryRepo:
+    return PostgresVehicleHistoryRepo(database)
 
 
 async def test_a_drive_fetched_again_unchanged_writes_nothing_and_an_edited_one_replaces_it(

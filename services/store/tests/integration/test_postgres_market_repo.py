@@ -1,6 +1,5 @@
 """PostgresMarketRepo against a real database: the upsert rules of each table."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -17,13 +16,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def market(database_url: str) -> AsyncIterator[PostgresMarketRepo]:
-    database = PostgresDatabase(database_url)
-    await database.start()
-    try:
-        yield PostgresMarketRepo(database)
-    finally:
-        await database.close()
+def market(database: PostgresDatabase) -> PostgresMarketRepo:
+    return PostgresMarketRepo(database)
 
 
 async def prices(url: str) -> list[tuple[float, int]]:
