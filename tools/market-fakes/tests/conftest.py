@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from tc_common.clock import FixedClock
 from tc_market_fakes.server import RunningMarketFakes, running_market_fakes
-from tc_testkit.clocks import MovableClock
 
 TOKEN = "entsoe-token-123456"
 # Monday 3 November 2025, 11:00 UTC = 12:00 CET: tomorrow's prices are not out yet.
@@ -15,12 +15,12 @@ MONDAY_NOON_CET = datetime(2025, 11, 3, 11, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock(MONDAY_NOON_CET)
+def clock() -> FixedClock:
+    return FixedClock(MONDAY_NOON_CET)
 
 
 @pytest.fixture
-def fakes(clock: MovableClock) -> Iterator[RunningMarketFakes]:
+def fakes(clock: FixedClock) -> Iterator[RunningMarketFakes]:
     with running_market_fakes(token=TOKEN, seed=1, now=clock) as running:
         yield running
 
@@ -32,6 +32,6 @@ def client(fakes: RunningMarketFakes) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def set_now(clock: MovableClock) -> Callable[[datetime], None]:
+def set_now(clock: FixedClock) -> Callable[[datetime], None]:
     """Move the fakes' clock."""
     return clock.set
