@@ -284,6 +284,21 @@ async def test_an_unreachable_database_gives_503_with_a_retry_hint() -> None:
     assert "pw" not in vehicles.text
 
 
+async def test_a_database_the_store_has_not_migrated_yet_gives_503_not_500(
+    database_url: str,
+) -> None:
+    # make run starts the api next to the store: its first requests can come before the schema.
+    app = create_app(_settings(database_url), clock=FixedClock(NOW))
+    async with client_of(app) as http:
+        answers = [
+            await http.get(path)
+            for path in ("/v1/vehicles", f"/v1/vehicles/{VIN}/latest", "/v1/prices/NO1")
+        ]
+
+    assert [a.status_code for a in answers] == [503, 503, 503]
+    assert all(a.headers["Retry-After"] == "5" for a in answers)
+
+
 async def test_the_api_database_sessions_are_read_only(seeded_url: str) -> None:
     pool = open_pool(seeded_url, max_size=1, timeout_s=5)
     await pool.open(wait=True)

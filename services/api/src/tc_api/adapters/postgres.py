@@ -72,7 +72,14 @@ async def pooled_connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[Asy
         async with pool.connection() as conn:
             yield conn
     # OperationalError covers a lost server, a refused connection and a statement timeout.
-    except (PoolTimeout, psycopg.OperationalError) as error:
+    # A missing table or column means the store has not migrated the database (yet): the api
+    # may start first, and must answer "retry" rather than 500 until the schema is there.
+    except (
+        PoolTimeout,
+        psycopg.OperationalError,
+        psycopg.errors.UndefinedTable,
+        psycopg.errors.UndefinedColumn,
+    ) as error:
         raise TelemetryUnavailableError(type(error).__name__) from error
 
 
