@@ -19,8 +19,11 @@ install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --locked --all-packages --quiet
 
+# RUN_DIR: where make run keeps its database, logs and API key (make plots reads the key there).
+RUN_DIR ?= .run
+
 run: install
-	@$(UV) run --no-sync python -m tc_devstack.run
+	@$(UV) run --no-sync python -m tc_devstack.run --run-dir $(RUN_DIR)
 
 lint: install
 	$(UV) run --no-sync ruff check .
@@ -81,12 +84,12 @@ bench-planner: install
 	$(UV) run --no-sync python -m tc_forecast.bench_planner $(BENCH_PLANNER_DEFAULT) --plot .run/bench/planner.png $(ARGS)
 	$(UV) run --no-sync python -m tc_forecast.bench_planner $(BENCH_PLANNER_DEFAULT) --shift-weeks 156 --plot .run/bench/planner-shift156.png $(ARGS)
 
-# Charts of the running system (`make run` in another terminal): .run/plots/<VIN>/{profile,plan}.png
+# Charts of the running system (`make run` in another terminal): $(RUN_DIR)/plots/<VIN>/{profile,plan}.png
 # for VIN (default: every vehicle /v1/vehicles lists), prices of ZONE.
 ZONE ?= NO1
 plots: install
 	$(UV) run --no-sync python -m tc_devstack.plot_vehicle --api-url http://127.0.0.1:$${API_PORT:-8000} \
-		--api-key-file .run/api-key --zone $(ZONE) --out .run/plots $(if $(VIN),--vin $(VIN))
+		--api-key-file $(RUN_DIR)/api-key --zone $(ZONE) --out $(RUN_DIR)/plots $(if $(VIN),--vin $(VIN))
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

@@ -298,25 +298,31 @@ def test_the_fleet_is_learnt_from_backfilled_history_and_receives_charge_plans(
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def readme_curl_examples() -> list[str]:
-    """The ``curl`` lines of README.md's shell blocks: what a new user copies first."""
+def readme_examples(command: str) -> list[str]:
+    """The lines of README.md's shell blocks that run ``command``: what a new user copies."""
     lines, in_shell = [], False
     for line in README.read_text().splitlines():
         if line.startswith("```"):
             in_shell = line.strip() in ("```sh", "```bash", "```shell")
             continue
-        if in_shell and line.startswith("curl "):
+        if in_shell and line.startswith(command + " "):
             lines.append(line)
     return lines
 
 
 def test_the_readme_examples_answer_as_the_readme_says(stack: Stack) -> None:
-    examples = readme_curl_examples()
+    examples = readme_examples("curl")
     assert len(examples) >= 4, "README.md lost its curl examples"
-    vin = sim_vins(stack)[-1]
+    vins = sim_vins(stack)
+    vin = vins[-1]
     with api(stack) as client:
-        # The plan examples need a learnt car: wait as a reader would (the README says minutes).
-        eventually(lambda: client.get(f"/v1/vehicles/{vin}/plan").status_code == 200, 300, "a plan")
+        # The plan examples need learnt cars: wait as a reader would (the README says minutes).
+        for each in vins:
+            eventually(
+                lambda each=each: client.get(f"/v1/vehicles/{each}/plan").status_code == 200,
+                300,
+                f"a plan for {each}",
+            )
     for example in examples:
         command = (
             example.replace("curl ", "curl -fsS ", 1)
@@ -330,3 +336,19 @@ def test_the_readme_examples_answer_as_the_readme_says(stack: Stack) -> None:
         assert result.returncode == 0, f"{example}\n{result.stderr}"
         json.loads(result.stdout)  # every example answers JSON
     assert httpx.get(f"{stack.api_url}/docs", timeout=10).status_code == 200
+
+    (plots,) = readme_examples("make plots")
+    run_dir = Path(stack.run_dir)
+    port = stack.api_url.rsplit(":", 1)[1]
+    drawn = subprocess.run(
+        [*plots.split("#")[0].split(), f"RUN_DIR={run_dir}", f"API_PORT={port}"],
+        cwd=README.parent,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    for each in vins:
+        assert (run_dir / "plots" / each / "profile.png").stat().st_size > 10_000
+        assert (run_dir / "plots" / each / "plan.png").stat().st_size > 10_000

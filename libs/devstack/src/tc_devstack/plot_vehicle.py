@@ -43,7 +43,6 @@ def main(
     now: datetime | None = None,
 ) -> int:
     args = _parser().parse_args(argv)
-    now = datetime.now(UTC) if now is None else now
     try:
         key = _read_key(Path(args.api_key_file))
         with httpx.Client(
@@ -67,7 +66,11 @@ def main(
     return 0 if complete else 1
 
 
-def _plot_vehicle(api: "_Api", vin: str, zone: str, out: Path, now: datetime) -> bool:
+def _plot_vehicle(
+    api: "_Api", vin: str, zone: str, out: Path, now: datetime | None
+) -> bool:
+    """``now`` None: the plan is drawn as of its issue time, the system's clock (which may
+    play another moment than the wall clock: ``SIM_START_AT``)."""
     complete = True
     timezone = "Europe/Oslo"
     try:
@@ -83,8 +86,9 @@ def _plot_vehicle(api: "_Api", vin: str, zone: str, out: Path, now: datetime) ->
     except NotYetError as missing:
         sys.stderr.write(f"{vin}: no plan.png: {missing}\n")
         return False
-    prices = api.prices(zone, _price_window(plan, now))
-    path = plot_plan(plan, prices, out / "plan.png", now=now, timezone=timezone)
+    at = plan.issued_at if now is None else now
+    prices = api.prices(zone, _price_window(plan, at))
+    path = plot_plan(plan, prices, out / "plan.png", now=at, timezone=timezone)
     sys.stdout.write(f"{path}\n")
     return complete
 
