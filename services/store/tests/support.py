@@ -1,4 +1,5 @@
-"""What the store's handler tests share: fakes of its repositories and how to read its metrics.
+"""What the store's handler tests share: fakes of its repositories, how to read its metrics and
+its dead letters.
 
 The history handler tests wire the market repository in too, and used to import its fake from
 test_market_handlers.py; the telemetry fake lived in conftest.py. Each fake records every write
@@ -6,13 +7,21 @@ and answers like the real repository: a row it has seen before is a duplicate, o
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
+from tc_common.events import MessageDeadLettered
+from tc_common.topics import DEAD_LETTER_V1
 from tc_store import domain
+from tc_store.adapters.postgres import FAILURES
 from tc_store.domain import SaveResult, TelemetryRow, WriteResult
+
+# The store's own failure policy with quick retries, for handler tests on the test broker.
+QUICK_FAILURES = replace(FAILURES, backoff_initial_s=0.01, backoff_max_s=0.05)
 
 
 class FakeTelemetryRepo:
@@ -22,9 +31,12 @@ class FakeTelemetryRepo:
         self.rows: dict[tuple[str, datetime], TelemetryRow] = {}
         self.calls: list[list[TelemetryRow]] = []
         self.fail_with: Exception | None = None
+        self.fail_times: int | None = None  # None: every call fails while fail_with is set
 
     async def save_samples(self, rows: Sequence[TelemetryRow]) -> SaveResult:
-        if self.fail_with is not None:
+        if self.fail_with is not None and self.fail_times != 0:
+            if self.fail_times is not None:
+                self.fail_times -= 1
             raise self.fail_with
         self.calls.append(list(rows))
         stored = 0
@@ -93,3 +105,14 @@ class FakeHistoryRepo(RecordingRepo):
 def rows_metric(registry: CollectorRegistry, kind: str, table: str) -> float:
     """The store's count of rows ``kind`` ("written" or "unchanged") in ``table``."""
     return registry.get_sample_value(f"tc_store_rows_{kind}_total", {"table": table}) or 0.0
+
+
+def dead_letters(broker: KafkaBroker) -> list[MessageDeadLettered]:
+    """Every dead letter ``broker`` publishes while a test runs it (subscribe before start)."""
+    received: list[MessageDeadLettered] = []
+
+    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
+    async def collect(letter: MessageDeadLettered) -> None:
+        received.append(letter)
+
+    return received

@@ -2,22 +2,27 @@
 
 import json
 
+import psycopg
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
-from tc_common.events import MessageDeadLettered
 from tc_common.messaging import build_broker
 from tc_common.settings import KafkaSettings
-from tc_common.topics import DEAD_LETTER_V1, TELEMETRY_SAMPLED_V1
+from tc_common.topics import TELEMETRY_SAMPLED_V1
+from tc_store.adapters.postgres import FAILURES
 from tc_store.handlers import build_router
 from tc_store.metrics import StoreMetrics
 from tc_testkit.events import telemetry_sample
 
+from .support import QUICK_FAILURES, dead_letters
+
 
 @pytest.fixture
 def broker(fake_repo, registry) -> KafkaBroker:
-    broker = build_broker(KafkaSettings(), service="store", registry=registry)
+    broker = build_broker(
+        KafkaSettings(), service="store", registry=registry, failures=QUICK_FAILURES
+    )
     broker.include_router(build_router(fake_repo, StoreMetrics.create(registry), group_id="store"))
     return broker
 
@@ -46,11 +51,7 @@ async def test_repeated_sample_is_counted_as_duplicate(broker, fake_repo, regist
 
 
 async def test_message_without_sampled_at_is_dead_lettered_not_saved(broker, fake_repo, registry):
-    received: list[MessageDeadLettered] = []
-
-    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
-    async def collect(letter: MessageDeadLettered) -> None:
-        received.append(letter)
+    received = dead_letters(broker)
 
     body = json.dumps({"vehicle_id": "5YJ3E7EB0KF000001", "online_state": "online"})
     async with TestKafkaBroker(broker) as test_broker:
@@ -64,11 +65,7 @@ async def test_message_without_sampled_at_is_dead_lettered_not_saved(broker, fak
 
 
 async def test_sample_the_database_can_never_store_is_dead_lettered(broker, fake_repo):
-    received: list[MessageDeadLettered] = []
-
-    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
-    async def collect(letter: MessageDeadLettered) -> None:
-        received.append(letter)
+    received = dead_letters(broker)
 
     bad = telemetry_sample("5YJ3\x00NUL")
     async with TestKafkaBroker(broker) as test_broker:
@@ -79,9 +76,32 @@ async def test_sample_the_database_can_never_store_is_dead_lettered(broker, fake
     ]
 
 
-async def test_repository_failure_propagates_so_the_offset_is_not_committed(broker, fake_repo):
+async def test_an_unexpected_repository_error_is_retried_then_dead_lettered_with_its_reason(
+    broker, fake_repo
+):
+    received = dead_letters(broker)
     fake_repo.fail_with = RuntimeError("disk full")
     async with TestKafkaBroker(broker) as test_broker:
-        with pytest.raises(RuntimeError, match="disk full"):
-            await test_broker.publish(telemetry_sample(), TELEMETRY_SAMPLED_V1)
+        await test_broker.publish(telemetry_sample(), TELEMETRY_SAMPLED_V1)
     assert fake_repo.rows == {}
+    assert [letter.reason for letter in received] == [
+        f"RuntimeError: disk full (failed {FAILURES.max_attempts} times)"
+    ]
+
+
+async def test_a_database_outage_is_waited_out_and_nothing_is_dead_lettered(broker, fake_repo):
+    received = dead_letters(broker)
+    fake_repo.fail_with = psycopg.OperationalError("connection refused")
+    fake_repo.fail_times = FAILURES.max_attempts + 1  # more than an unknown error would get
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(telemetry_sample(), TELEMETRY_SAMPLED_V1)
+    assert len(fake_repo.rows) == 1
+    assert received == []
+
+
+async def test_a_value_the_database_refuses_is_dead_lettered_at_once(broker, fake_repo):
+    received = dead_letters(broker)
+    fake_repo.fail_with = psycopg.errors.NumericValueOutOfRange("value out of range")
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(telemetry_sample(), TELEMETRY_SAMPLED_V1)
+    assert [letter.reason for letter in received] == ["NumericValueOutOfRange: value out of range"]

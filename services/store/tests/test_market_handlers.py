@@ -7,11 +7,10 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
-from tc_common.events import Event, MessageDeadLettered
+from tc_common.events import Event
 from tc_common.messaging import build_broker
 from tc_common.settings import KafkaSettings
 from tc_common.topics import (
-    DEAD_LETTER_V1,
     EXCHANGE_RATES_PUBLISHED_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
@@ -32,7 +31,7 @@ from .market_events import (
     spot_prices,
     weather_forecast,
 )
-from .support import FakeMarketRepo, rows_metric
+from .support import QUICK_FAILURES, FakeMarketRepo, dead_letters, rows_metric
 
 
 class _NoHistory:
@@ -58,7 +57,9 @@ def market() -> FakeMarketRepo:
 
 @pytest.fixture
 def broker(market: FakeMarketRepo, registry: CollectorRegistry) -> KafkaBroker:
-    broker = build_broker(KafkaSettings(), service="store", registry=registry)
+    broker = build_broker(
+        KafkaSettings(), service="store", registry=registry, failures=QUICK_FAILURES
+    )
     broker.include_router(
         build_market_router(market, _NoHistory(), StoreMetrics.create(registry), group_id="store")
     )
@@ -124,11 +125,7 @@ async def test_each_event_is_written_in_one_call_with_its_rows_and_counted_by_ta
 
 
 async def test_malformed_spot_prices_are_dead_lettered_and_not_written(broker, market) -> None:
-    received: list[MessageDeadLettered] = []
-
-    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
-    async def collect(letter: MessageDeadLettered) -> None:
-        received.append(letter)
+    received = dead_letters(broker)
 
     body = json.dumps({"zone": "NO9", "slots": []}).encode()
     async with TestKafkaBroker(broker) as test_broker:
@@ -143,11 +140,7 @@ async def test_malformed_spot_prices_are_dead_lettered_and_not_written(broker, m
 async def test_spot_prices_whose_slots_contradict_the_resolution_are_dead_lettered(
     broker, market
 ) -> None:
-    received: list[MessageDeadLettered] = []
-
-    @broker.subscriber(DEAD_LETTER_V1, group_id="probe")
-    async def collect(letter: MessageDeadLettered) -> None:
-        received.append(letter)
+    received = dead_letters(broker)
 
     wrong = spot_prices(resolution_min=15, count=4).model_copy(update={"resolution_min": 60})
     async with TestKafkaBroker(broker) as test_broker:
@@ -158,15 +151,16 @@ async def test_spot_prices_whose_slots_contradict_the_resolution_are_dead_letter
     assert "not the 60 min of resolution_min" in received[0].reason
 
 
-async def test_a_repository_failure_propagates_so_the_offset_is_not_committed(
-    broker, market
-) -> None:
+async def test_an_unexpected_repository_error_is_retried_then_dead_lettered(broker, market) -> None:
+    received = dead_letters(broker)
     market.fail_with = RuntimeError("disk full")
     async with TestKafkaBroker(broker) as test_broker:
-        with pytest.raises(RuntimeError, match="disk full"):
-            await test_broker.publish(weather_forecast(), WEATHER_FORECAST_PUBLISHED_V1)
+        await test_broker.publish(weather_forecast(), WEATHER_FORECAST_PUBLISHED_V1)
 
     assert market.calls == []
+    assert [letter.reason for letter in received] == [
+        f"RuntimeError: disk full (failed {QUICK_FAILURES.max_attempts} times)"
+    ]
 
 
 def test_every_market_table_is_exported_from_the_start(registry) -> None:

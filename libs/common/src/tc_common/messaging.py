@@ -4,99 +4,48 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
 
 import anyio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from faststream import BaseMiddleware
 from faststream.asgi import AsgiFastStream, make_ping_asgi
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.message import StreamMessage
-from prometheus_client import CollectorRegistry, Counter, make_asgi_app
-from pydantic import ValidationError
+from prometheus_client import CollectorRegistry, make_asgi_app
 
-from tc_common.events import MessageDeadLettered
-from tc_common.logging import redact
+from tc_common.consuming import FailurePolicy, failure_middleware
 from tc_common.settings import KafkaSettings
-from tc_common.topics import DEAD_LETTER_V1
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 6
 
 
-def short_reason(error: ValidationError) -> str:
-    """Validation errors as one line: ``field: message; ...`` without echoing input values."""
-    parts = []
-    for err in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "message"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)[:2000]
+def _polling_in_time(failures: FailurePolicy | None, kafka: KafkaSettings) -> FailurePolicy:
+    """The policy, keeping a slow handler's consumer polling well within its poll interval."""
+    policy = failures or FailurePolicy()
+    within_s = kafka.max_poll_interval_ms / 1000 / 3
+    return replace(policy, keep_polling_after_s=min(policy.keep_polling_after_s, within_s))
 
 
-def dead_letter_middleware(service: str, registry: CollectorRegistry) -> type[BaseMiddleware]:
-    """A consume middleware that turns a message that fails its schema into a dead letter.
-
-    The dead letter is published *before* the handler returns, so the offset of the bad message
-    is committed only once its dead letter is durable on the broker: nothing is lost and the
-    partition is not blocked by a poison message.
-    """
-    dead_letters = Counter(
-        "tc_dead_letters_total",
-        "Messages this service rejected and sent to the dead-letter topic.",
-        ["topic"],
-        registry=registry,
-    )
-
-    class DeadLetterMiddleware(BaseMiddleware):
-        async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
-            try:
-                return await call_next(msg)
-            except ValidationError as error:
-                record = msg.raw_message
-                topic = getattr(record, "topic", "?")
-                key = getattr(record, "key", None)
-                letter = MessageDeadLettered(
-                    consumer=service,
-                    source_topic=topic,
-                    source_partition=getattr(record, "partition", None),
-                    source_offset=getattr(record, "offset", None),
-                    key=key.decode("utf-8", "replace") if isinstance(key, bytes) else None,
-                    payload=redact(
-                        msg.body.decode("utf-8", "replace")
-                        if isinstance(msg.body, bytes)
-                        else str(msg.body)
-                    ),
-                    reason=short_reason(error),
-                    failed_at=datetime.now(UTC),
-                )
-                broker: KafkaBroker = self.context.get("broker")
-                await broker.publish(letter, DEAD_LETTER_V1, key=letter.kafka_key())
-                dead_letters.labels(topic=topic).inc()
-                log.warning(
-                    "dead-lettered %s[%s]@%s: %s",
-                    topic,
-                    letter.source_partition,
-                    letter.source_offset,
-                    letter.reason,
-                )
-                return None
-
-    return DeadLetterMiddleware
-
-
-def build_broker(kafka: KafkaSettings, *, service: str, registry: CollectorRegistry) -> KafkaBroker:
-    """A broker with Prometheus metrics and dead-lettering, idempotent, acks from all replicas."""
+def build_broker(
+    kafka: KafkaSettings,
+    *,
+    service: str,
+    registry: CollectorRegistry,
+    failures: FailurePolicy | None = None,
+) -> KafkaBroker:
+    """A broker with Prometheus metrics and the consumers' ``failures`` policy (dead letters,
+    retries; ``tc_common.consuming``), idempotent, acks from all replicas."""
     return KafkaBroker(
         kafka.bootstrap_servers,
         client_id=f"tc-{service}",
         request_timeout_ms=kafka.request_timeout_ms,
         middlewares=(
             KafkaPrometheusMiddleware(registry=registry, app_name=service),
-            dead_letter_middleware(service, registry),
+            failure_middleware(service, registry, _polling_in_time(failures, kafka)),
         ),
         # Every publish waits for the broker's acknowledgement: a message is never handed on
         # (or its source offset committed) before it is durable.

@@ -25,6 +25,12 @@ class KafkaSettings(BaseModel):
         default="localhost:9092", description="Comma-separated host:port list."
     )
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
+    max_poll_interval_ms: int = Field(
+        default=300_000,
+        ge=1_000,
+        description="A consumer that does not poll for this long leaves its group. A handler "
+        "that waits longer (a database outage) keeps polling with its partitions paused.",
+    )
 
 
 class PostgresSettings(BaseModel):

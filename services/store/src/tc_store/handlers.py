@@ -50,12 +50,19 @@ def _storable(event: TelemetrySampled) -> TelemetrySampled:
 StorableTelemetry = Annotated[TelemetrySampled, AfterValidator(_storable)]
 
 
-def build_router(repo: TelemetryRepo, metrics: StoreMetrics, *, group_id: str) -> KafkaRouter:
+def build_router(
+    repo: TelemetryRepo,
+    metrics: StoreMetrics,
+    *,
+    group_id: str,
+    max_poll_interval_ms: int = 300_000,
+) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
         TELEMETRY_SAMPLED_V1,
         group_id=group_id,
+        max_poll_interval_ms=max_poll_interval_ms,
         # The offset is committed only after the handler returned, i.e. after the database
         # transaction committed; the repository blocks (retrying) while the database is away.
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -120,7 +127,12 @@ def market_group_id(consumer_group: str) -> str:
 
 
 def build_market_router(
-    market: MarketRepo, history: VehicleHistoryRepo, metrics: StoreMetrics, *, group_id: str
+    market: MarketRepo,
+    history: VehicleHistoryRepo,
+    metrics: StoreMetrics,
+    *,
+    group_id: str,
+    max_poll_interval_ms: int = 300_000,
 ) -> KafkaRouter:
     """One subscriber for the five market, weather and forecast topics and the five vehicle
     history, plan and activity topics (drives, charges, behaviour profiles, charge plans,
@@ -186,6 +198,7 @@ def build_market_router(
     @router.subscriber(
         *routes,
         group_id=group_id,
+        max_poll_interval_ms=max_poll_interval_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         title="store/on_market_event",

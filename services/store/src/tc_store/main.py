@@ -25,7 +25,7 @@ from tc_common.topics import (
     VEHICLE_ACTIVITY_OBSERVED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
-from tc_store.adapters.postgres import PostgresTelemetryRepo
+from tc_store.adapters.postgres import FAILURES, PostgresTelemetryRepo
 from tc_store.adapters.postgres_history import PostgresVehicleHistoryRepo
 from tc_store.adapters.postgres_market import PostgresMarketRepo
 from tc_store.handlers import build_market_router, build_router, market_group_id
@@ -55,7 +55,7 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
         register_secret(str(password))
     registry = CollectorRegistry()
     metrics = StoreMetrics.create(registry)
-    broker = build_broker(settings.kafka, service="store", registry=registry)
+    broker = build_broker(settings.kafka, service="store", registry=registry, failures=FAILURES)
     repo = PostgresTelemetryRepo(
         database_url,
         pool_max_size=settings.postgres.pool_max_size,
@@ -64,13 +64,17 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
         retry_max_s=settings.db_retry_max_s,
         connect_timeout_s=settings.db_connect_timeout_s,
     )
-    broker.include_router(build_router(repo, metrics, group_id=settings.consumer_group))
+    poll_ms = settings.kafka.max_poll_interval_ms
+    broker.include_router(
+        build_router(repo, metrics, group_id=settings.consumer_group, max_poll_interval_ms=poll_ms)
+    )
     broker.include_router(
         build_market_router(
             PostgresMarketRepo(repo),
             PostgresVehicleHistoryRepo(repo),
             metrics,
             group_id=market_group_id(settings.consumer_group),
+            max_poll_interval_ms=poll_ms,
         )
     )
 

@@ -134,3 +134,53 @@ async def test_store_started_while_the_database_is_down_migrates_once_it_is_back
         await eventually(
             stored, timeout_s=STORE_TIMEOUT_S, what="samples stored after a late database start"
         )
+
+
+async def test_an_outage_longer_than_the_poll_interval_keeps_the_consumer_in_its_group(
+    kafka, own_postgres, consumer_group, run_store, publish, caplog
+):
+    # A handler waiting for the database does not poll; past max_poll_interval aiokafka makes
+    # the consumer leave its group, and the offset commit after the outage fails (CRITICAL).
+    caplog.set_level(logging.INFO)
+    vin = f"LONG{uuid.uuid4().hex[:12].upper()}"
+    settings = StoreSettings(
+        postgres={"url": own_postgres.url},
+        kafka={"bootstrap_servers": kafka.bootstrap_servers, "max_poll_interval_ms": 3_000},
+        consumer_group=consumer_group,
+        db_retry_initial_s=0.2,
+        db_retry_max_s=0.5,
+        db_connect_timeout_s=1.0,
+    )
+    first, during = samples(vin, range(2)), samples(vin, range(2, 6))
+
+    async def stored() -> int:
+        rows = await query(
+            own_postgres.url, "SELECT count(*) FROM telemetry WHERE vehicle_id = %s", (vin,)
+        )
+        return int(rows[0][0])
+
+    await publish(first)
+    async with run_store(settings):
+
+        async def first_stored() -> bool:
+            return await stored() == len(first)
+
+        await eventually(first_stored, timeout_s=STORE_TIMEOUT_S, what="the first samples")
+        own_postgres.stop()
+        await publish(during)
+        await asyncio.sleep(10)  # more than three poll intervals without the database
+        own_postgres.start()
+
+        async def all_stored() -> bool:
+            return await stored() == len(first) + len(during)
+
+        await eventually(all_stored, timeout_s=STORE_TIMEOUT_S, what="samples of the outage")
+        await asyncio.sleep(2)  # the commit after the last sample
+        # Before the store stops (a stopping consumer leaves its group, rightly).
+        troubles = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.ERROR or "LeaveGroup" in r.getMessage()
+        ]
+
+    assert troubles == []

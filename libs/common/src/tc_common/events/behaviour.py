@@ -5,14 +5,26 @@ and keeps them current); profiles and plans are the forecast service's output. E
 keyed by the vehicle id so a vehicle's messages stay in order.
 """
 
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tc_common.events.base import Event
 from tc_common.slots import Slot
 
 VinField = Field(min_length=1, max_length=32, description="The vehicle's VIN.")
+# What the store's columns hold (bigint, integer): the schema refuses what they would.
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+_Episode = TypeVar("_Episode", bound="DriveRecorded | ChargeRecorded")
+
+
+def _ends_after_it_starts(episode: _Episode) -> _Episode:
+    # The drives and charges tables CHECK (ended_at >= started_at).
+    if episode.ended_at < episode.started_at:
+        raise ValueError("ended_at must not be before started_at")
+    return episode
 
 
 class DriveRecorded(Event):
@@ -21,7 +33,7 @@ class DriveRecorded(Event):
 
     schema_version: Literal[1] = 1
     vehicle_id: str = VinField
-    drive_id: int = Field(description="Tessie's drive id.")
+    drive_id: int = Field(ge=0, le=BIGINT_MAX, description="Tessie's drive id.")
     started_at: AwareDatetime
     ended_at: AwareDatetime
     starting_latitude_deg: float | None = Field(default=None, ge=-90, le=90)
@@ -33,6 +45,8 @@ class DriveRecorded(Event):
     distance_km: float = Field(ge=0, description="Odometer distance of the drive, km.")
     energy_used_kwh: float | None = Field(default=None, description="Pack energy used, kWh.")
 
+    _ordered = model_validator(mode="after")(_ends_after_it_starts)
+
     def kafka_key(self) -> bytes:
         return self.vehicle_id.encode()
 
@@ -43,7 +57,7 @@ class ChargeRecorded(Event):
 
     schema_version: Literal[1] = 1
     vehicle_id: str = VinField
-    charge_id: int = Field(description="Tessie's charge id.")
+    charge_id: int = Field(ge=0, le=BIGINT_MAX, description="Tessie's charge id.")
     started_at: AwareDatetime
     ended_at: AwareDatetime
     latitude_deg: float | None = Field(default=None, ge=-90, le=90)
@@ -56,6 +70,8 @@ class ChargeRecorded(Event):
         default=None, ge=0, description="Energy drawn from the grid incl. losses, kWh."
     )
     odometer_km: float | None = Field(default=None, ge=0)
+
+    _ordered = model_validator(mode="after")(_ends_after_it_starts)
 
     def kafka_key(self) -> bytes:
         return self.vehicle_id.encode()
@@ -117,9 +133,13 @@ class BehaviourProfileUpdated(Event):
     vehicle_id: str = VinField
     computed_at: AwareDatetime
     learning_state: LearningState
-    days_observed: int = Field(ge=0, description="Days of history the profile is built on.")
-    days_until_ready: int = Field(ge=0, description="0 once ready (14 days).")
-    days_until_fully_trained: int = Field(ge=0, description="0 once fully trained (30 days).")
+    days_observed: int = Field(
+        ge=0, le=INT_MAX, description="Days of history the profile is built on."
+    )
+    days_until_ready: int = Field(ge=0, le=INT_MAX, description="0 once ready (14 days).")
+    days_until_fully_trained: int = Field(
+        ge=0, le=INT_MAX, description="0 once fully trained (30 days)."
+    )
     timezone: str = Field(default="Europe/Oslo", description="Local time of the rhythm.")
     weekdays: tuple[WeekdayRhythm, ...] = ()
     daily_distance_p50_km: float | None = Field(default=None, ge=0)

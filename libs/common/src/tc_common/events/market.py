@@ -1,7 +1,7 @@
 """Market data: day-ahead spot prices per bidding zone, and exchange rates."""
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -40,7 +40,9 @@ class SpotPricesPublished(Event):
         description="Where the prices came from."
     )
     fetched_at: AwareDatetime = Field(description="When ingest fetched them (UTC).")
-    revision: int = Field(default=0, ge=0, description="0 for the first publication of a day.")
+    revision: int = Field(
+        default=0, ge=0, le=2**31 - 1, description="0 for the first publication of a day."
+    )
     eur_nok: float | None = Field(default=None, gt=0, description="EUR→NOK rate used, if any.")
     slots: tuple[SpotPriceSlot, ...] = Field(
         description="Sorted, non-overlapping; 92/96/100 quarter-hours or 23/24/25 hours."
@@ -56,7 +58,7 @@ class ExchangeRatesPublished(Event):
     schema_version: Literal[1] = 1
     rate_date: date = Field(description="The business day the rates are for.")
     base: Literal["EUR"] = "EUR"
-    rates: dict[Literal["NOK", "SEK", "DKK"], float] = Field(
+    rates: dict[Literal["NOK", "SEK", "DKK"], Annotated[float, Field(gt=0)]] = Field(
         description="Units of each currency per 1 EUR.", examples=[{"NOK": 11.7, "SEK": 11.2}]
     )
     source: Literal["norges-bank", "simulated"] = "norges-bank"

@@ -12,6 +12,7 @@ from prometheus_client import Counter
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
+from tc_common.consuming import FailurePolicy
 from tc_common.logging import redact
 from tc_common.tables import TELEMETRY_COLUMNS
 from tc_db import apply_migrations
@@ -31,6 +32,13 @@ T = TypeVar("T")
 # Errors that mean "the database is not reachable right now" (refused, restarting, connection
 # lost, no pooled connection in time). Anything else is a bug and is not retried here.
 TRANSIENT_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+# How the store's consumers answer a failed write: a value the database refuses (out of range,
+# a CHECK or NOT NULL violated) fails the same way every time, so it is dead-lettered; an
+# outage is waited out.
+FAILURES = FailurePolicy(
+    permanent=(psycopg.DataError, psycopg.IntegrityError), transient=TRANSIENT_ERRORS
+)
 
 _INSERT_TELEMETRY = sql.SQL(
     "INSERT INTO telemetry ({columns}) VALUES ({values}) "
