@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tc_common.settings import PLACEHOLDER_SECRETS
+from tc_common.settings import PLACEHOLDER_SECRETS, KafkaSettings
 from tc_common.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -467,3 +467,20 @@ def test_local_overlay_pins_a_tag_for_every_service_image() -> None:
     images = {s: container_of("overlays/local", s)["image"] for s in SERVICES}
 
     assert images == {s: f"teslaconnectivity/{s}:dev" for s in SERVICES}
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/local"])
+@pytest.mark.parametrize("service", KAFKA_SERVICES)
+def test_each_kafka_service_gets_the_topic_contracts_replication(target: str, service: str) -> None:
+    data = find(RENDERED[target], "ConfigMap", "tc-config")["data"]
+    kafka = {
+        k.removeprefix(f"{prefix(service)}KAFKA__").lower(): v
+        for k, v in data.items()
+        if k.startswith(f"{prefix(service)}KAFKA__")
+    }
+    settings = KafkaSettings.model_validate(kafka)
+    production = data[f"{prefix(service)}ENVIRONMENT"] == "production"
+
+    # Production refuses a single copy (ServiceSettings); one broker on a laptop has one.
+    assert settings.replication_factor == (3 if production else 1)
+    assert settings.min_insync_replicas == (2 if production else 1)

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.asgi import AsgiFastStream, make_ping_asgi
 from faststream.kafka import KafkaBroker
@@ -17,10 +18,9 @@ from prometheus_client import CollectorRegistry, make_asgi_app
 
 from tc_common.consuming import FailurePolicy, failure_middleware
 from tc_common.settings import KafkaSettings
+from tc_common.topics import CONTRACT
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PARTITIONS = 6
 
 
 def _polling_in_time(failures: FailurePolicy | None, kafka: KafkaSettings) -> FailurePolicy:
@@ -55,11 +55,24 @@ def build_broker(
     )
 
 
-async def ensure_topics(
-    bootstrap_servers: str, topics: Sequence[str], partitions: int = DEFAULT_PARTITIONS
-) -> None:
-    """Create the topics a service needs when they do not exist yet (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+def topic_configs(topic: str, kafka: KafkaSettings) -> dict[str, str]:
+    """The broker configuration of ``topic`` by the contract and the deployment's settings."""
+    policy = CONTRACT[topic]
+    default_ms = -1 if policy.retention is None else int(policy.retention.total_seconds() * 1000)
+    configs = {
+        "cleanup.policy": "compact" if policy.compacted else "delete",
+        "retention.ms": str(kafka.retention_ms.get(topic, default_ms)),
+    }
+    if kafka.min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(kafka.min_insync_replicas)
+    return configs
+
+
+async def ensure_topics(kafka: KafkaSettings, topics: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Create the topics a service needs that do not exist yet, configured by the contract
+    (idempotent); returns how existing topics differ from it (each is logged as a warning, not
+    changed: an operator decides whether a topic's retention changes)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -68,10 +81,45 @@ async def ensure_topics(
             # Another service may create it in between: that is the goal anyway.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(
+                            t,
+                            num_partitions=kafka.partitions,
+                            replication_factor=kafka.replication_factor,
+                            topic_configs=topic_configs(t, kafka),
+                        )
+                        for t in missing
+                    ]
                 )
+        return await _drift(admin, [t for t in topics if t in existing], kafka)
     finally:
         await admin.close()
+
+
+async def _drift(
+    admin: AIOKafkaAdminClient, topics: Sequence[str], kafka: KafkaSettings
+) -> dict[str, dict[str, str]]:
+    if not topics:
+        return {}
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
+    )
+    actual: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for resource in response.resources:
+            name, entries = resource[3], resource[4]
+            actual[name] = {entry[0]: entry[1] for entry in entries}
+    drift: dict[str, dict[str, str]] = {}
+    for topic in topics:
+        wanted = topic_configs(topic, kafka)
+        have = actual.get(topic, {})
+        differs = {
+            k: f"{have.get(k)} (contract: {v})" for k, v in wanted.items() if have.get(k) != v
+        }
+        if differs:
+            drift[topic] = differs
+            log.warning("topic %s differs from the topic contract: %s", topic, differs)
+    return drift
 
 
 class _ServiceApp(AsgiFastStream):

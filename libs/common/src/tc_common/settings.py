@@ -4,7 +4,7 @@ Settings are built once, in a service's composition root (``create_app(settings=
 fail fast: a missing or placeholder secret stops the service at start, not at first use.
 """
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,25 @@ class KafkaSettings(BaseModel):
     bootstrap_servers: str = Field(
         default="localhost:9092", description="Comma-separated host:port list."
     )
+    # The topic contract's deployment part (tc_common.topics.CONTRACT has each topic's
+    # retention): applied when a service creates a missing topic, checked on existing ones.
+    partitions: int = Field(default=6, ge=1, description="Partitions of a topic created.")
+    replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Copies of each partition. With 1, acks=all waits for one broker only: "
+        "production needs at least 2 (3 with min_insync_replicas 2 is usual).",
+    )
+    min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="Copies a write needs before acks=all acknowledges it; unset: the "
+        "broker's default.",
+    )
+    retention_ms: dict[str, int] = Field(
+        default={},
+        description="Per-topic retention overrides in ms (-1: forever), as a JSON object.",
+    )
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
     max_poll_interval_ms: int = Field(
         default=300_000,
@@ -31,6 +50,14 @@ class KafkaSettings(BaseModel):
         description="A consumer that does not poll for this long leaves its group. A handler "
         "that waits longer (a database outage) keeps polling with its partitions paused.",
     )
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> "KafkaSettings":
+        if self.min_insync_replicas is not None and (
+            self.min_insync_replicas > self.replication_factor
+        ):
+            raise ValueError("min_insync_replicas cannot exceed replication_factor")
+        return self
 
 
 class PostgresSettings(BaseModel):
@@ -53,6 +80,7 @@ class ServiceSettings(BaseSettings):
         env_nested_delimiter="__", extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
     )
 
+    uses_kafka: ClassVar[bool] = True
     environment: Literal["development", "production"] = "development"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kafka: KafkaSettings = KafkaSettings()
@@ -73,6 +101,18 @@ class ServiceSettings(BaseSettings):
         if self.environment == "production" and self.clock_offset_s:
             raise ValueError(
                 "clock_offset_s is for development and tests; production runs on the system clock"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _replicated_in_production(self) -> "ServiceSettings":
+        # acks="all" means "every in-sync replica": with one copy it protects nothing.
+        if self.uses_kafka and self.environment == "production" and (
+            self.kafka.replication_factor < 2 or (self.kafka.min_insync_replicas or 0) < 2
+        ):
+            raise ValueError(
+                "production needs kafka.replication_factor >= 2 and kafka.min_insync_replicas "
+                ">= 2, so that an acknowledged message is on two brokers"
             )
         return self
 

@@ -1,10 +1,19 @@
-"""Kafka topic names: the only place a topic string is written.
+"""Kafka topic names, the only place a topic string is written, and the topic contract.
 
 Names follow ``<domain>.<event>.v<major>``. A breaking schema change gets a new class and a new
 topic (``...v2``); both run side by side until every consumer has moved. Messages on the
 vehicle topics are keyed by the vehicle id so per-vehicle order holds within a partition.
+
+Every topic has an explicit retention (``CONTRACT``): a real Kafka would otherwise keep 7 days
+of everything, silently. Retention also bounds how long personal data (positions, drives)
+lingers on the bus after an erasure. Partitions, replication factor and ``min.insync.replicas``
+come from the deployment's settings (``tc_common.settings.KafkaSettings``), which can also
+override a topic's retention.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final
 
 TELEMETRY_SAMPLED_V1: Final = "vehicle.telemetry.v1"
@@ -40,3 +49,54 @@ ALL_TOPICS: Final = (
     CHARGE_PLAN_PUBLISHED_V1,
     VEHICLE_ACTIVITY_OBSERVED_V1,
 )
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    """How long a topic keeps its messages, and why that long."""
+
+    retention: timedelta | None
+    """None: kept until compaction replaces a key's message by a newer one."""
+    why: str
+    compacted: bool = False
+
+
+WEEK = timedelta(days=7)
+
+CONTRACT: Final[Mapping[str, TopicPolicy]] = {
+    TELEMETRY_SAMPLED_V1: TopicPolicy(WEEK, "the store keeps every sample; positions"),
+    VEHICLE_ACTIVITY_OBSERVED_V1: TopicPolicy(WEEK, "the store keeps the newest per car"),
+    DRIVE_RECORDED_V1: TopicPolicy(
+        timedelta(days=35),
+        "the forecast service learns a car's rhythm from the last 30 days of drives, read "
+        "from the topic at its start; positions",
+    ),
+    CHARGE_RECORDED_V1: TopicPolicy(
+        timedelta(days=35), "as drives: 30 days of charging sessions; positions"
+    ),
+    SPOT_PRICES_PUBLISHED_V1: TopicPolicy(
+        timedelta(days=400),
+        "the price forecaster learns from the price history it reads at its start",
+    ),
+    EXCHANGE_RATES_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every rate"),
+    WEATHER_FORECAST_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every run"),
+    STATE_OF_CHARGE_CHANGED_V1: TopicPolicy(WEEK, "live state for dashboards on Kafka"),
+    PRICE_FORECAST_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every issued forecast"),
+    PRICE_ANOMALY_DETECTED_V1: TopicPolicy(WEEK, "the store keeps every anomaly"),
+    BEHAVIOUR_PROFILE_UPDATED_V1: TopicPolicy(
+        None,
+        "the newest profile of every car, keyed by VIN: ingest reads the home areas from it "
+        "at its start",
+        compacted=True,
+    ),
+    CHARGE_PLAN_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every plan"),
+    PROVISIONING_REQUESTED_V1: TopicPolicy(
+        None,
+        "the provisioner rebuilds its decisions from every request at its start",
+    ),
+    PROVISIONING_ACKNOWLEDGED_V1: TopicPolicy(
+        None,
+        "the provisioner rebuilds its decisions from every answer at its start",
+    ),
+    DEAD_LETTER_V1: TopicPolicy(timedelta(days=14), "two weeks for an operator to look"),
+}

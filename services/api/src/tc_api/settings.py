@@ -1,7 +1,7 @@
 """Settings of the api service, read from ``API_*`` environment variables."""
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -23,6 +23,9 @@ class ApiSettings(ServiceSettings):
         # A rejected key must not be echoed in the error that stops the service.
         hide_input_in_errors=True,
     )
+
+    # The api reads PostgreSQL only; the Kafka settings it inherits are unused.
+    uses_kafka: ClassVar[bool] = False
 
     postgres: PostgresSettings
     # NoDecode: a plain comma-separated env value must reach the validator below instead of

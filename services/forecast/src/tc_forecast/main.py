@@ -61,7 +61,7 @@ def create_app(
 
     async def create_topics() -> None:
         await ensure_topics(
-            settings.kafka.bootstrap_servers,
+            settings.kafka,
             [
                 TELEMETRY_SAMPLED_V1,
                 STATE_OF_CHARGE_CHANGED_V1,

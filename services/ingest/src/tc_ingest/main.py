@@ -98,7 +98,7 @@ def create_app(
 
     async def create_topics() -> None:
         await ensure_topics(
-            settings.kafka.bootstrap_servers,
+            settings.kafka,
             [
                 TELEMETRY_SAMPLED_V1,
                 VEHICLE_ACTIVITY_OBSERVED_V1,

@@ -123,7 +123,9 @@ class RecordingKafkaPublisher:
 async def outage_poller(
     kafka: LocalKafka, simulator: Any
 ) -> AsyncIterator[tuple[TelemetryPoller, RecordingKafkaPublisher]]:
-    await ensure_topics(kafka.bootstrap_servers, [TELEMETRY_SAMPLED_V1])
+    await ensure_topics(
+        KafkaSettings(bootstrap_servers=kafka.bootstrap_servers), [TELEMETRY_SAMPLED_V1]
+    )
     registry = CollectorRegistry()
     # A short request timeout so that publishing during the outage fails (and is retried)
     # rather than merely waiting for the broker to come back.

@@ -39,7 +39,7 @@ def create_app(
 
     async def create_topics() -> None:
         await ensure_topics(
-            settings.kafka.bootstrap_servers,
+            settings.kafka,
             [PROVISIONING_REQUESTED_V1, PROVISIONING_ACKNOWLEDGED_V1, DEAD_LETTER_V1],
         )
 

@@ -79,7 +79,7 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
     )
 
     async def prepare() -> None:
-        await ensure_topics(settings.kafka.bootstrap_servers, (*CONSUMED_TOPICS, DEAD_LETTER_V1))
+        await ensure_topics(settings.kafka, (*CONSUMED_TOPICS, DEAD_LETTER_V1))
         # Blocks until the database is reachable and migrated: consuming before that would
         # only pile up retries.
         await repo.start(retention_days=settings.retention_days)
