@@ -31,6 +31,12 @@ CHARGE_RECORDED_V1: Final = "vehicle.charges.v1"
 BEHAVIOUR_PROFILE_UPDATED_V1: Final = "forecast.behaviour.v1"
 CHARGE_PLAN_PUBLISHED_V1: Final = "forecast.plans.v1"
 VEHICLE_ACTIVITY_OBSERVED_V1: Final = "vehicle.activity.v1"
+# The forecast service's own memory: compacted changelogs of what it learns from, keyed by
+# entity (a drive, a charge, a zone's delivery day), so that it never depends on the raw
+# topics' retention.
+FORECAST_DRIVES_CHANGELOG_V1: Final = "forecast.changelog.drives.v1"
+FORECAST_CHARGES_CHANGELOG_V1: Final = "forecast.changelog.charges.v1"
+FORECAST_PRICES_CHANGELOG_V1: Final = "forecast.changelog.spot_prices.v1"
 
 ALL_TOPICS: Final = (
     TELEMETRY_SAMPLED_V1,
@@ -48,6 +54,9 @@ ALL_TOPICS: Final = (
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     VEHICLE_ACTIVITY_OBSERVED_V1,
+    FORECAST_DRIVES_CHANGELOG_V1,
+    FORECAST_CHARGES_CHANGELOG_V1,
+    FORECAST_PRICES_CHANGELOG_V1,
 )
 
 
@@ -67,16 +76,25 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
     TELEMETRY_SAMPLED_V1: TopicPolicy(WEEK, "the store keeps every sample; positions"),
     VEHICLE_ACTIVITY_OBSERVED_V1: TopicPolicy(WEEK, "the store keeps the newest per car"),
     DRIVE_RECORDED_V1: TopicPolicy(
-        timedelta(days=35),
-        "the forecast service learns a car's rhythm from the last 30 days of drives, read "
-        "from the topic at its start; positions",
+        WEEK, "the store keeps every drive, the forecast service its changelog; positions"
     ),
-    CHARGE_RECORDED_V1: TopicPolicy(
-        timedelta(days=35), "as drives: 30 days of charging sessions; positions"
-    ),
+    CHARGE_RECORDED_V1: TopicPolicy(WEEK, "as drives; positions"),
     SPOT_PRICES_PUBLISHED_V1: TopicPolicy(
-        timedelta(days=400),
-        "the price forecaster learns from the price history it reads at its start",
+        WEEK, "the store keeps every price, the forecast service its changelog"
+    ),
+    FORECAST_DRIVES_CHANGELOG_V1: TopicPolicy(
+        None,
+        "the forecast service's memory of every drive (key: vehicle/drive id), read whole at "
+        "its start to learn the rhythms",
+        compacted=True,
+    ),
+    FORECAST_CHARGES_CHANGELOG_V1: TopicPolicy(
+        None, "as drives: every charge (key: vehicle/charge id)", compacted=True
+    ),
+    FORECAST_PRICES_CHANGELOG_V1: TopicPolicy(
+        None,
+        "the forecast service's price history (key: zone/delivery day, the newest revision)",
+        compacted=True,
     ),
     EXCHANGE_RATES_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every rate"),
     WEATHER_FORECAST_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every run"),

@@ -4,10 +4,17 @@
 - spot prices in, price forecasts (p10/p50/p90) and price anomalies out;
 - drives and charges in, behaviour profiles out;
 - telemetry, prices, forecasts and profiles in, charge plans out.
+
+What the service learns from (drives, charges, spot prices) it first copies into changelogs of
+its own: compacted topics keyed by entity, which keep every drive, charge and delivery day
+however short the raw topics' retention. The raw topics are consumed in a consumer group (a
+restart resumes after the last copied message); the changelogs are read whole from the start
+on every start, which rebuilds the profiles and the price history at once.
 """
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaRouter
+from faststream.kafka.publisher.usecase import DefaultPublisher
 
 from tc_common.events import (
     BehaviourProfileUpdated,
@@ -25,6 +32,9 @@ from tc_common.topics import (
     CHARGE_PLAN_PUBLISHED_V1,
     CHARGE_RECORDED_V1,
     DRIVE_RECORDED_V1,
+    FORECAST_CHARGES_CHANGELOG_V1,
+    FORECAST_DRIVES_CHANGELOG_V1,
+    FORECAST_PRICES_CHANGELOG_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
@@ -32,12 +42,15 @@ from tc_common.topics import (
     TELEMETRY_SAMPLED_V1,
 )
 from tc_forecast.behaviour_runner import BehaviourRunner
-from tc_forecast.domain import track_soc
+from tc_forecast.domain import changelog_key, track_soc
 from tc_forecast.plan_runner import PlanRunner
 from tc_forecast.ports import SocStateRepo
 from tc_forecast.price_runner import PriceForecastRunner
 
 GROUP_ID = "forecast"
+CHANGELOG_GROUP_ID = "forecast.changelog"
+"""The group that copies drives, charges and prices into the changelogs: apart from the
+telemetry group, so neither makes the other rebalance."""
 
 
 def build_router(
@@ -116,14 +129,23 @@ def _add_price_routes(
     if prices is not None:
         prices.bind(publish_forecast=publish_forecast, publish_anomaly=publish_anomaly)
 
-    # No consumer group: the price history is rebuilt by reading the whole topic from the
-    # start on every start, so a restarted forecast service forecasts from full history at
-    # once (the topic holds one message per zone and day; a few MB a year).
-    @router.subscriber(
+    _copy_into_changelog(
+        router,
         SPOT_PRICES_PUBLISHED_V1,
+        FORECAST_PRICES_CHANGELOG_V1,
+        SpotPricesPublished,
+        "a zone's delivery day (key: zone/day; ingest publishes a day's revisions in order on "
+        "one partition, so the newest revision is the last and compaction keeps it)",
+    )
+
+    # No consumer group: the price history is rebuilt by reading the whole changelog from the
+    # start on every start, so a restarted forecast service forecasts from full history at
+    # once (one message per zone and day; a few MB a year).
+    @router.subscriber(
+        FORECAST_PRICES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        title=f"{SPOT_PRICES_PUBLISHED_V1}:forecast",
+        title=f"{FORECAST_PRICES_CHANGELOG_V1}:forecast",
         description="Collects published prices; refits the zone's forecast, flags anomalies "
         "and re-plans the plugged-in vehicles of the zone.",
     )
@@ -148,28 +170,62 @@ def _add_behaviour_routes(router: KafkaRouter, behaviour: BehaviourRunner) -> No
 
     behaviour.bind(publish=publish_profile)
 
+    _copy_into_changelog(
+        router, DRIVE_RECORDED_V1, FORECAST_DRIVES_CHANGELOG_V1, DriveRecorded, "a drive"
+    )
+    _copy_into_changelog(
+        router, CHARGE_RECORDED_V1, FORECAST_CHARGES_CHANGELOG_V1, ChargeRecorded, "a charge"
+    )
+
     # No consumer group, like the spot prices: the profiles are rebuilt from the whole
-    # history on every start (a few drives and charges per vehicle and day), so nothing
-    # needs persisting and a changed model sees all the data at once.
+    # changelogs on every start (a few drives and charges per vehicle and day), so a changed
+    # model sees all the data at once.
     @router.subscriber(
-        DRIVE_RECORDED_V1,
+        FORECAST_DRIVES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        title=f"{DRIVE_RECORDED_V1}:forecast",
+        title=f"{FORECAST_DRIVES_CHANGELOG_V1}:forecast",
         description="Collects each vehicle's drives for its behaviour profile.",
     )
     async def on_drive_recorded(event: DriveRecorded) -> None:
         behaviour.on_drive(event)
 
     @router.subscriber(
-        CHARGE_RECORDED_V1,
+        FORECAST_CHARGES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        title=f"{CHARGE_RECORDED_V1}:forecast",
+        title=f"{FORECAST_CHARGES_CHANGELOG_V1}:forecast",
         description="Collects each vehicle's charges for its behaviour profile.",
     )
     async def on_charge_recorded(event: ChargeRecorded) -> None:
         behaviour.on_charge(event)
+
+
+Learned = DriveRecorded | ChargeRecorded | SpotPricesPublished
+
+
+def _copy_into_changelog(
+    router: KafkaRouter, source: str, changelog: str, schema: type[Learned], what: str
+) -> None:
+    """Copy every message of ``source`` into ``changelog`` under its entity key; the offset is
+    committed only once the copy is acknowledged, so nothing falls between the two."""
+    copy: DefaultPublisher = router.publisher(
+        changelog,
+        schema=schema,
+        title=f"{changelog}:{schema.__name__}",
+        description=f"The forecast service's changelog: {what}, compacted by key.",
+    )
+
+    @router.subscriber(
+        source,
+        group_id=CHANGELOG_GROUP_ID,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        title=f"{source}:forecast.changelog",
+        description=f"Copies {what} into {changelog}.",
+    )
+    async def remember(event: schema) -> None:  # type: ignore[valid-type]
+        await copy.publish(event, key=changelog_key(event))
 
 
 def _add_plan_output(router: KafkaRouter, plans: PlanRunner) -> None:
