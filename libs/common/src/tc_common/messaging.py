@@ -89,7 +89,8 @@ def dead_letter_middleware(service: str, registry: CollectorRegistry) -> type[Ba
 
 
 def build_broker(kafka: KafkaSettings, *, service: str, registry: CollectorRegistry) -> KafkaBroker:
-    """A broker with Prometheus metrics and dead-lettering, idempotent, acks from all replicas."""
+    """A broker with Prometheus metrics and dead-lettering, acks from all replicas; its producer
+    is not idempotent (see below), so a retried publish can reach the topic twice."""
     return KafkaBroker(
         kafka.bootstrap_servers,
         client_id=f"tc-{service}",
@@ -101,6 +102,10 @@ def build_broker(kafka: KafkaSettings, *, service: str, registry: CollectorRegis
         # Every publish waits for the broker's acknowledgement: a message is never handed on
         # (or its source offset committed) before it is durable.
         acks="all",
+        # Not idempotent: Tansu, the broker of the tests and `make run`, answers aiokafka's
+        # InitProducerId with error -1, so an idempotent producer cannot start there
+        # (libs/common/tests/test_messaging_over_kafka.py). Consumers read at least once anyway,
+        # so a duplicate is nothing new to them (the store, for one, upserts by key).
         enable_idempotence=False,
         logger=logging.getLogger(f"tc.{service}.broker"),
     )
