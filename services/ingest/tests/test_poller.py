@@ -1,9 +1,11 @@
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tc_common.clock import FixedClock
@@ -344,3 +346,43 @@ class TestLoops:
             await poller.stop()
 
         assert len(fake_tessie.requests) > 12
+
+    async def test_vehicle_discovery_waits_as_long_as_retry_after_asks(
+        self,
+        make_client: MakeClient,
+        publisher: RecordingPublisher,
+        clock: FixedClock,
+        metrics: IngestMetrics,
+        fake_tessie: FakeTessie,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # A Retry-After beyond the client's backoff cap ends the call at once with
+        # TessieUnavailableError(retry_after_s=0.6); without any vehicle yet, discovery would
+        # otherwise come back at poll pace (0.02 s) and hammer a throttling Tessie.
+        listed_at: list[float] = []
+        serve = fake_tessie.handle
+
+        def timed(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/vehicles":
+                listed_at.append(time.monotonic())
+            return serve(request)
+
+        monkeypatch.setattr(fake_tessie, "handle", timed)
+        fake_tessie.fail_next(429, headers={"Retry-After": "0.6"})
+        poller = TelemetryPoller(
+            make_client(backoff_cap_s=0.1),
+            publisher,
+            clock=clock,
+            metrics=metrics,
+            poll_interval_s=0.02,
+            jitter=lambda: 0.0,
+        )
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 1)
+        finally:
+            await poller.stop()
+
+        first, second = listed_at[:2]
+        assert second - first >= 0.6

@@ -230,8 +230,12 @@ class TelemetryPoller:
                 return self._auth_backoff_s
             except TessieError as error:
                 log.warning("vehicle discovery failed: %s", error)
-                # Without any vehicle there is nothing else to do: retry at poll pace.
-                return self._rediscover_s if self._tasks else self._interval_s
+                # Without any vehicle there is nothing else to do: retry at poll pace, but
+                # never before the Retry-After of a throttling Tessie.
+                pace = self._rediscover_s if self._tasks else self._interval_s
+                if isinstance(error, TessieUnavailableError):
+                    return max(pace, error.retry_after_s or 0.0)
+                return pace
             self._note_auth_accepted()
         for vin in list(self._tasks):
             if vin not in vins:
