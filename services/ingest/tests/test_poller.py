@@ -83,6 +83,28 @@ class TestOnePoll:
         [sample] = publisher.published
         assert sample.scheduled_departure_at == expected
 
+    async def test_a_nan_from_tessie_empties_that_field_and_the_sample_is_published(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        state = fake_tessie.states[VIN_A]
+        state["charge_state"]["battery_level"] = float("nan")
+        state["climate_state"]["outside_temp"] = float("-inf")
+        state["drive_state"]["power"] = "NaN"
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        assert await poller.flush(VIN_A)
+
+        [sample] = publisher.published
+        assert (sample.battery_level_pct, sample.outside_temp_c, sample.power_kw) == (
+            None,
+            None,
+            None,
+        )
+        assert sample.usable_battery_level_pct == 75
+        assert sample.inside_temp_c == 21.4
+        assert sample.odometer_km == pytest.approx(18342.71 * 1.609344)
+
     async def test_the_same_snapshot_is_published_only_once(
         self, make_poller: MakePoller, publisher: RecordingPublisher
     ) -> None:
