@@ -188,10 +188,15 @@ class TestOnePoll:
         await poller.poll_vehicle(VIN_A)
 
         assert metrics.polls._value.get() == 2
-        assert metrics.samples_published.labels(vehicle=VIN_A)._value.get() == 1
-        # snapshot taken 16:00:00.123, clock now 16:01:30
-        age = metrics.last_sample_age.labels(vehicle=VIN_A)._value.get()
-        assert age == pytest.approx(89.877)
+        assert metrics.samples_published._value.get() == 1
+        # snapshot taken 16:00:00.123, clock now 16:01:30: one car between 60 s and 5 min behind
+        [ages] = metrics.last_sample_age.collect()
+        values = {(s.name, s.labels.get("le")): s.value for s in ages.samples}
+        assert values[("tc_ingest_last_sample_age_seconds_bucket", "60.0")] == 0
+        assert values[("tc_ingest_last_sample_age_seconds_bucket", "300.0")] == 1
+        assert values[("tc_ingest_last_sample_age_seconds_gcount", None)] == 1
+        assert values[("tc_ingest_last_sample_age_seconds_gsum", None)] == pytest.approx(89.877)
+        assert all(VIN_A not in str(s.labels) for s in ages.samples)
 
 
 class TestBrokerOutage:

@@ -1,10 +1,73 @@
-"""Prometheus metrics of the ingest service, registered on the registry the app serves."""
+"""Prometheus metrics of the ingest service, registered on the registry the app serves.
+
+No metric is labelled by vehicle: ``/metrics`` is unauthenticated, and a VIN there would tell
+anyone who reaches the port which cars the service follows (and every new car would add
+series). Per-vehicle ages are exported as gauge histograms over the fleet instead.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.metrics_core import GaugeHistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# Upper bounds (seconds) of the fleet age buckets: a minute, 5 and 15 minutes, an hour, 6 hours,
+# a day and a week; a car asleep for longer counts in +Inf only.
+AGE_BUCKETS_S: Final = (60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0, 604800.0)
+
+
+def age_buckets(
+    ages: Iterable[float], bounds: Sequence[float] = AGE_BUCKETS_S
+) -> list[tuple[str, float]]:
+    """Cumulative ``(le, count)`` pairs of ``ages`` for each bound, ``+Inf`` last."""
+    values = list(ages)
+    buckets = [(str(bound), float(sum(1 for v in values if v <= bound))) for bound in bounds]
+    return [*buckets, ("+Inf", float(len(values)))]
+
+
+class FleetAges(Collector):
+    """A gauge histogram of one age per vehicle, read from its sources at every scrape.
+
+    ``track(ages, *label_values)`` names the callable that returns the current ages, one per
+    vehicle, for one combination of ``label_names`` (bounded values such as a record kind, never
+    a vehicle); a later ``track`` with the same labels replaces it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        registry: CollectorRegistry,
+        label_names: Sequence[str] = (),
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._label_names = list(label_names)
+        self._sources: dict[tuple[str, ...], Callable[[], Iterable[float]]] = {}
+        registry.register(self)
+
+    def track(self, ages: Callable[[], Iterable[float]], *label_values: str) -> None:
+        if len(label_values) != len(self._label_names):
+            raise ValueError(f"{self._name} takes labels {self._label_names}")
+        self._sources[label_values] = ages
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for label_values, source in self._sources.items():
+            ages = list(source())
+            family.add_metric(list(label_values), age_buckets(ages), gsum_value=sum(ages))
+        yield family
+
+    def _family(self) -> GaugeHistogramMetricFamily:
+        return GaugeHistogramMetricFamily(self._name, self._documentation, labels=self._label_names)
 
 
 class IngestMetrics:
-    """Poll, publish and Tessie-error counters plus the age of each vehicle's newest sample."""
+    """Poll, publish and Tessie-error counters plus how old the vehicles' newest samples are."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.polls = Counter(
@@ -14,8 +77,7 @@ class IngestMetrics:
         )
         self.samples_published = Counter(
             "tc_ingest_samples_published_total",
-            "Telemetry samples the broker acknowledged.",
-            ["vehicle"],
+            "Telemetry samples the broker acknowledged (all vehicles).",
             registry=registry,
         )
         self.tessie_errors = Counter(
@@ -24,11 +86,11 @@ class IngestMetrics:
             ["status"],
             registry=registry,
         )
-        self.last_sample_age = Gauge(
+        self.last_sample_age = FleetAges(
             "tc_ingest_last_sample_age_seconds",
-            "Age of the newest sample published for a vehicle, as of the last poll.",
-            ["vehicle"],
-            registry=registry,
+            "Vehicles by the age of the newest sample published for each (a gauge histogram: "
+            "le is the age in seconds, gcount the vehicles with a published sample).",
+            registry,
         )
 
     def count_tessie_error(self, status: str) -> None:
@@ -90,11 +152,12 @@ class HistoryMetrics:
             ["kind"],
             registry=registry,
         )
-        self.covered_age = Gauge(
+        self.covered_age = FleetAges(
             "tc_ingest_history_covered_age_seconds",
-            "How far behind now a vehicle's history is fetched completely, as of its last sync.",
-            ["vehicle", "kind"],
-            registry=registry,
+            "Vehicles by how far behind now their history of a kind is fetched completely (a "
+            "gauge histogram: le is the age in seconds, gcount the vehicles being synced).",
+            registry,
+            ["kind"],
         )
         for kind in ("drives", "charges"):
             # Exported as 0 from the start, so a rate over them needs no first record.
