@@ -389,6 +389,31 @@ class TestDocsAndMetrics:
         assert 'tc_api_requests_total{method="GET",route="/docs",status="200"} 1.0' in text
         assert "tc_api_request_duration_seconds_bucket" in text
 
+    async def test_invented_methods_and_paths_add_no_metric_series(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # /metrics is scraped unauthenticated and the middleware runs before authentication:
+        # every label value a caller can choose would be a new series, without bound.
+        async def send_garbage(start: int, count: int) -> None:
+            for i in range(start, start + count):
+                await client.request(f"X-INVENTED-{i}", f"/v1/vehicles/CAR{i}/latest")
+                await client.request(f"BREW{i}", f"/made/up/{i}")
+                await client.get(f"/made/up/{i}")
+                await client.get(f"/v1/vehicles/CAR{i}/latest", headers={"X-API-Key": f"k{i}"})
+
+        def series(text: str) -> set[str]:
+            return {line.split(" ")[0] for line in text.splitlines() if line.startswith("tc_api_")}
+
+        await client.get("/metrics")  # so that the scrapes below add no series of their own
+        await send_garbage(0, 5)
+        before = series((await client.get("/metrics")).text)
+        await send_garbage(5, 50)
+        after = series((await client.get("/metrics")).text)
+
+        assert after == before
+        assert 'method="other"' in "".join(after)
+        assert not [s for s in after if "INVENTED" in s or "BREW" in s or "made/up" in s]
+
 
 def test_a_sample_has_exactly_the_field_names_of_the_telemetry_event() -> None:
     event_fields = set(TelemetrySampled.model_fields) - {"schema_version"}
