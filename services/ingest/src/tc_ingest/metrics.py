@@ -6,11 +6,31 @@ series). Per-vehicle ages are exported as gauge histograms over the fleet instea
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from http import HTTPStatus
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.metrics_core import GaugeHistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+# Error causes that are not an HTTP status; see error_status_label.
+ERROR_CAUSES: Final = frozenset({"timeout", "connection", "bad_body"})
+_HTTP_STATUSES: Final = frozenset(str(status.value) for status in HTTPStatus)
+
+
+def error_status_label(status: str) -> str:
+    """The ``status`` label of an error counter, from a fixed set of values.
+
+    An HTTP status is a remote server's (or a proxy's) choice of any three digits: a status HTTP
+    defines is kept, any other one is counted as its class (``4xx``, ``5xx``) or ``other``, so
+    that no server can add series without bound.
+    """
+    if status in ERROR_CAUSES or status in _HTTP_STATUSES:
+        return status
+    if len(status) == 3 and status[0] in "45" and status.isdigit():
+        return f"{status[0]}xx"
+    return "other"
+
 
 # Upper bounds (seconds) of the fleet age buckets: a minute, 5 and 15 minutes, an hour, 6 hours,
 # a day and a week; a car asleep for longer counts in +Inf only.
@@ -82,7 +102,8 @@ class IngestMetrics:
         )
         self.tessie_errors = Counter(
             "tc_ingest_tessie_errors_total",
-            "Failed Tessie requests (each retry counts) by HTTP status, or timeout/connection.",
+            "Failed Tessie requests (each retry counts) by HTTP status (4xx/5xx/other for one "
+            "HTTP does not define), or timeout/connection/bad_body.",
             ["status"],
             registry=registry,
         )
@@ -94,7 +115,7 @@ class IngestMetrics:
         )
 
     def count_tessie_error(self, status: str) -> None:
-        self.tessie_errors.labels(status=status).inc()
+        self.tessie_errors.labels(status=error_status_label(status)).inc()
 
 
 class MarketMetrics:
@@ -109,8 +130,8 @@ class MarketMetrics:
         )
         self.market_fetch_errors = Counter(
             "tc_ingest_market_fetch_errors_total",
-            "Failed market/weather requests (each retry counts) by source and HTTP status, "
-            "timeout, connection or bad_body.",
+            "Failed market/weather requests (each retry counts) by source and HTTP status "
+            "(4xx/5xx/other for one HTTP does not define), timeout, connection or bad_body.",
             ["source", "status"],
             registry=registry,
         )
@@ -132,7 +153,8 @@ class MarketMetrics:
         )
 
     def count_fetch_error(self, source: str, status: str) -> None:
-        self.market_fetch_errors.labels(source=source, status=status).inc()
+        # source is one of the client names in code, never read from a response.
+        self.market_fetch_errors.labels(source=source, status=error_status_label(status)).inc()
 
 
 class HistoryMetrics:
