@@ -369,6 +369,21 @@ class TestDocsAndMetrics:
         }
         assert (await client.get("/docs")).status_code == 200
 
+    async def test_openapi_states_which_path_ids_are_accepted(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        spec = (await client.get("/openapi.json")).json()
+
+        def path_parameter(path: str, name: str) -> dict[str, Any]:
+            [parameter] = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name]
+            return dict(parameter["schema"])
+
+        vehicle_paths = [p for p in spec["paths"] if "{vehicle_id}" in p]
+        assert len(vehicle_paths) == 7
+        for path in vehicle_paths:
+            assert path_parameter(path, "vehicle_id")["pattern"] == "^[A-Za-z0-9_-]{1,32}$"
+        assert "pattern" in path_parameter("/v1/weather/{location_id}", "location_id")
+
     async def test_metrics_count_requests_by_route_template_and_status(
         self, client: httpx.AsyncClient
     ) -> None:
