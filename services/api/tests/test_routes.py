@@ -90,6 +90,7 @@ class TestApiKey:
         assert response.status_code == 200
 
     async def test_health_and_metrics_need_no_key(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/livez", headers={"X-API-Key": ""})).status_code == 200
         assert (await client.get("/healthz", headers={"X-API-Key": ""})).status_code == 200
         assert (await client.get("/metrics", headers={"X-API-Key": ""})).status_code == 200
 
@@ -346,6 +347,7 @@ class TestDocsAndMetrics:
         spec = (await client.get("/openapi.json")).json()
 
         assert set(spec["paths"]) == {
+            "/livez",
             "/healthz",
             "/v1/vehicles",
             "/v1/vehicles/{vehicle_id}/latest",

@@ -12,7 +12,7 @@ from tc_api.adapters.postgres import open_pool
 from tc_api.main import create_app
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
-from tc_devstack import free_port
+from tc_devstack import LocalPostgres, free_port
 
 from ..support import KEY, NOW, client_of  # noqa: TID252
 from .support import insert_rows, seeding
@@ -310,6 +310,22 @@ async def test_an_unreachable_database_gives_503_with_a_retry_hint() -> None:
     assert vehicles.headers["Retry-After"] == "5"
     assert vehicles.json()["retry_after_s"] == 5
     assert "pw" not in vehicles.text
+
+
+async def test_liveness_holds_while_readiness_follows_the_database() -> None:
+    # Kubernetes restarts a pod whose liveness fails: a database outage must only take the
+    # api out of readiness (its Service), or every api pod restarts with it.
+    with LocalPostgres() as pg:
+        app = create_app(_settings(pg.url, db_timeout_s=0.5), clock=FixedClock(NOW))
+        async with client_of(app) as http:
+            up = [(await http.get(path)).status_code for path in ("/livez", "/healthz")]
+            pg.stop()
+            down = [(await http.get(path)).status_code for path in ("/livez", "/healthz")]
+            alive = (await http.get("/livez")).json()
+
+    assert up == [200, 200]
+    assert down == [200, 503]
+    assert alive == {"status": "ok"}
 
 
 async def test_a_database_the_store_has_not_migrated_yet_gives_503_not_500(
