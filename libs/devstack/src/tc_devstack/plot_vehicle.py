@@ -66,9 +66,7 @@ def main(
     return 0 if complete else 1
 
 
-def _plot_vehicle(
-    api: "_Api", vin: str, zone: str, out: Path, now: datetime | None
-) -> bool:
+def _plot_vehicle(api: "_Api", vin: str, zone: str, out: Path, now: datetime | None) -> bool:
     """``now`` None: the plan is drawn as of its issue time, the system's clock (which may
     play another moment than the wall clock: ``SIM_START_AT``)."""
     complete = True
