@@ -363,18 +363,28 @@ def test_base_lists_every_manifest_file_it_contains() -> None:
     assert set(kustomization["resources"]) == on_disk
 
 
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
 @pytest.mark.parametrize("target", ["base", "overlays/local"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_has_a_deployment_probed_on_healthz_with_resources(
+def test_each_service_has_a_deployment_probed_on_livez_and_healthz_with_resources(
     target: str, service: str
 ) -> None:
     container = container_of(target, service)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    paths = {probe: container[probe]["httpGet"]["path"] for probe in PROBES}
 
-    for probe in ("readinessProbe", "livenessProbe"):
-        http_get = container[probe]["httpGet"]
-        assert http_get["path"] == "/healthz", probe
-        assert http_get["port"] in ports, probe
+    # A failing liveness or startup probe restarts the pod: they ask /livez, which depends on
+    # no broker or database, so an outage of those only takes the pod out of the Service
+    # (readiness on /healthz) instead of restarting every pod at once.
+    assert paths == {
+        "startupProbe": "/livez",
+        "readinessProbe": "/healthz",
+        "livenessProbe": "/livez",
+    }
+    for probe in PROBES:
+        assert container[probe]["httpGet"]["port"] in ports, probe
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     assert "memory" in container["resources"]["limits"]
     assert {"name": f"{prefix(service)}HTTP__PORT", "value": str(ports["http"])} in container["env"]

@@ -90,6 +90,7 @@ class TestApiKey:
         assert response.status_code == 200
 
     async def test_health_and_metrics_need_no_key(self, client: httpx.AsyncClient) -> None:
+        assert (await client.get("/livez", headers={"X-API-Key": ""})).status_code == 200
         assert (await client.get("/healthz", headers={"X-API-Key": ""})).status_code == 200
         assert (await client.get("/metrics", headers={"X-API-Key": ""})).status_code == 200
 
@@ -346,6 +347,7 @@ class TestDocsAndMetrics:
         spec = (await client.get("/openapi.json")).json()
 
         assert set(spec["paths"]) == {
+            "/livez",
             "/healthz",
             "/v1/vehicles",
             "/v1/vehicles/{vehicle_id}/latest",
@@ -369,6 +371,21 @@ class TestDocsAndMetrics:
         }
         assert (await client.get("/docs")).status_code == 200
 
+    async def test_openapi_states_which_path_ids_are_accepted(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        spec = (await client.get("/openapi.json")).json()
+
+        def path_parameter(path: str, name: str) -> dict[str, Any]:
+            [parameter] = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name]
+            return dict(parameter["schema"])
+
+        vehicle_paths = [p for p in spec["paths"] if "{vehicle_id}" in p]
+        assert len(vehicle_paths) == 7
+        for path in vehicle_paths:
+            assert path_parameter(path, "vehicle_id")["pattern"] == "^[A-Za-z0-9_-]{1,32}$"
+        assert "pattern" in path_parameter("/v1/weather/{location_id}", "location_id")
+
     async def test_metrics_count_requests_by_route_template_and_status(
         self, client: httpx.AsyncClient
     ) -> None:
@@ -388,6 +405,31 @@ class TestDocsAndMetrics:
         assert "/no/such/path" not in text
         assert 'tc_api_requests_total{method="GET",route="/docs",status="200"} 1.0' in text
         assert "tc_api_request_duration_seconds_bucket" in text
+
+    async def test_invented_methods_and_paths_add_no_metric_series(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # /metrics is scraped unauthenticated and the middleware runs before authentication:
+        # every label value a caller can choose would be a new series, without bound.
+        async def send_garbage(start: int, count: int) -> None:
+            for i in range(start, start + count):
+                await client.request(f"X-INVENTED-{i}", f"/v1/vehicles/CAR{i}/latest")
+                await client.request(f"BREW{i}", f"/made/up/{i}")
+                await client.get(f"/made/up/{i}")
+                await client.get(f"/v1/vehicles/CAR{i}/latest", headers={"X-API-Key": f"k{i}"})
+
+        def series(text: str) -> set[str]:
+            return {line.split(" ")[0] for line in text.splitlines() if line.startswith("tc_api_")}
+
+        await client.get("/metrics")  # so that the scrapes below add no series of their own
+        await send_garbage(0, 5)
+        before = series((await client.get("/metrics")).text)
+        await send_garbage(5, 50)
+        after = series((await client.get("/metrics")).text)
+
+        assert after == before
+        assert 'method="other"' in "".join(after)
+        assert not [s for s in after if "INVENTED" in s or "BREW" in s or "made/up" in s]
 
 
 def test_a_sample_has_exactly_the_field_names_of_the_telemetry_event() -> None:

@@ -5,6 +5,7 @@ They lived in conftest.py, and tests imported them from there.
 """
 
 import copy
+import json
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -133,7 +134,13 @@ class FakeTessie:
         if parts[1:] == ["state"]:
             if request.url.params.get("use_cache", "true") != "true":
                 self.live_reads += 1
-            return httpx.Response(200, json=copy.deepcopy(self.states[vin]))
+            # Encoded by hand: httpx's json= refuses NaN and Infinity, which a lax server sends
+            # as the bare literals Python's json module reads back as floats.
+            return httpx.Response(
+                200,
+                content=json.dumps(self.states[vin]).encode(),
+                headers={"Content-Type": "application/json"},
+            )
         if parts[1:] in (["drives"], ["charges"]):
             return httpx.Response(200, json={"results": self.history_page(vin, parts[1], request)})
         return httpx.Response(404, json={"error": "Not found"})

@@ -2,6 +2,7 @@
 
 import json
 
+import httpx
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -99,6 +100,16 @@ class TestApp:
         assert "TelemetrySampled" in document["components"]["schemas"]
         assert "battery_range_km" in json.dumps(document["components"]["schemas"])
         assert channel
+
+    async def test_livez_answers_with_neither_broker_nor_tessie_reachable(
+        self, settings: IngestSettings
+    ) -> None:
+        # The liveness probe: a Kafka or Tessie outage must not get the pod restarted.
+        transport = httpx.ASGITransport(app=create_app(settings))
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            response = await client.get("/livez")
+
+        assert response.status_code == 204
 
     async def test_samples_are_published_keyed_by_vin(self) -> None:
         broker = KafkaBroker()

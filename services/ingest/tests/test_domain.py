@@ -249,6 +249,38 @@ class TestAsleepAndNulls:
         assert getattr(sample, field) is None
         assert sample.battery_range_km is not None
 
+    @pytest.mark.parametrize("garbage", [float("nan"), float("inf"), float("-inf")])
+    @pytest.mark.parametrize(
+        ("raw", "field"),
+        [
+            ("battery_level_pct", "battery_level_pct"),
+            ("usable_battery_level_pct", "usable_battery_level_pct"),
+            ("battery_range_mi", "battery_range_km"),
+            ("charge_limit_soc_pct", "charge_limit_pct"),
+            ("charger_power_kw", "charger_power_kw"),
+            ("charge_energy_added_kwh", "charge_energy_added_kwh"),
+            ("latitude_deg", "latitude_deg"),
+            ("longitude_deg", "longitude_deg"),
+            ("heading_deg", "heading_deg"),
+            ("speed_mph", "speed_kmh"),
+            ("power_kw", "power_kw"),
+            ("odometer_mi", "odometer_km"),
+            ("inside_temp_c", "inside_temp_c"),
+            ("outside_temp_c", "outside_temp_c"),
+        ],
+    )
+    def test_a_non_finite_number_becomes_none_and_the_rest_of_the_sample_is_kept(
+        self, raw: str, field: str, garbage: float
+    ) -> None:
+        driving = replace(AWAKE, speed_mph=30.0)  # every value field set
+        reference = to_sample(driving, FETCHED_AT)
+        sample = to_sample(replace(driving, **{raw: garbage}), FETCHED_AT)  # type: ignore[arg-type]
+
+        assert reference is not None
+        assert sample is not None
+        assert getattr(sample, field) is None
+        assert sample.model_dump(exclude={field}) == reference.model_dump(exclude={field})
+
 
 # 2024-06-04T06:00:00Z, the reference snapshot's scheduled_departure_time (tessie-api.md §3.1)
 DEPARTURE_S = 1717480800

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from tc_common.clock import FixedClock
 from tc_common.events import ChargeRecorded, DriveRecorded
@@ -210,6 +210,26 @@ class TestBackfillAndResume:
 
         again = [d for d in publisher.of(DriveRecorded) if d.drive_id == last.id]
         assert [e.distance_km for e in again] == [20.0, 21.5]
+
+    async def test_how_far_behind_the_history_is_is_measured_over_the_fleet_without_vins(
+        self, make_poller, clock: FixedClock, registry: CollectorRegistry
+    ) -> None:
+        poller = make_poller(vins=lambda: [VIN_A, VIN_B])
+
+        await poller.sync_vehicle(VIN_A)
+        await poller.sync_vehicle(VIN_B)
+        clock.advance(timedelta(minutes=2))
+
+        def sample(name: str, **labels: str) -> float | None:
+            return registry.get_sample_value(
+                f"tc_ingest_history_covered_age_seconds_{name}", labels
+            )
+
+        assert sample("bucket", kind="drives", le="60.0") == 0
+        assert sample("bucket", kind="drives", le="300.0") == 2
+        assert sample("gcount", kind="charges") == 2
+        assert sample("gsum", kind="charges") == pytest.approx(240.0)
+        assert VIN_A not in generate_latest(registry).decode()
 
 
 class TestFailures:

@@ -18,7 +18,12 @@ from tc_ingest.adapters.hvakosterstrommen import HvakosterstrommenClient, parse_
 from tc_ingest.adapters.met import MetClient
 from tc_ingest.adapters.norgesbank import CachedExchangeRates, NorgesBankClient, parse_rates
 from tc_ingest.domain.market import delivery_day_bounds, expected_slot_count, is_complete
-from tc_ingest.errors import MarketAuthError, MarketRequestError, MarketUnavailableError
+from tc_ingest.errors import (
+    MarketAuthError,
+    MarketRequestError,
+    MarketSourceError,
+    MarketUnavailableError,
+)
 from tc_ingest.metrics import MarketMetrics
 from tc_ingest.settings import MarketSettings, WeatherSettings
 from tc_testkit.recorders import RecordedSleeps
@@ -285,6 +290,32 @@ class TestEntsoe:
             await client.fetch_days("NO1", date(2025, 11, 5), date(2025, 11, 5))
 
         assert len(recorder.requests) == 4
+
+    async def test_unusual_statuses_add_no_metric_series(
+        self, market_settings: MarketSettings, sleeps: RecordedSleeps, market_metrics: MarketMetrics
+    ) -> None:
+        settings = market_settings.model_copy(update={"max_attempts": 1})
+
+        async def answer(statuses: list[int]) -> None:
+            for status in statuses:
+                client = entsoe_client(
+                    Recorder(httpx.Response(status)), settings, sleeps, market_metrics
+                )
+                with pytest.raises(MarketSourceError):
+                    await client.fetch_days("NO1", date(2025, 11, 5), date(2025, 11, 5))
+
+        def series() -> set[tuple[str, str]]:
+            return {
+                (s.labels["source"], s.labels["status"])
+                for m in market_metrics.market_fetch_errors.collect()
+                for s in m.samples
+            }
+
+        await answer([460, 520, 999])
+        before = series()
+        await answer([*range(461, 470), *range(521, 540), *range(900, 920)])
+
+        assert series() == before == {("entsoe", "4xx"), ("entsoe", "5xx"), ("entsoe", "other")}
 
     async def test_a_non_xml_body_is_unavailable_not_a_crash(
         self, market_settings: MarketSettings, sleeps: RecordedSleeps

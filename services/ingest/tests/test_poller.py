@@ -1,9 +1,11 @@
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tc_common.clock import FixedClock
@@ -80,6 +82,28 @@ class TestOnePoll:
 
         [sample] = publisher.published
         assert sample.scheduled_departure_at == expected
+
+    async def test_a_nan_from_tessie_empties_that_field_and_the_sample_is_published(
+        self, make_poller: MakePoller, publisher: RecordingPublisher, fake_tessie: FakeTessie
+    ) -> None:
+        state = fake_tessie.states[VIN_A]
+        state["charge_state"]["battery_level"] = float("nan")
+        state["climate_state"]["outside_temp"] = float("-inf")
+        state["drive_state"]["power"] = "NaN"
+        poller = make_poller()
+
+        await poller.poll_vehicle(VIN_A)
+        assert await poller.flush(VIN_A)
+
+        [sample] = publisher.published
+        assert (sample.battery_level_pct, sample.outside_temp_c, sample.power_kw) == (
+            None,
+            None,
+            None,
+        )
+        assert sample.usable_battery_level_pct == 75
+        assert sample.inside_temp_c == 21.4
+        assert sample.odometer_km == pytest.approx(18342.71 * 1.609344)
 
     async def test_the_same_snapshot_is_published_only_once(
         self, make_poller: MakePoller, publisher: RecordingPublisher
@@ -164,10 +188,15 @@ class TestOnePoll:
         await poller.poll_vehicle(VIN_A)
 
         assert metrics.polls._value.get() == 2
-        assert metrics.samples_published.labels(vehicle=VIN_A)._value.get() == 1
-        # snapshot taken 16:00:00.123, clock now 16:01:30
-        age = metrics.last_sample_age.labels(vehicle=VIN_A)._value.get()
-        assert age == pytest.approx(89.877)
+        assert metrics.samples_published._value.get() == 1
+        # snapshot taken 16:00:00.123, clock now 16:01:30: one car between 60 s and 5 min behind
+        [ages] = metrics.last_sample_age.collect()
+        values = {(s.name, s.labels.get("le")): s.value for s in ages.samples}
+        assert values[("tc_ingest_last_sample_age_seconds_bucket", "60.0")] == 0
+        assert values[("tc_ingest_last_sample_age_seconds_bucket", "300.0")] == 1
+        assert values[("tc_ingest_last_sample_age_seconds_gcount", None)] == 1
+        assert values[("tc_ingest_last_sample_age_seconds_gsum", None)] == pytest.approx(89.877)
+        assert all(VIN_A not in str(s.labels) for s in ages.samples)
 
 
 class TestBrokerOutage:
@@ -344,3 +373,43 @@ class TestLoops:
             await poller.stop()
 
         assert len(fake_tessie.requests) > 12
+
+    async def test_vehicle_discovery_waits_as_long_as_retry_after_asks(
+        self,
+        make_client: MakeClient,
+        publisher: RecordingPublisher,
+        clock: FixedClock,
+        metrics: IngestMetrics,
+        fake_tessie: FakeTessie,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # A Retry-After beyond the client's backoff cap ends the call at once with
+        # TessieUnavailableError(retry_after_s=0.6); without any vehicle yet, discovery would
+        # otherwise come back at poll pace (0.02 s) and hammer a throttling Tessie.
+        listed_at: list[float] = []
+        serve = fake_tessie.handle
+
+        def timed(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/vehicles":
+                listed_at.append(time.monotonic())
+            return serve(request)
+
+        monkeypatch.setattr(fake_tessie, "handle", timed)
+        fake_tessie.fail_next(429, headers={"Retry-After": "0.6"})
+        poller = TelemetryPoller(
+            make_client(backoff_cap_s=0.1),
+            publisher,
+            clock=clock,
+            metrics=metrics,
+            poll_interval_s=0.02,
+            jitter=lambda: 0.0,
+        )
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 1)
+        finally:
+            await poller.stop()
+
+        first, second = listed_at[:2]
+        assert second - first >= 0.6

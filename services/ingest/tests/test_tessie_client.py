@@ -7,6 +7,7 @@ import pytest
 from tc_ingest.adapters.tessie import TessieHttpClient
 from tc_ingest.errors import (
     TessieAuthError,
+    TessieError,
     TessieUnavailableError,
     TessieVehicleNotFoundError,
 )
@@ -195,6 +196,28 @@ class TestErrors:
         # jitter fixed at 0.5: 0.75 x 1 s, then 0.75 x 2 s
         assert sleeps.delays == [0.75, 1.5]
         assert error_count(metrics, str(status)) == 2
+
+    async def test_unusual_statuses_add_no_metric_series(
+        self, make_client: MakeClient, fake_tessie: FakeTessie, metrics: IngestMetrics
+    ) -> None:
+        # A proxy in front of Tessie (Cloudflare's 520-527) or a broken server can answer any
+        # three digits; each must not become a series of its own.
+        client = make_client(max_attempts=1)
+
+        async def answer(statuses: list[int]) -> None:
+            for status in statuses:
+                fake_tessie.fail_next(status)
+                with pytest.raises(TessieError):
+                    await client.get_status(VIN_A)
+
+        def series() -> set[str]:
+            return {s.labels["status"] for m in metrics.tessie_errors.collect() for s in m.samples}
+
+        await answer([460, 520, 599, 999])
+        before = series()
+        await answer([*range(461, 470), *range(521, 599), *range(900, 999)])
+
+        assert series() == before == {"4xx", "5xx", "other"}
 
     async def test_retries_are_bounded_per_call(
         self, make_client: MakeClient, fake_tessie: FakeTessie, sleeps: RecordedSleeps

@@ -38,7 +38,8 @@ def build_broker(
     failures: FailurePolicy | None = None,
 ) -> KafkaBroker:
     """A broker with Prometheus metrics and the consumers' ``failures`` policy (dead letters,
-    retries; ``tc_common.consuming``), idempotent, acks from all replicas."""
+    retries; ``tc_common.consuming``), acks from all replicas; its producer is not idempotent
+    (see below), so a retried publish can reach the topic twice."""
     return KafkaBroker(
         kafka.bootstrap_servers,
         client_id=f"tc-{service}",
@@ -50,6 +51,10 @@ def build_broker(
         # Every publish waits for the broker's acknowledgement: a message is never handed on
         # (or its source offset committed) before it is durable.
         acks="all",
+        # Not idempotent: Tansu, the broker of the tests and `make run`, answers aiokafka's
+        # InitProducerId with error -1, so an idempotent producer cannot start there
+        # (libs/common/tests/test_messaging_over_kafka.py). Consumers read at least once anyway,
+        # so a duplicate is nothing new to them (the store, for one, upserts by key).
         enable_idempotence=False,
         logger=logging.getLogger(f"tc.{service}.broker"),
     )

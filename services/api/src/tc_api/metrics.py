@@ -1,4 +1,10 @@
-"""Request metrics for Prometheus, labelled by route template so label values stay bounded."""
+"""Request metrics for Prometheus, with label values from fixed sets only.
+
+The middleware counts every request, before authentication, and ``/metrics`` needs no key: a
+label value a caller could choose (a raw path, an invented method) would let anyone create
+time series without bound. So paths become route templates and methods outside HTTP's own
+become ``other``; the status is the app's own answer.
+"""
 
 import time
 from typing import Any
@@ -10,6 +16,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # Paths that matched no route are folded into one label value: raw paths would let any
 # caller create unbounded time series.
 UNMATCHED = "<unmatched>"
+# RFC 9110's methods plus PATCH; anything else a client sends is counted as OTHER_METHOD.
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+OTHER_METHOD = "other"
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else OTHER_METHOD
 
 
 def _route_template(scope: Scope) -> str:
@@ -59,6 +74,6 @@ class PrometheusMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            labels = (scope["method"], _route_template(scope), str(status))
+            labels = (method_label(scope["method"]), _route_template(scope), str(status))
             self.requests.labels(*labels).inc()
             self.latency.labels(*labels).observe(time.perf_counter() - started)

@@ -183,6 +183,10 @@ class Health(_Response):
     database: Literal["ok", "unavailable"]
 
 
+class Alive(_Response):
+    status: Literal["ok"] = "ok"
+
+
 class ErrorBody(_Response):
     detail: str = Field(description="What went wrong and what to change.")
 

@@ -12,7 +12,7 @@ from tc_api.adapters.postgres import open_pool
 from tc_api.main import create_app
 from tc_api.settings import ApiSettings
 from tc_common.clock import FixedClock
-from tc_devstack import free_port
+from tc_devstack import LocalPostgres, free_port
 
 from ..support import KEY, NOW, client_of  # noqa: TID252
 from .support import insert_rows, seeding
@@ -269,6 +269,34 @@ async def test_refusals_are_4xx_with_a_useful_detail(
     assert detail in message
 
 
+@pytest.mark.parametrize(
+    "route",
+    ["latest", "telemetry", "drives", "charges", "profile", "plan", "plans"],
+)
+@pytest.mark.parametrize("bad_id", ["NUL%00IN", "%00", "CTRL%01", "space%20d", "x" * 33])
+async def test_a_vehicle_id_outside_the_documented_pattern_is_a_422_naming_it(
+    client: httpx.AsyncClient, route: str, bad_id: str
+) -> None:
+    # PostgreSQL text cannot hold a NUL: the query used to fail with a 500.
+    response = await client.get(f"/v1/vehicles/{bad_id}/{route}")
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["path", "vehicle_id"]
+    assert "^[A-Za-z0-9_-]{1,32}$" in error["msg"]
+
+
+@pytest.mark.parametrize("bad_id", ["home:NUL%00IN", "zone:NO%0A3"])
+async def test_a_weather_location_with_a_control_character_is_a_422(
+    client: httpx.AsyncClient, bad_id: str
+) -> None:
+    response = await client.get(f"/v1/weather/{bad_id}")
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["path", "location_id"]
+
+
 async def test_an_unreachable_database_gives_503_with_a_retry_hint() -> None:
     url = f"postgresql://tc:pw@127.0.0.1:{free_port()}/nothing"
     app = create_app(_settings(url, db_timeout_s=0.5), clock=FixedClock(NOW))
@@ -282,6 +310,22 @@ async def test_an_unreachable_database_gives_503_with_a_retry_hint() -> None:
     assert vehicles.headers["Retry-After"] == "5"
     assert vehicles.json()["retry_after_s"] == 5
     assert "pw" not in vehicles.text
+
+
+async def test_liveness_holds_while_readiness_follows_the_database() -> None:
+    # Kubernetes restarts a pod whose liveness fails: a database outage must only take the
+    # api out of readiness (its Service), or every api pod restarts with it.
+    with LocalPostgres() as pg:
+        app = create_app(_settings(pg.url, db_timeout_s=0.5), clock=FixedClock(NOW))
+        async with client_of(app) as http:
+            up = [(await http.get(path)).status_code for path in ("/livez", "/healthz")]
+            pg.stop()
+            down = [(await http.get(path)).status_code for path in ("/livez", "/healthz")]
+            alive = (await http.get("/livez")).json()
+
+    assert up == [200, 200]
+    assert down == [200, 503]
+    assert alive == {"status": "ok"}
 
 
 async def test_a_database_the_store_has_not_migrated_yet_gives_503_not_500(

@@ -7,6 +7,7 @@ from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 
 from tc_common.clock import Clock
+from tc_common.health import with_liveness
 from tc_common.logging import configure_logging
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
@@ -92,13 +93,15 @@ def create_app(
         await behaviour.stop()
         await prices.stop()
 
-    return asgi_app(
-        broker,
-        registry,
-        title="teslaconnectivity forecast",
-        on_startup=[create_topics],
-        after_startup=[start_runners],
-        on_shutdown=[stop_runners],
+    return with_liveness(
+        asgi_app(
+            broker,
+            registry,
+            title="teslaconnectivity forecast",
+            on_startup=[create_topics],
+            after_startup=[start_runners],
+            on_shutdown=[stop_runners],
+        )
     )
 
 

@@ -108,19 +108,22 @@ async def test_malformed_sample_lands_on_the_dead_letter_topic(
     ]
 
 
-async def test_healthz_follows_the_broker_and_metrics_are_served(
+async def test_healthz_follows_the_broker_livez_does_not_and_metrics_are_served(
     kafka: LocalKafka, running_app: AsgiFastStream
 ) -> None:
     transport = httpx.ASGITransport(app=running_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://forecast") as client:
         metrics = await client.get("/metrics")
-    kafka.pause()
-    try:
-        during_outage = await healthz_status(running_app)
-    finally:
-        kafka.resume()
+        kafka.pause()
+        try:
+            during_outage = await healthz_status(running_app)
+            alive_during_outage = (await client.get("/livez", timeout=30)).status_code
+        finally:
+            kafka.resume()
     after_outage = await wait_for_healthz(running_app, 204, timeout_s=60)
 
     assert metrics.status_code == 200
     assert "tc_dead_letters_total" in metrics.text
     assert (during_outage, after_outage) == (500, 204)
+    # Liveness restarts the pod when it fails: a broker outage must not.
+    assert alive_during_outage == 204

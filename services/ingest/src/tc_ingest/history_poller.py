@@ -17,6 +17,7 @@ and a VIN Tessie no longer knows stops both loops.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -110,6 +111,8 @@ class HistoryPoller:
         self._synced: dict[str, int] = {}
         # VINs Tessie answered 404 for: not restarted until they left the list and came back.
         self._gone: set[str] = set()
+        for kind in HISTORY_KINDS:
+            metrics.covered_age.track(functools.partial(self.covered_ages, kind), kind)
 
     # lifecycle
 
@@ -129,6 +132,15 @@ class HistoryPoller:
     def covered_to(self, vin: str, kind: HistoryKind) -> datetime | None:
         state = self._state.get((vin, kind))
         return state.covered_to if state else None
+
+    def covered_ages(self, kind: HistoryKind) -> list[float]:
+        """Seconds between now and where each vehicle's ``kind`` history is complete (metrics)."""
+        now = self._clock.now()
+        return [
+            max((now - state.covered_to).total_seconds(), 0.0)
+            for (_, state_kind), state in list(self._state.items())
+            if state_kind == kind
+        ]
 
     def syncs_completed(self, vin: str) -> int:
         return self._synced.get(vin, 0)
@@ -177,9 +189,6 @@ class HistoryPoller:
             state.covered_to = covered_after
             # Nothing that started before the next window's reach can be fetched again.
             state.published.forget_before(covered_after - self._overlap)
-        self._metrics.covered_age.labels(vehicle=vin, kind=kind).set(
-            max((self._clock.now() - state.covered_to).total_seconds(), 0.0)
-        )
         return SyncResult(windows, published, skipped)
 
     async def _publish_new(

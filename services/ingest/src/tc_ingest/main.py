@@ -17,6 +17,7 @@ from tc_common.events import (
 )
 from tc_common.events.market import BiddingZone, ExchangeRatesPublished, SpotPricesPublished
 from tc_common.events.weather import WeatherForecastPublished
+from tc_common.health import with_liveness
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
@@ -119,14 +120,16 @@ def create_app(
         await poller.stop()
         await tessie.aclose()
 
-    return asgi_app(
-        broker,
-        registry,
-        title="teslaconnectivity ingest",
-        on_startup=[create_topics],
-        after_startup=[poller.start, market_start]
-        + ([history.start] if history is not None else []),
-        on_shutdown=[shut_down],
+    return with_liveness(
+        asgi_app(
+            broker,
+            registry,
+            title="teslaconnectivity ingest",
+            on_startup=[create_topics],
+            after_startup=[poller.start, market_start]
+            + ([history.start] if history is not None else []),
+            on_shutdown=[shut_down],
+        )
     )
 
 

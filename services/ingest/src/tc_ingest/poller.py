@@ -88,6 +88,7 @@ class TelemetryPoller:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._auth_rejected = False
+        metrics.last_sample_age.track(self.sample_ages)
 
     # lifecycle
 
@@ -124,6 +125,15 @@ class TelemetryPoller:
         track = self._tracks.get(vin)
         return track.activity if track else None
 
+    def sample_ages(self) -> list[float]:
+        """Seconds since the newest published sample of each vehicle that has one (metrics)."""
+        now = self._clock.now()
+        return [
+            sample_age_s(track.last_published_at, now)
+            for track in list(self._tracks.values())
+            if track.last_published_at is not None
+        ]
+
     def pending_count(self, vin: str) -> int:
         track = self._tracks.get(vin)
         return len(track.pending) if track else 0
@@ -146,7 +156,6 @@ class TelemetryPoller:
                 track.pending.append(sample)
                 track.newest = sample
         self._observe_activity(vin, track, status)
-        self._report_age(vin, track)
 
     def _observe_activity(self, vin: str, track: _Track, status: str | None) -> None:
         if self._activity_publisher is None:
@@ -173,7 +182,7 @@ class TelemetryPoller:
                 return False
             track.pending.popleft()
             track.last_published_at = sample.sampled_at
-            self._metrics.samples_published.labels(vehicle=vin).inc()
+            self._metrics.samples_published.inc()
             self._note_publishing_again(vin, track)
         if track.activity_pending is not None and self._activity_publisher is not None:
             activity = track.activity_pending
@@ -186,7 +195,6 @@ class TelemetryPoller:
             if track.activity_pending is activity:
                 track.activity_pending = None
             self._note_publishing_again(vin, track)
-        self._report_age(vin, track)
         return True
 
     def _note_publishing_again(self, vin: str, track: _Track) -> None:
@@ -230,8 +238,12 @@ class TelemetryPoller:
                 return self._auth_backoff_s
             except TessieError as error:
                 log.warning("vehicle discovery failed: %s", error)
-                # Without any vehicle there is nothing else to do: retry at poll pace.
-                return self._rediscover_s if self._tasks else self._interval_s
+                # Without any vehicle there is nothing else to do: retry at poll pace, but
+                # never before the Retry-After of a throttling Tessie.
+                pace = self._rediscover_s if self._tasks else self._interval_s
+                if isinstance(error, TessieUnavailableError):
+                    return max(pace, error.retry_after_s or 0.0)
+                return pace
             self._note_auth_accepted()
         for vin in list(self._tasks):
             if vin not in vins:
@@ -302,8 +314,3 @@ class TelemetryPoller:
         if self._auth_rejected:
             log.info("Tessie accepts the access token again")
             self._auth_rejected = False
-
-    def _report_age(self, vin: str, track: _Track) -> None:
-        if track.last_published_at is not None:
-            age = sample_age_s(track.last_published_at, self._clock.now())
-            self._metrics.last_sample_age.labels(vehicle=vin).set(age)

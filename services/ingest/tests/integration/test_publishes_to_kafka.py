@@ -5,9 +5,11 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from tc_common.clock import ShiftedClock, SystemClock
 from tc_common.events import TelemetrySampled
@@ -100,6 +102,58 @@ async def test_the_service_publishes_metric_samples_keyed_by_vin_without_waking_
     stats = simulator.stats()
     assert sum(stats["wakes"].values()) == 0
     assert stats["live_reads"] == 0
+
+
+def metric_sum(text: str, sample: str) -> float:
+    """The sum of the samples named ``sample`` in a /metrics text, whatever their labels; 0
+    when there are none."""
+    return sum(
+        s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == sample
+    )
+
+
+async def test_metrics_after_polling_the_simulator_carry_no_vin(
+    kafka: LocalKafka, simulator: Any
+) -> None:
+    # /metrics is unauthenticated: a VIN there identifies a customer's car to anyone who can
+    # reach the port, and every new car would add series.
+    settings = IngestSettings(
+        tessie=TessieSettings(base_url=simulator.base_url, token=SIM_TOKEN),
+        kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers),
+        poll_interval_s=5,
+        market={"enabled": False},
+        weather={"enabled": False},
+        # The simulator's time: its cars' samples are fresh and their history is there.
+        clock_offset_s=(SIM_START - datetime.now(UTC)).total_seconds(),
+    )
+    cars = len(simulator.vins)
+    app = create_app(settings)
+
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app), base_url="http://ingest.test"
+        ) as http,
+    ):
+
+        async def scrape() -> str:
+            return (await http.get("/metrics")).text
+
+        async def polled_and_synced() -> bool:
+            text = await scrape()
+            return (
+                metric_sum(text, "tc_ingest_samples_published_total") >= cars
+                and metric_sum(text, "tc_ingest_history_records_published_total") >= cars
+                and "tc_ingest_history_covered_age_seconds" in text
+            )
+
+        await eventually(
+            polled_and_synced, timeout_s=120, what="every car polled and its history synced"
+        )
+        text = await scrape()
+
+    assert [vin for vin in simulator.vins if vin in text] == []
+    assert "vehicle=" not in text
 
 
 class RecordingKafkaPublisher:

@@ -5,6 +5,7 @@ from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 
 from tc_common.clock import Clock
+from tc_common.health import with_liveness
 from tc_common.logging import configure_logging
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
@@ -50,11 +51,13 @@ def create_app(
         acknowledgements = await history.read_acknowledgements()
         await repo.save(restore_state(requests, acknowledgements))
 
-    return asgi_app(
-        broker,
-        registry,
-        title="teslaconnectivity provisioner",
-        on_startup=[create_topics, rebuild_state],
+    return with_liveness(
+        asgi_app(
+            broker,
+            registry,
+            title="teslaconnectivity provisioner",
+            on_startup=[create_topics, rebuild_state],
+        )
     )
 
 

@@ -9,6 +9,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from psycopg.conninfo import conninfo_to_dict
 
+from tc_common.health import with_liveness
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
@@ -92,8 +93,10 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
         on_shutdown=[repo.close],
     )
     # Routes match in order: this /healthz (broker *and* database) shadows the broker-only one.
+    # It is the readiness probe; liveness (/livez) asks neither, so that a database outage
+    # takes the store out of service instead of restarting it.
     app.routes.insert(0, ("/healthz", _healthz(broker, repo)))
-    return app
+    return with_liveness(app)
 
 
 def _healthz(broker: KafkaBroker, repo: TelemetryRepo) -> HttpHandler:

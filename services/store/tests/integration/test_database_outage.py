@@ -184,3 +184,37 @@ async def test_an_outage_longer_than_the_poll_interval_keeps_the_consumer_in_its
         ]
 
     assert troubles == []
+
+
+async def test_liveness_holds_while_readiness_follows_the_database(
+    kafka, own_postgres, consumer_group, run_store
+):
+    # Kubernetes restarts a pod whose liveness fails: a database outage must only take the
+    # store out of readiness, or every store pod restarts with it.
+    settings = StoreSettings(
+        postgres={"url": own_postgres.url},
+        kafka={"bootstrap_servers": kafka.bootstrap_servers},
+        consumer_group=consumer_group,
+        db_retry_initial_s=0.2,
+        db_retry_max_s=1.0,
+        db_connect_timeout_s=1.0,
+    )
+    async with run_store(settings) as store:
+
+        async def ready() -> bool:
+            return (await store.get("/healthz")).status_code == 204
+
+        await eventually(ready, timeout_s=STORE_TIMEOUT_S, what="the store ready")
+        alive_before = (await store.get("/livez")).status_code
+
+        own_postgres.stop()
+
+        async def not_ready() -> bool:
+            return (await store.get("/healthz")).status_code == 503
+
+        await eventually(not_ready, timeout_s=STORE_TIMEOUT_S, what="readiness 503 without a db")
+        alive_during = (await store.get("/livez")).status_code
+        own_postgres.start()
+        await eventually(ready, timeout_s=STORE_TIMEOUT_S, what="the store ready again")
+
+    assert (alive_before, alive_during) == (204, 204)

@@ -1,4 +1,10 @@
-"""Operational endpoints: liveness with a database check, and Prometheus metrics. No auth."""
+"""Operational endpoints: liveness, readiness with a database check, and Prometheus metrics.
+No auth.
+
+Kubernetes restarts a pod whose liveness fails and only takes it out of its Service while
+readiness fails. So ``/livez`` (liveness) depends on nothing outside the process: a database
+outage must not restart every api pod, it makes ``/healthz`` (readiness) answer 503.
+"""
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -6,11 +12,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tc_api.deps import ReaderDep
 from tc_api.ports import TelemetryUnavailableError
-from tc_api.schemas import Health
+from tc_api.schemas import Alive, Health
 
 RETRY_AFTER_S = 5
 
 router = APIRouter(tags=["operations"])
+
+
+@router.get("/livez", response_model=Alive)
+async def get_liveness() -> Alive:
+    """200 while the process serves HTTP; asks no database."""
+    return Alive()
 
 
 @router.get(
@@ -19,6 +31,7 @@ router = APIRouter(tags=["operations"])
     responses={503: {"model": Health, "description": "The database does not answer."}},
 )
 async def get_health(reader: ReaderDep) -> JSONResponse:
+    """Readiness: 200 while the database answers, else 503."""
     try:
         await reader.ping()
     except TelemetryUnavailableError:

@@ -215,8 +215,11 @@ async def get_weather(
         Path(
             min_length=1,
             max_length=100,
+            # Ids come from ingest's settings as well as from vehicle ids, so only what no id
+            # holds is refused: control characters (a NUL would fail the query with a 500).
+            pattern=r"^[^\x00-\x1f\x7f]+$",
             description="A zone's reference point ('zone:NO3') or a vehicle's home area "
-            "('home:<vehicle_id>').",
+            "('home:<vehicle_id>'); no control characters.",
             examples=["zone:NO3"],
         ),
     ],

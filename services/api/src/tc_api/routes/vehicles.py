@@ -26,12 +26,15 @@ router = APIRouter(
     },
 )
 
+# Every id the system produces: 17-character VINs, and the simulator's and tests' ids of up to
+# 32 (the events' limit). Checked before any query, so an id PostgreSQL text cannot hold (a NUL)
+# is a 422 naming the rule instead of a 500.
+VEHICLE_ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$"
 VehicleId = Annotated[
     str,
     Path(
-        min_length=1,
-        max_length=32,
-        description="The vehicle's VIN.",
+        pattern=VEHICLE_ID_PATTERN,
+        description="The vehicle's VIN: 1 to 32 letters, digits, '_' or '-'.",
         examples=["5YJ3E7EB0KF000001"],
     ),
 ]

@@ -110,8 +110,13 @@ def sampled_at_of(state: VehicleState, fetched_at: datetime) -> datetime | None:
 def _within(
     value: float | None, low: float | None = None, high: float | None = None
 ) -> float | None:
-    """Drop an out-of-range value instead of rejecting the whole sample."""
-    if value is None:
+    """Drop an out-of-range value instead of rejecting the whole sample.
+
+    NaN and ±infinity (Tessie's JSON can carry them, and ``float("nan")`` compares false with
+    every bound) are out of every range: as they are, the event's validation would reject the
+    whole sample on every poll.
+    """
+    if value is None or not math.isfinite(value):
         return None
     if (low is not None and value < low) or (high is not None and value > high):
         return None
@@ -174,11 +179,11 @@ def to_sample(state: VehicleState, fetched_at: datetime) -> TelemetrySampled | N
         longitude_deg=_within(state.longitude_deg, -180, 180),
         heading_deg=_within(state.heading_deg, 0, 360),
         speed_kmh=miles_to_km(speed_mph),
-        power_kw=state.power_kw,
+        power_kw=_within(state.power_kw),
         shift_state=_shift_state(state.shift_state),
         odometer_km=miles_to_km(_within(state.odometer_mi, 0)),
-        inside_temp_c=state.inside_temp_c,
-        outside_temp_c=state.outside_temp_c,
+        inside_temp_c=_within(state.inside_temp_c),
+        outside_temp_c=_within(state.outside_temp_c),
         is_climate_on=state.is_climate_on,
         sentry_mode=state.sentry_mode,
         locked=state.locked,
