@@ -41,7 +41,7 @@ imports: install
 
 # AsyncAPI documents are contracts under review: generated from the apps, committed, and
 # checked for drift in `make test`. Settings are dummies: generation connects to nothing.
-ASYNCAPI_ENV := INGEST_TESSIE__TOKEN=docs-only-token STORE_POSTGRES__URL=postgresql://docs@localhost/docs
+ASYNCAPI_ENV := INGEST_TESSIE__TOKEN=docs-only-token STORE_POSTGRES__URL=postgresql://docs@localhost/docs PROVISIONER_POSTGRES__URL=postgresql://docs@localhost/docs
 asyncapi: install
 	@mkdir -p docs/asyncapi
 	@for s in $(ASYNCAPI_SERVICES); do \

@@ -21,12 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
 SERVICES = ("ingest", "store", "forecast", "api", "provisioner")
 KAFKA_SERVICES = ("ingest", "store", "forecast", "provisioner")
+DATABASE_SERVICES = ("store", "api", "provisioner")
 
 # Secret settings -> (Kubernetes Secret, key). Compose reads them from .env.
 SECRET_SETTINGS = {
     "INGEST_TESSIE__TOKEN": ("tc-tessie", "token"),
     "STORE_POSTGRES__URL": ("tc-postgres", "store-url"),
     "API_POSTGRES__URL": ("tc-postgres", "api-url"),
+    "PROVISIONER_POSTGRES__URL": ("tc-postgres", "provisioner-url"),
     "API_API_KEYS": ("tc-api-keys", "api-keys"),
     "PROVISIONER_INVITATION_SHA256": ("tc-invitations", "sha256"),
 }
@@ -194,7 +196,7 @@ def test_compose_starts_services_only_after_their_dependencies_are_healthy() -> 
 
     for service in KAFKA_SERVICES:
         assert "kafka-init" in COMPOSE_SERVICES[service]["depends_on"], service
-    for service in ("store", "api"):
+    for service in DATABASE_SERVICES:
         assert "postgres" in COMPOSE_SERVICES[service]["depends_on"], service
 
 

@@ -348,6 +348,23 @@ class TestTimescaleObjects:
             assert (with_retention, changed) == ([], [])
         assert without == []
 
+    async def test_a_runner_that_does_not_manage_retention_leaves_the_policy_as_it_is(
+        self, database_url: str
+    ) -> None:
+        # The provisioner migrates at start too; it must not remove the store's retention.
+        query = (
+            "SELECT hypertable_name, config ->> 'drop_after' FROM timescaledb_information.jobs "
+            "WHERE proc_name = 'policy_retention'"
+        )
+        async with await connect(database_url) as conn:
+            mode = await cluster_mode(conn)
+            await apply_migrations(conn, retention_days=30)
+            await apply_migrations(conn, manage_retention=False)
+            kept = await timescale_rows(conn, query)
+            with pytest.raises(ValueError, match="manages retention"):
+                await apply_migrations(conn, retention_days=10, manage_retention=False)
+        assert kept == ([("telemetry", "30 days")] if mode == "timescaledb" else [])
+
     async def test_retention_inside_the_refresh_window_is_refused_before_any_change_on_timescale(
         self, database_url: str
     ) -> None:

@@ -1,14 +1,24 @@
-"""What the provisioner's tests share: one way to build a provisioning request.
+"""What the provisioner's tests share: one way to build a provisioning request, and an
+in-memory stand-in for its database."""
 
-The domain, handler and broker tests each had their own ``request(...)``.
-"""
-
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from tc_common.events import ProvisioningRequested
+from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
+from tc_provisioner.domain import (
+    Decision,
+    SeatKey,
+    Snapshot,
+    invitation_digest,
+    seat_key,
+)
+from tc_provisioner.ports import Policy
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+# Any URL: settings need one, and tests that inject InMemoryDecisions never connect.
+UNUSED_DATABASE_URL = "postgresql://tests@127.0.0.1:1/never-connected"
 
 
 def request(
@@ -28,3 +38,51 @@ def request(
         device_name=device,
         invitation_code=code,
     )
+
+
+class DecisionBook:
+    """Decisions kept in memory, applied the way the database applies them (one at a time)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[uuid.UUID, ProvisioningAcknowledged] = {}
+        self.seats: set[SeatKey] = set()
+        self.used_invitations: set[str] = set()
+
+    def snapshot(self, r: ProvisioningRequested) -> Snapshot:
+        return Snapshot(
+            earlier=self.answers.get(r.request_id),
+            seats_taken=len(self.seats),
+            seat_taken=seat_key(r) in self.seats,
+            invitation_used=invitation_digest(r.invitation_code) in self.used_invitations,
+        )
+
+    def record(self, decision: Decision) -> None:
+        if decision.repeated:
+            return
+        self.answers[decision.answer.request_id] = decision.answer
+        if decision.claim is not None:
+            self.seats.add(decision.claim.seat)
+            self.used_invitations.add(decision.claim.invitation_digest)
+
+
+class InMemoryDecisions:
+    """A `ProvisioningDecisions` for handler tests: one process, no database."""
+
+    def __init__(self, book: DecisionBook | None = None) -> None:
+        self.book = book or DecisionBook()
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def ping(self) -> bool:
+        return True
+
+    async def decide(self, request: ProvisioningRequested, policy: Policy) -> Decision:
+        async with self._lock:
+            decision = policy(self.book.snapshot(request))
+            self.book.record(decision)
+            return decision

@@ -6,34 +6,41 @@ import pytest
 
 from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
 from tc_provisioner.domain import (
-    ProvisioningState,
+    Claim,
+    Decision,
+    Snapshot,
     decide,
     invitation_digest,
     is_known_invitation,
-    restore_state,
 )
 
-from .support import NOW, request
+from .support import NOW, DecisionBook, request
 
 CODES = {f"INVITE-{i:03d}" for i in range(200)}
 DIGESTS = frozenset(invitation_digest(c) for c in CODES)
 
 
+def decide_one(r: ProvisioningRequested, known: Snapshot, *, cap: int = 100) -> Decision:
+    return decide(
+        r,
+        known,
+        now=NOW,
+        cap=cap,
+        invitation_valid=is_known_invitation(r.invitation_code, DIGESTS),
+    )
+
+
 def run_script(
-    requests: list[ProvisioningRequested], *, cap: int = 100, state: ProvisioningState | None = None
-) -> tuple[ProvisioningState, list[ProvisioningAcknowledged]]:
-    state = state or ProvisioningState()
+    requests: list[ProvisioningRequested], *, cap: int = 100, book: DecisionBook | None = None
+) -> tuple[DecisionBook, list[ProvisioningAcknowledged]]:
+    """Decide each request in turn from what the ones before it decided."""
+    book = book or DecisionBook()
     answers = []
     for r in requests:
-        state, ack = decide(
-            r,
-            state,
-            now=NOW,
-            cap=cap,
-            invitation_valid=is_known_invitation(r.invitation_code, DIGESTS),
-        )
-        answers.append(ack)
-    return state, answers
+        decision = decide_one(r, book.snapshot(r), cap=cap)
+        book.record(decision)
+        answers.append(decision.answer)
+    return book, answers
 
 
 SAME = uuid.UUID(int=7)
@@ -125,36 +132,79 @@ def test_script_of_requests_is_answered_in_order(
 def test_beta_cap_of_100_accepts_100_devices_and_rejects_the_101st() -> None:
     script = [request(f"INVITE-{i:03d}", email=f"user{i}@example.org") for i in range(101)]
 
-    state, answers = run_script(script, cap=100)
+    book, answers = run_script(script, cap=100)
 
     assert [a.outcome for a in answers] == ["accepted"] * 100 + ["rejected"]
     assert answers[99].reason == "accepted: seat 100 of 100"
     assert answers[100].reason == "rejected: the private beta is full (100 of 100)"
-    assert state.seats_taken == 100
-    assert invitation_digest("INVITE-100") not in state.used_invitations
+    assert len(book.seats) == 100
+    assert invitation_digest("INVITE-100") not in book.used_invitations
 
 
 def test_repeated_request_keeps_its_answer_after_the_beta_filled_up() -> None:
     first = request("INVITE-001", email="early@example.org")
-    state, (accepted,) = run_script([first], cap=1)
-    state, _ = run_script([request("INVITE-002")], cap=1, state=state)
+    book, (accepted,) = run_script([first], cap=1)
+    book, _ = run_script([request("INVITE-002")], cap=1, book=book)
 
-    after, (repeated,) = run_script([first], cap=1, state=state)
+    repeated = decide_one(first, book.snapshot(first), cap=1)
 
-    assert repeated == accepted
-    assert after == state
+    assert repeated == Decision(answer=accepted, claim=None, repeated=True)
+
+
+def test_answer_given_before_is_repeated_whatever_else_changed() -> None:
+    # Another provisioner, or this one before a restart, answered it; since then the seat,
+    # the invitation and the whole beta were taken by others.
+    r = request("INVITE-001")
+    earlier = ProvisioningAcknowledged(
+        request_id=r.request_id,
+        decided_at=NOW.replace(year=2025),
+        outcome="accepted",
+        reason="accepted: seat 3 of 5",
+        seats_taken=3,
+        seats_total=5,
+    )
+    known = Snapshot(earlier=earlier, seats_taken=5, seat_taken=True, invitation_used=True)
+
+    decision = decide_one(r, known, cap=5)
+
+    assert decision == Decision(answer=earlier, claim=None, repeated=True)
+
+
+def test_acceptance_claims_the_case_folded_seat_and_the_invitation_digest_never_the_code() -> None:
+    r = request("INVITE-042", email=" Ada@Example.org ", device="Pixel-8")
+
+    decision = decide_one(r, Snapshot(None, seats_taken=0, seat_taken=False, invitation_used=False))
+
+    assert decision.claim == Claim(
+        seat=("ada@example.org", "pixel-8"), invitation_digest=invitation_digest("INVITE-042")
+    )
+    assert not decision.repeated
+    assert "INVITE-042" not in repr(decision)
+
+
+@pytest.mark.parametrize(
+    ("code", "known"),
+    [
+        pytest.param("NOT-AN-INVITE", Snapshot(None, 0, False, False), id="unknown-invitation"),
+        pytest.param("INVITE-001", Snapshot(None, 1, True, False), id="seat-taken"),
+        pytest.param("INVITE-001", Snapshot(None, 1, False, True), id="invitation-used"),
+        pytest.param("INVITE-001", Snapshot(None, 100, False, False), id="beta-full"),
+    ],
+)
+def test_rejection_claims_nothing_and_is_new(code: str, known: Snapshot) -> None:
+    decision = decide_one(request(code), known, cap=100)
+
+    assert (decision.answer.outcome, decision.claim, decision.repeated) == (
+        "rejected",
+        None,
+        False,
+    )
 
 
 def test_rejected_request_does_not_use_up_its_invitation() -> None:
-    state, _ = run_script([request("INVITE-001"), request("INVITE-002", device="pixel-8")])
-    _, (answer,) = run_script([request("INVITE-002", device="ipad")], state=state)
+    book, _ = run_script([request("INVITE-001"), request("INVITE-002", device="pixel-8")])
+    _, (answer,) = run_script([request("INVITE-002", device="ipad")], book=book)
     assert answer.outcome == "accepted"
-
-
-def test_state_keeps_invitation_digests_never_the_codes() -> None:
-    state, _ = run_script([request("INVITE-042")])
-    assert state.used_invitations == {invitation_digest("INVITE-042")}
-    assert "INVITE-042" not in repr(state)
 
 
 @pytest.mark.parametrize(
@@ -167,34 +217,3 @@ def test_state_keeps_invitation_digests_never_the_codes() -> None:
 )
 def test_invitation_is_known_only_when_its_digest_is_configured(code: str, known: bool) -> None:
     assert is_known_invitation(code, DIGESTS) is known
-
-
-def test_state_restored_from_the_history_decides_like_the_original() -> None:
-    script = [
-        request("INVITE-001"),
-        request("NOPE", email="eve@example.org"),
-        request("INVITE-002", device="ipad"),
-        request("INVITE-002", email="bob@example.org"),
-    ]
-    state, answers = run_script(script, cap=3)
-    repeat = script[0]
-
-    restored = restore_state(script, [*answers, answers[0]])
-
-    assert restored == state
-    later = [
-        repeat,
-        request("INVITE-001", email="x@example.org"),
-        request("INVITE-003", email="y@example.org"),
-    ]
-    assert run_script(later, cap=3, state=restored) == run_script(later, cap=3, state=state)
-
-
-def test_accepted_answer_without_its_request_still_counts_as_decided() -> None:
-    lost = request("INVITE-001")
-    _, (ack,) = run_script([lost])
-
-    restored = restore_state([], [ack])
-
-    assert restored.decisions == {lost.request_id: ack}
-    assert restored.seats_taken == 0

@@ -1,6 +1,8 @@
-"""The provisioner handler wired into the app's broker, over FastStream's in-memory Kafka."""
+"""The provisioner handler wired into the app's broker, over FastStream's in-memory Kafka, with
+its database replaced by an in-memory one (the real one: tests/integration)."""
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,17 +18,24 @@ from tc_common.topics import (
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
 
-from .support import NOW, request
+from .support import NOW, UNUSED_DATABASE_URL, InMemoryDecisions, request
 
 CODES = ["WELCOME-ONE", "WELCOME-TWO"]
 
 
 @pytest.fixture
-def broker() -> KafkaBroker:
+def decisions() -> InMemoryDecisions:
+    return InMemoryDecisions()
+
+
+@pytest.fixture
+def broker(decisions: InMemoryDecisions) -> KafkaBroker:
     settings = ProvisionerSettings(
-        beta_cap=1, invitation_sha256=tuple(hashlib.sha256(c.encode()).hexdigest() for c in CODES)
+        postgres={"url": UNUSED_DATABASE_URL},
+        beta_cap=1,
+        invitation_sha256=tuple(hashlib.sha256(c.encode()).hexdigest() for c in CODES),
     )
-    app = create_app(settings, clock=FixedClock(NOW))
+    app = create_app(settings, clock=FixedClock(NOW), decisions=decisions)
     assert isinstance(app.broker, KafkaBroker)
     return app.broker
 
@@ -67,6 +76,28 @@ async def test_requests_are_answered_in_order_with_the_cap_and_idempotency(
         (first.request_id, "accepted", "accepted: seat 1 of 1", NOW),
         (script[3].request_id, "rejected", "rejected: the private beta is full (1 of 1)", NOW),
     ]
+
+
+async def test_request_decided_before_by_another_provisioner_gets_that_first_answer(
+    broker: KafkaBroker, decisions: InMemoryDecisions
+) -> None:
+    r = request("WELCOME-ONE")
+    earlier = ProvisioningAcknowledged(
+        request_id=r.request_id,
+        decided_at=NOW - timedelta(days=30),
+        outcome="accepted",
+        reason="accepted: seat 1 of 1",
+        seats_taken=1,
+        seats_total=1,
+    )
+    decisions.book.answers[r.request_id] = earlier
+
+    async with TestKafkaBroker(broker) as br:
+        await br.publish(r, PROVISIONING_REQUESTED_V1, key=r.kafka_key())
+
+        answers = published_answers(br)
+
+    assert answers == [earlier]
 
 
 async def test_answer_is_keyed_by_request_id(broker: KafkaBroker) -> None:

@@ -107,8 +107,10 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _replicated_in_production(self) -> "ServiceSettings":
         # acks="all" means "every in-sync replica": with one copy it protects nothing.
-        if self.uses_kafka and self.environment == "production" and (
-            self.kafka.replication_factor < 2 or (self.kafka.min_insync_replicas or 0) < 2
+        if (
+            self.uses_kafka
+            and self.environment == "production"
+            and (self.kafka.replication_factor < 2 or (self.kafka.min_insync_replicas or 0) < 2)
         ):
             raise ValueError(
                 "production needs kafka.replication_factor >= 2 and kafka.min_insync_replicas "

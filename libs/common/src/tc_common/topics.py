@@ -109,12 +109,8 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
     ),
     CHARGE_PLAN_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every plan"),
     PROVISIONING_REQUESTED_V1: TopicPolicy(
-        None,
-        "the provisioner rebuilds its decisions from every request at its start",
+        WEEK, "the provisioner keeps its decisions in its own table; carries personal data"
     ),
-    PROVISIONING_ACKNOWLEDGED_V1: TopicPolicy(
-        None,
-        "the provisioner rebuilds its decisions from every answer at its start",
-    ),
+    PROVISIONING_ACKNOWLEDGED_V1: TopicPolicy(WEEK, "answers, kept by the provisioner too"),
     DEAD_LETTER_V1: TopicPolicy(timedelta(days=14), "two weeks for an operator to look"),
 }

@@ -4,7 +4,8 @@ Tables: ``vehicles``, ``telemetry`` (one row per vehicle and ``sampled_at``), th
 ``telemetry_hourly`` rollup (a TimescaleDB continuous aggregate, or a plain view with the same
 columns), the market, weather and forecast tables (0003, 0004), ``drives``, ``charges``,
 ``behaviour_profiles`` (+ ``behaviour_profile_history``) and ``charge_plans`` (+
-``charge_plan_history``) (0005, 0006), ``schema_info`` and ``schema_migrations``.
+``charge_plan_history``) (0005, 0006), ``vehicle_activity`` (0008), the provisioner's own
+``provisioning_decisions`` (0009), ``schema_info`` and ``schema_migrations``.
 """
 
 from tc_db.migrate import (

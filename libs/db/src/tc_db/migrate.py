@@ -116,7 +116,10 @@ async def storage_mode(conn: psycopg.AsyncConnection) -> StorageMode | None:
 
 
 async def apply_migrations(
-    conn: psycopg.AsyncConnection, *, retention_days: int | None = None
+    conn: psycopg.AsyncConnection,
+    *,
+    retention_days: int | None = None,
+    manage_retention: bool = True,
 ) -> list[str]:
     """Apply the migrations not applied yet; returns their names (empty when up to date).
 
@@ -124,22 +127,29 @@ async def apply_migrations(
     restored afterwards. ``retention_days`` sets (or, when None, removes) a TimescaleDB
     retention policy on raw telemetry; plain PostgreSQL keeps everything. On TimescaleDB it
     must exceed ``HOURLY_REFRESH_WINDOW_DAYS`` (ValueError otherwise, before any change).
+    ``manage_retention=False`` leaves the retention policy as it is: for a service that
+    migrates at start but does not own telemetry (the provisioner), which must not undo the
+    store's setting.
     """
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise ValueError("apply_migrations needs a connection outside any transaction")
+    if not manage_retention and retention_days is not None:
+        raise ValueError("retention_days is set by the runner that manages retention")
     restore_autocommit = conn.autocommit
     await conn.set_autocommit(True)
     try:
         await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         try:
-            return await _apply_locked(conn, retention_days)
+            return await _apply_locked(conn, retention_days, manage_retention)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     finally:
         await conn.set_autocommit(restore_autocommit)
 
 
-async def _apply_locked(conn: psycopg.AsyncConnection, retention_days: int | None) -> list[str]:
+async def _apply_locked(
+    conn: psycopg.AsyncConnection, retention_days: int | None, manage_retention: bool
+) -> list[str]:
     await conn.execute(
         """
         CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -181,10 +191,13 @@ async def _apply_locked(conn: psycopg.AsyncConnection, retention_days: int | Non
             await _record(conn, migration.name)
         log.info("applied migration %s (%s)", migration.name, mode)
         applied.append(migration.name)
-    if await storage_mode(conn) == "timescaledb":
-        await _set_retention(conn, retention_days)
-    elif retention_days is not None:
-        log.warning("retention_days=%s ignored: plain PostgreSQL keeps everything", retention_days)
+    if manage_retention:
+        if await storage_mode(conn) == "timescaledb":
+            await _set_retention(conn, retention_days)
+        elif retention_days is not None:
+            log.warning(
+                "retention_days=%s ignored: plain PostgreSQL keeps everything", retention_days
+            )
     return applied
 
 

@@ -1,7 +1,8 @@
 """One service as a real ``python -m`` process, for the services' process tests.
 
 The process is configured only from its environment (``<PREFIX>_KAFKA__BOOTSTRAP_SERVERS``,
-``<PREFIX>_HTTP__PORT``), probed over HTTP once it is healthy, then stopped with SIGTERM.
+``<PREFIX>_HTTP__PORT`` and any other settings given), probed over HTTP once it is healthy,
+then stopped with SIGTERM.
 """
 
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -33,12 +35,19 @@ class ServiceRun:
         return self.returncode in (0, -signal.SIGTERM)
 
 
-def run_service_process(package: str, env_prefix: str, kafka_bootstrap_servers: str) -> ServiceRun:
+def run_service_process(
+    package: str,
+    env_prefix: str,
+    kafka_bootstrap_servers: str,
+    extra_env: Mapping[str, str] | None = None,
+) -> ServiceRun:
     """Start ``python -m <package>``, wait until ``/healthz`` answers 204 (or give up after
-    ``START_TIMEOUT_S``), read ``/metrics``, then SIGTERM it and wait for it to exit."""
+    ``START_TIMEOUT_S``), read ``/metrics``, then SIGTERM it and wait for it to exit.
+    ``extra_env``: the service's other settings (a database URL, say)."""
     port = free_port()
     env = {
         **os.environ,
+        **(extra_env or {}),
         f"{env_prefix}_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
         f"{env_prefix}_HTTP__PORT": str(port),
     }

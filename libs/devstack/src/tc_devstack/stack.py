@@ -253,7 +253,7 @@ class Stack:
         }
         if service != "api":
             env[f"{prefix}_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
-        if service in ("store", "api"):
+        if service in ("store", "api", "provisioner"):
             env[f"{prefix}_POSTGRES__URL"] = self.database_url
         if service == "api":
             env["API_API_KEYS"] = json.dumps([self.api_key])

@@ -1,12 +1,10 @@
-"""Invitation-only onboarding decisions: pure, with time and state passed in."""
+"""Invitation-only onboarding decisions: pure, with time and what was decided before passed in."""
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
-from uuid import UUID
 
 from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
 
@@ -36,32 +34,52 @@ def seat_key(request: ProvisioningRequested) -> SeatKey:
 
 
 @dataclass(frozen=True)
-class ProvisioningState:
-    """Everything the provisioner has decided so far.
+class Snapshot:
+    """What has been decided so far, as far as one request is concerned.
 
-    ``seats`` maps each accepted (email, device) to the request that took the seat;
-    ``decisions`` holds every answer by request id, so a repeated request is answered the same;
-    ``used_invitations`` holds the digests of the invitation codes that took a seat.
+    Read in the transaction that will store the decision, while no other decider (in this
+    process or another) can change it: ``earlier`` is the answer already given to this request
+    id, if any; ``seats_taken`` counts the accepted requests; ``seat_taken`` says whether the
+    request's (email, device) already has a seat; ``invitation_used`` whether its invitation
+    code already took one.
     """
 
-    seats: Mapping[SeatKey, UUID] = field(default_factory=dict)
-    decisions: Mapping[UUID, ProvisioningAcknowledged] = field(default_factory=dict)
-    used_invitations: frozenset[str] = frozenset()
+    earlier: ProvisioningAcknowledged | None
+    seats_taken: int
+    seat_taken: bool
+    invitation_used: bool
 
-    @property
-    def seats_taken(self) -> int:
-        return len(self.seats)
+
+@dataclass(frozen=True)
+class Claim:
+    """What an acceptance takes: a seat and the invitation (by its digest, never the code)."""
+
+    seat: SeatKey
+    invitation_digest: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to one request and what it takes.
+
+    ``repeated``: the request was answered before and ``answer`` is that first answer, so
+    there is nothing new to store. ``claim`` is set exactly for a new acceptance.
+    """
+
+    answer: ProvisioningAcknowledged
+    claim: Claim | None = None
+    repeated: bool = False
 
 
 def decide(
     request: ProvisioningRequested,
-    state: ProvisioningState,
+    known: Snapshot,
     *,
     now: datetime,
     cap: int,
     invitation_valid: bool,
-) -> tuple[ProvisioningState, ProvisioningAcknowledged]:
-    """Answer one request; return the state after it and the answer.
+) -> Decision:
+    """Answer one request, given what was decided before it.
 
     In order: a request id answered before gets the same answer again (no second seat); an
     unknown invitation code is rejected (telling a stranger nothing else); an (email, device)
@@ -70,70 +88,41 @@ def decide(
     ``invitation_valid`` says whether the code is one of the configured ones
     (``is_known_invitation``). ``now`` MUST be aware UTC.
     """
-    earlier = state.decisions.get(request.request_id)
-    if earlier is not None:
-        return state, earlier
+    if known.earlier is not None:
+        return Decision(answer=known.earlier, repeated=True)
 
-    key = seat_key(request)
-    digest = invitation_digest(request.invitation_code)
-    taken = state.seats_taken
+    taken = known.seats_taken
 
-    def answer(
-        outcome: Literal["accepted", "rejected"], reason: str, seats_taken: int
-    ) -> ProvisioningAcknowledged:
-        return ProvisioningAcknowledged(
-            request_id=request.request_id,
-            decided_at=now,
-            outcome=outcome,
-            reason=reason,
-            seats_taken=seats_taken,
-            seats_total=cap,
+    def rejected(reason: str) -> Decision:
+        return Decision(
+            answer=ProvisioningAcknowledged(
+                request_id=request.request_id,
+                decided_at=now,
+                outcome="rejected",
+                reason=f"rejected: {reason}",
+                seats_taken=taken,
+                seats_total=cap,
+            )
         )
 
     if not invitation_valid:
-        ack = answer("rejected", "rejected: the invitation code is not valid", taken)
-    elif key in state.seats:
-        ack = answer(
-            "rejected",
-            f"rejected: device '{request.device_name}' already has a seat for this email",
-            taken,
-        )
-    elif digest in state.used_invitations:
-        ack = answer("rejected", "rejected: the invitation code has already been used", taken)
-    elif taken >= cap:
-        ack = answer("rejected", f"rejected: the private beta is full ({taken} of {cap})", taken)
-    else:
-        ack = answer("accepted", f"accepted: seat {taken + 1} of {cap}", taken + 1)
-        return replace(
-            state,
-            seats={**state.seats, key: request.request_id},
-            decisions={**state.decisions, request.request_id: ack},
-            used_invitations=state.used_invitations | {digest},
-        ), ack
-
-    return replace(state, decisions={**state.decisions, request.request_id: ack}), ack
-
-
-def restore_state(
-    requests: Iterable[ProvisioningRequested], acknowledgements: Iterable[ProvisioningAcknowledged]
-) -> ProvisioningState:
-    """Rebuild the state from the history of requests and answers, both in topic order.
-
-    Answers carry no email, device or code, so an accepted answer is joined with its request
-    to restore the seat and the used invitation. An answer whose request is no longer
-    available still counts as decided, but its seat cannot be restored: the request topic
-    MUST keep its messages at least as long as the answer topic.
-    """
-    by_id = {r.request_id: r for r in requests}
-    seats: dict[SeatKey, UUID] = {}
-    decisions: dict[UUID, ProvisioningAcknowledged] = {}
-    used: set[str] = set()
-    for ack in acknowledgements:
-        if ack.request_id in decisions:
-            continue  # a repeated answer to a repeated request: the first one stands
-        decisions[ack.request_id] = ack
-        request = by_id.get(ack.request_id)
-        if ack.outcome == "accepted" and request is not None:
-            seats[seat_key(request)] = request.request_id
-            used.add(invitation_digest(request.invitation_code))
-    return ProvisioningState(seats=seats, decisions=decisions, used_invitations=frozenset(used))
+        return rejected("the invitation code is not valid")
+    if known.seat_taken:
+        return rejected(f"device '{request.device_name}' already has a seat for this email")
+    if known.invitation_used:
+        return rejected("the invitation code has already been used")
+    if taken >= cap:
+        return rejected(f"the private beta is full ({taken} of {cap})")
+    return Decision(
+        answer=ProvisioningAcknowledged(
+            request_id=request.request_id,
+            decided_at=now,
+            outcome="accepted",
+            reason=f"accepted: seat {taken + 1} of {cap}",
+            seats_taken=taken + 1,
+            seats_total=cap,
+        ),
+        claim=Claim(
+            seat=seat_key(request), invitation_digest=invitation_digest(request.invitation_code)
+        ),
+    )

@@ -9,8 +9,8 @@ from faststream.kafka import KafkaRouter
 from tc_common.clock import Clock
 from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
 from tc_common.topics import PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
-from tc_provisioner.domain import decide, is_known_invitation
-from tc_provisioner.ports import ProvisioningStateRepo
+from tc_provisioner.domain import Decision, Snapshot, decide, is_known_invitation
+from tc_provisioner.ports import ProvisioningDecisions
 
 GROUP_ID = "provisioner"
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def build_router(
-    repo: ProvisioningStateRepo,
+    decisions: ProvisioningDecisions,
     clock: Clock,
     *,
     beta_cap: int,
@@ -33,7 +33,6 @@ def build_router(
         "Keyed by request id.",
     )
 
-    # One subscriber handles one message at a time, so load → decide → save never interleaves.
     @router.subscriber(
         PROVISIONING_REQUESTED_V1,
         group_id=GROUP_ID,
@@ -43,18 +42,29 @@ def build_router(
         description="Decides invitation-only onboarding requests against the private-beta cap.",
     )
     async def on_provisioning_requested(event: ProvisioningRequested) -> None:
-        state = await repo.load()
-        new_state, ack = decide(
-            event,
-            state,
-            now=clock.now(),
-            cap=beta_cap,
-            invitation_valid=is_known_invitation(event.invitation_code, invitation_digests),
+        invitation_valid = is_known_invitation(event.invitation_code, invitation_digests)
+
+        def policy(known: Snapshot) -> Decision:
+            # The clock is read inside the deciding transaction: decided_at is when it decided.
+            return decide(
+                event,
+                known,
+                now=clock.now(),
+                cap=beta_cap,
+                invitation_valid=invitation_valid,
+            )
+
+        # Durable first, then answered, then the offset committed (after this returns). If the
+        # publish fails or the process dies before the commit, the request is delivered again,
+        # finds its stored decision and publishes the same answer once more.
+        decision = await decisions.decide(event, policy)
+        await acknowledged.publish(decision.answer, key=decision.answer.kafka_key())
+        log.info(
+            "request %s %s (%s)%s",
+            event.request_id,
+            decision.answer.outcome,
+            decision.answer.reason,
+            ", answered before" if decision.repeated else "",
         )
-        # Answer before remembering: if the publish fails the request is redelivered and
-        # decided afresh, rather than being remembered as decided but never answered.
-        await acknowledged.publish(ack, key=ack.kafka_key())
-        await repo.save(new_state)
-        log.info("request %s %s (%s)", event.request_id, ack.outcome, ack.reason)
 
     return router

@@ -1,18 +1,20 @@
 """Composition root of the provisioner."""
 
 import uvicorn
-from faststream.asgi import AsgiFastStream
+from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
+from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
+from psycopg.conninfo import conninfo_to_dict
 
 from tc_common.clock import Clock
 from tc_common.health import with_liveness
-from tc_common.logging import configure_logging
+from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
-from tc_provisioner.adapters import InMemoryProvisioningStateRepo, KafkaProvisioningHistory
-from tc_provisioner.domain import restore_state
+from tc_provisioner.adapters import FAILURES, PostgresProvisioningDecisions
 from tc_provisioner.handlers import build_router
-from tc_provisioner.ports import ProvisioningHistory
+from tc_provisioner.ports import ProvisioningDecisions
 from tc_provisioner.settings import ProvisionerSettings
 
 SERVICE = "provisioner"
@@ -22,43 +24,61 @@ def create_app(
     settings: ProvisionerSettings | None = None,
     *,
     clock: Clock | None = None,
-    history: ProvisioningHistory | None = None,
+    decisions: ProvisioningDecisions | None = None,
 ) -> AsgiFastStream:
+    """The provisioner app; ``decisions`` replaces its PostgreSQL store (tests only)."""
     settings = settings or ProvisionerSettings()
+    database_url = settings.postgres.url.get_secret_value()
+    if password := conninfo_to_dict(database_url).get("password"):
+        register_secret(str(password))
     registry = CollectorRegistry()
-    broker = build_broker(settings.kafka, service=SERVICE, registry=registry)
-    repo = InMemoryProvisioningStateRepo()
-    history = history or KafkaProvisioningHistory(settings.kafka.bootstrap_servers)
+    broker = build_broker(settings.kafka, service=SERVICE, registry=registry, failures=FAILURES)
+    decisions = decisions or PostgresProvisioningDecisions(
+        database_url,
+        pool_max_size=settings.postgres.pool_max_size,
+        retry_initial_s=settings.db_retry_initial_s,
+        retry_max_s=settings.db_retry_max_s,
+        connect_timeout_s=settings.db_connect_timeout_s,
+    )
     broker.include_router(
         build_router(
-            repo,
+            decisions,
             clock or settings.clock(),
             beta_cap=settings.beta_cap,
             invitation_digests=settings.invitation_sha256,
         )
     )
 
-    async def create_topics() -> None:
+    # on_startup hooks finish before the broker starts: no request is decided before the
+    # database is reachable and migrated. Nothing is read back from the topics: every decision
+    # lives in the database, so their retention does not matter to the provisioner.
+    async def prepare() -> None:
         await ensure_topics(
             settings.kafka,
             [PROVISIONING_REQUESTED_V1, PROVISIONING_ACKNOWLEDGED_V1, DEAD_LETTER_V1],
         )
+        await decisions.start()
 
-    # on_startup hooks finish before the broker starts, so no request is decided on an
-    # empty state while the history is still being read.
-    async def rebuild_state() -> None:
-        requests = await history.read_requests()
-        acknowledgements = await history.read_acknowledgements()
-        await repo.save(restore_state(requests, acknowledgements))
-
-    return with_liveness(
-        asgi_app(
-            broker,
-            registry,
-            title="teslaconnectivity provisioner",
-            on_startup=[create_topics, rebuild_state],
-        )
+    app = asgi_app(
+        broker,
+        registry,
+        title="teslaconnectivity provisioner",
+        on_startup=[prepare],
+        on_shutdown=[decisions.close],
     )
+    # Routes match in order: this /healthz (broker *and* database) shadows the broker-only one.
+    app.routes.insert(0, ("/healthz", _healthz(broker, decisions)))
+    return with_liveness(app)
+
+
+def _healthz(broker: KafkaBroker, decisions: ProvisioningDecisions) -> HttpHandler:
+    @get(description="204 when both the Kafka broker and the database answer, else 503.")
+    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
+        if await broker.ping(timeout=5.0) and await decisions.ping():
+            return AsgiResponse(b"", 204)
+        return AsgiResponse(b"", 503)
+
+    return healthz
 
 
 def run() -> None:

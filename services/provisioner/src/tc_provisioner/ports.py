@@ -1,25 +1,33 @@
 """What the provisioner needs from the outside world, as Protocols."""
 
+from collections.abc import Callable
 from typing import Protocol
 
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
-from tc_provisioner.domain import ProvisioningState
+from tc_common.events import ProvisioningRequested
+from tc_provisioner.domain import Decision, Snapshot
+
+Policy = Callable[[Snapshot], Decision]
+"""Decides one request from what was decided before it (``domain.decide`` with its settings)."""
 
 
-class ProvisioningStateRepo(Protocol):
-    """The provisioner's decisions so far: seats, answers and used invitations.
+class ProvisioningDecisions(Protocol):
+    """Where decisions are taken and kept: the single arbiter of every provisioner process.
 
-    Implementations MUST return what was last ``save``d, or an empty state if nothing was.
+    ``decide`` reads the ``Snapshot`` for ``request``, asks ``policy`` and stores a new decision
+    (with the seat and invitation an acceptance takes) in ONE transaction that no other
+    ``decide``, in this process or another, interleaves with; it returns only once that has
+    committed. A request id decided before gets its stored first answer (``repeated``), however
+    long ago and by whichever process. An unreachable store raises (the consumer retries).
     """
 
-    async def load(self) -> ProvisioningState: ...
+    async def start(self) -> None:
+        """Prepare the store (connect, migrate), waiting for it as long as it takes."""
+        ...
 
-    async def save(self, state: ProvisioningState) -> None: ...
+    async def close(self) -> None: ...
 
+    async def decide(self, request: ProvisioningRequested, policy: Policy) -> Decision: ...
 
-class ProvisioningHistory(Protocol):
-    """Every request and answer published so far, oldest first; read once at startup."""
-
-    async def read_requests(self) -> list[ProvisioningRequested]: ...
-
-    async def read_acknowledgements(self) -> list[ProvisioningAcknowledged]: ...
+    async def ping(self) -> bool:
+        """True when the store answers now (no retries)."""
+        ...

@@ -5,13 +5,13 @@ import re
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from tc_common.settings import HttpSettings, ServiceSettings
+from tc_common.settings import HttpSettings, PostgresSettings, ServiceSettings
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class ProvisionerSettings(ServiceSettings):
-    """Read from ``PROVISIONER_BETA_CAP``, ``PROVISIONER_INVITATION_SHA256``, etc."""
+    """Read from ``PROVISIONER_POSTGRES__URL``, ``PROVISIONER_BETA_CAP``, etc."""
 
     model_config = SettingsConfigDict(
         env_prefix="PROVISIONER_",
@@ -22,13 +22,22 @@ class ProvisionerSettings(ServiceSettings):
         hide_input_in_errors=True,
     )
 
+    postgres: PostgresSettings
     http: HttpSettings = HttpSettings(port=8105)
-    beta_cap: int = Field(default=100, ge=0, description="Devices the private beta accepts.")
+    # At most an int4: each decision stores the cap it was taken under.
+    beta_cap: int = Field(
+        default=100, ge=0, le=2**31 - 1, description="Devices the private beta accepts."
+    )
     invitation_sha256: tuple[str, ...] = Field(
         default=(),
         description="SHA-256 hex digests of the valid invitation codes, as a JSON list. "
         "Plaintext codes are never configured, stored or logged.",
     )
+    db_retry_initial_s: float = Field(
+        default=0.5, gt=0, description="First pause while waiting for the database at start."
+    )
+    db_retry_max_s: float = Field(default=15.0, gt=0, description="Longest such pause.")
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
 
     @field_validator("invitation_sha256")
     @classmethod

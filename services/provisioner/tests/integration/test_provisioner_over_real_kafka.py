@@ -1,32 +1,42 @@
-"""The provisioner app against a real Kafka-protocol broker, including a restart.
+"""The provisioner app against a real Kafka-protocol broker and a real PostgreSQL, including a
+restart after the topics lost every message and a database outage.
 
 The broker lives for the whole test session, so the topics keep what earlier tests wrote;
-each test uses its own request ids and invitation codes and asserts relative to that.
+each test uses its own request ids and invitation codes and asserts relative to that. Each
+test has a fresh database of its own.
 """
 
 import asyncio
 import contextlib
 import hashlib
+import re
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
 from tc_common.clock import FixedClock
 from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.messaging import DEFAULT_PARTITIONS
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
-from tc_devstack import LocalKafka
+from tc_devstack import LocalKafka, LocalPostgres
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
 from tc_testkit.kafka import consume, produce
+from tc_testkit.waiting import eventually
 
 from .. import support  # noqa: TID252
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 FIRST_START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SECOND_START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -36,11 +46,20 @@ def new_codes(n: int) -> list[str]:
     return [f"INVITE-{uuid.uuid4().hex}" for _ in range(n)]
 
 
-def settings_for(kafka: LocalKafka, codes: list[str], cap: int = 1_000) -> ProvisionerSettings:
+PROVISIONING_TOPICS = [PROVISIONING_REQUESTED_V1, PROVISIONING_ACKNOWLEDGED_V1]
+
+
+def settings_for(
+    kafka: LocalKafka, database_url: str, codes: list[str], cap: int = 1_000
+) -> ProvisionerSettings:
     return ProvisionerSettings(
         kafka={"bootstrap_servers": kafka.bootstrap_servers},
+        postgres={"url": database_url},
         beta_cap=cap,
         invitation_sha256=tuple(hashlib.sha256(c.encode()).hexdigest() for c in codes),
+        db_retry_initial_s=0.2,
+        db_retry_max_s=1.0,
+        db_connect_timeout_s=1.0,
     )
 
 
@@ -89,10 +108,49 @@ async def answers_to(
     return [ProvisioningAcknowledged.model_validate_json(v) for v in values]
 
 
-async def test_requests_are_answered_on_the_acknowledgement_topic(kafka: LocalKafka) -> None:
+async def empty_the_provisioning_topics(bootstrap_servers: str) -> None:
+    """As if every message had aged out of retention: delete both topics, create them empty."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(PROVISIONING_TOPICS)
+
+        async def gone() -> bool:
+            return not set(PROVISIONING_TOPICS) & set(await admin.list_topics())
+
+        # Apache Kafka deletes in the background: create them again only once they are gone.
+        await eventually(gone, timeout_s=30, what="the provisioning topics deleted")
+        await admin.create_topics(
+            [
+                NewTopic(t, num_partitions=DEFAULT_PARTITIONS, replication_factor=1)
+                for t in PROVISIONING_TOPICS
+            ]
+        )
+    finally:
+        await admin.close()
+
+
+async def messages_in(bootstrap_servers: str, topics: list[str]) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None)
+    await consumer.start()
+    try:
+        await consumer.topics()  # refreshes the metadata partitions_for_topic reads
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+        ]
+        start = await consumer.beginning_offsets(partitions)
+        end = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return sum(end[p] - start[p] for p in partitions)
+
+
+async def test_requests_are_answered_on_the_acknowledgement_topic(
+    kafka: LocalKafka, database_url: str
+) -> None:
     (code,) = new_codes(1)
     invited, stranger = request(code), request("GUESSED", device="laptop")
-    app = create_app(settings_for(kafka, [code]), clock=FixedClock(FIRST_START))
+    app = create_app(settings_for(kafka, database_url, [code]), clock=FixedClock(FIRST_START))
 
     async with running(app):
         await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [invited, stranger])
@@ -104,44 +162,109 @@ async def test_requests_are_answered_on_the_acknowledgement_topic(kafka: LocalKa
     assert by_request[stranger.request_id].reason == "rejected: the invitation code is not valid"
 
 
-async def test_state_is_rebuilt_from_the_topics_after_a_restart(kafka: LocalKafka) -> None:
-    code, other_code = new_codes(2)
-    first = request(code)
-    async with running(
-        create_app(settings_for(kafka, [code, other_code]), clock=FixedClock(FIRST_START))
-    ):
+async def test_restart_after_the_topics_lost_every_message_resumes_from_the_database(
+    kafka: LocalKafka, database_url: str
+) -> None:
+    used, spare, late = new_codes(3)
+    settings = settings_for(kafka, database_url, [used, spare, late], cap=2)
+    first = request(used)
+    async with running(create_app(settings, clock=FixedClock(FIRST_START))):
         await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [first])
         (before_restart,) = await answers_to(kafka, [first], count=1)
 
-    # A fresh process: empty memory, a later clock, the same topics and consumer group.
-    repeat = first
-    reused = request(code, device="tablet")
-    fresh = request(other_code, device="phone")
-    async with running(
-        create_app(settings_for(kafka, [code, other_code]), clock=FixedClock(SECOND_START))
-    ):
-        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [repeat, reused, fresh])
-        answers = await answers_to(kafka, [first, reused, fresh], count=4)
+    # Months later, say: retention dropped every request and every answer.
+    await empty_the_provisioning_topics(kafka.bootstrap_servers)
+    emptied = await messages_in(kafka.bootstrap_servers, PROVISIONING_TOPICS)
 
-    assert before_restart.outcome == "accepted"
-    by_request: dict[uuid.UUID, list[ProvisioningAcknowledged]] = {}
-    for answer in answers:
-        by_request.setdefault(answer.request_id, []).append(answer)
-    # The repeat gets the answer from before the restart (same decision time), not a new seat.
-    assert by_request[first.request_id] == [before_restart, before_restart]
-    assert [a.reason for a in by_request[reused.request_id]] == [
+    # A fresh process with a later clock, the same database.
+    reused = request(used, device="tablet")
+    fresh = request(spare, device="phone")
+    too_late = request(late, device="watch")
+    async with running(create_app(settings, clock=FixedClock(SECOND_START))):
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [first, reused, fresh])
+        answers = await answers_to(kafka, [first, reused, fresh], count=3)
+        # Only once the last seat is taken: the next valid request finds the beta full.
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [too_late])
+        (late_answer,) = await answers_to(kafka, [too_late], count=1)
+
+    assert emptied == 0
+    assert (before_restart.outcome, before_restart.decided_at) == ("accepted", FIRST_START)
+    by_request = {a.request_id: a for a in answers}
+    assert len(answers) == len(by_request) == 3
+    # The repeat gets the very answer from before the restart (bytes and all), not a new seat.
+    assert by_request[first.request_id].model_dump_json() == before_restart.model_dump_json()
+    assert by_request[reused.request_id].reason == (
         "rejected: the invitation code has already been used"
-    ]
-    (fresh_answer,) = by_request[fresh.request_id]
-    assert (fresh_answer.outcome, fresh_answer.decided_at) == ("accepted", SECOND_START)
-    assert fresh_answer.seats_taken >= before_restart.seats_taken + 1
+    )
+    assert (by_request[fresh.request_id].reason, by_request[fresh.request_id].decided_at) == (
+        "accepted: seat 2 of 2",
+        SECOND_START,
+    )
+    assert late_answer.reason == "rejected: the private beta is full (2 of 2)"
 
 
-async def test_malformed_request_lands_on_the_dead_letter_topic(kafka: LocalKafka) -> None:
+@pytest.fixture
+def own_postgres() -> Iterator[LocalPostgres]:
+    """A cluster of this test's own, so stopping it disturbs no other test."""
+    base = Path(tempfile.mkdtemp(prefix="tc-provisioner-outage-"))
+    pg = LocalPostgres(data_dir=base)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+async def metrics_text(app: AsgiFastStream) -> str:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://provisioner") as client:
+        return (await client.get("/metrics", timeout=30)).text
+
+
+TRANSIENT_RETRY = re.compile(
+    r'^tc_consumer_retries_total\{kind="transient",topic="provisioning\.requested\.v1"\} '
+    r"[1-9]",
+    re.MULTILINE,
+)
+
+
+async def test_database_outage_makes_it_unready_and_requests_wait_for_the_database(
+    kafka: LocalKafka, own_postgres: LocalPostgres
+) -> None:
+    (code,) = new_codes(1)
+    during = request(code)
+    app = create_app(settings_for(kafka, own_postgres.url, [code]), clock=FixedClock(FIRST_START))
+    async with running(app):
+        own_postgres.stop()
+        unready = await healthz_status(app)
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [during])
+
+        async def retrying() -> bool:
+            return TRANSIENT_RETRY.search(await metrics_text(app)) is not None
+
+        await eventually(
+            retrying, timeout_s=60, what="the request retried against the stopped database"
+        )
+        own_postgres.start()
+        answers = await answers_to(kafka, [during], count=1)
+        ready = await healthz_status(app)
+        metrics = await metrics_text(app)
+
+    assert (unready, ready) == (503, 204)
+    assert [(a.outcome, a.reason) for a in answers] == [("accepted", "accepted: seat 1 of 1000")]
+    # Waited out, not given up on.
+    assert 'tc_dead_letters_total{topic="provisioning.requested.v1"}' not in metrics
+
+
+async def test_malformed_request_lands_on_the_dead_letter_topic(
+    kafka: LocalKafka, database_url: str
+) -> None:
     (code,) = new_codes(1)
     key = f"bad-{uuid.uuid4()}".encode()
     after = request(code)
-    async with running(create_app(settings_for(kafka, [code]), clock=FixedClock(FIRST_START))):
+    settings = settings_for(kafka, database_url, [code])
+    async with running(create_app(settings, clock=FixedClock(FIRST_START))):
         await produce(
             kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [(key, b'{"email": "x"}'), after]
         )
@@ -153,8 +276,8 @@ async def test_malformed_request_lands_on_the_dead_letter_topic(kafka: LocalKafk
     assert [a.outcome for a in answers] == ["accepted"]
 
 
-async def test_metrics_are_served_while_connected(kafka: LocalKafka) -> None:
-    async with running(create_app(settings_for(kafka, []))) as app:
+async def test_metrics_are_served_while_connected(kafka: LocalKafka, database_url: str) -> None:
+    async with running(create_app(settings_for(kafka, database_url, []))) as app:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://provisioner") as c:
             metrics = await c.get("/metrics")

@@ -1,6 +1,5 @@
 """I/O implementations of the provisioner's ports."""
 
-from tc_provisioner.adapters.kafka_history import KafkaProvisioningHistory
-from tc_provisioner.adapters.memory import InMemoryProvisioningStateRepo
+from tc_provisioner.adapters.postgres import FAILURES, PostgresProvisioningDecisions
 
-__all__ = ["InMemoryProvisioningStateRepo", "KafkaProvisioningHistory"]
+__all__ = ["FAILURES", "PostgresProvisioningDecisions"]
