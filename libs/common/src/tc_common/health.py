@@ -7,8 +7,11 @@ anyway). ``/livez`` answers as long as the process serves HTTP, which a wedged e
 cannot; ``/healthz`` (readiness) asks the broker and, in the store, the database.
 """
 
+from collections.abc import Awaitable, Callable
+
 from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
 from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker
 
 LIVEZ_PATH = "/livez"
 
@@ -24,4 +27,20 @@ def liveness() -> HttpHandler:
 def with_liveness(app: AsgiFastStream) -> AsgiFastStream:
     """``app`` with ``/livez`` added to its HTTP routes (and to its AsyncAPI document)."""
     app.mount(LIVEZ_PATH, liveness())
+    return app
+
+
+def with_database_readiness(
+    app: AsgiFastStream, broker: KafkaBroker, database_answers: Callable[[], Awaitable[bool]]
+) -> AsgiFastStream:
+    """``app`` whose ``/healthz`` (readiness) asks the database too, not only the broker."""
+
+    @get(description="204 when both the Kafka broker and the database answer, else 503.")
+    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
+        if await broker.ping(timeout=5.0) and await database_answers():
+            return AsgiResponse(b"", 204)
+        return AsgiResponse(b"", 503)
+
+    # Routes match in order: this one shadows asgi_app's broker-only /healthz.
+    app.routes.insert(0, ("/healthz", healthz))
     return app

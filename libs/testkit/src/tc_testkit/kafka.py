@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from tc_common.events import Event
+from tc_common.messaging import ensure_topics
+from tc_common.settings import KafkaSettings
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Event)
@@ -112,3 +115,22 @@ def keyed(
         return event if event is not None and (where is None or where(event)) else None
 
     return keep
+
+
+async def age_out(bootstrap_servers: str, topics: Sequence[str]) -> None:
+    """Empty ``topics``, as if every message had aged out of retention: delete them and create
+    them again by the topic contract. (Apache Kafka deletes in the background: they are created
+    again only once they are gone.)"""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(list(topics))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while set(topics) & set(await admin.list_topics()):
+            if loop.time() > deadline:
+                raise AssertionError(f"{topics} still there 30 s after being deleted")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+    await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap_servers), topics)

@@ -7,7 +7,6 @@ does to a topic whose every message is older than its retention); a new instance
 car and the prices at once. Before, it replayed the raw topics and fell back to "learning".
 """
 
-import asyncio
 import contextlib
 import time
 import uuid
@@ -15,13 +14,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 
 from tc_common.clock import ShiftedClock
 from tc_common.events import BehaviourProfileUpdated, PriceForecastPublished
-from tc_common.messaging import ensure_topics
-from tc_common.settings import KafkaSettings
 from tc_common.topics import (
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_RECORDED_V1,
@@ -33,7 +29,7 @@ from tc_devstack import LocalKafka
 from tc_forecast.domain.behaviour.synthetic_history import Commuter, commuter_history
 from tc_forecast.main import create_app
 from tc_forecast.settings import ForecastSettings
-from tc_testkit.kafka import Record, consume, event_of, produce
+from tc_testkit.kafka import Record, age_out, consume, event_of, produce
 from tc_testkit.market import spot_prices
 from tc_testkit.moments import SATURDAY_AFTERNOON
 
@@ -60,17 +56,6 @@ async def forecast_service(kafka: LocalKafka, clock: ShiftedClock) -> AsyncItera
     )
     async with LifespanManager(create_app(settings, clock=clock), startup_timeout=60):
         yield
-
-
-async def age_out(kafka: LocalKafka, topics: tuple[str, ...]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics(list(topics))
-        await asyncio.sleep(1)
-    finally:
-        await admin.close()
-    await ensure_topics(KafkaSettings(bootstrap_servers=kafka.bootstrap_servers), topics)
 
 
 def ready_profile_of(
@@ -133,7 +118,7 @@ async def test_a_restart_after_the_raw_topics_aged_out_remembers_the_car_and_the
     assert learned, "the first instance did not learn the car"
     assert forecast, "the first instance did not forecast prices"
 
-    await age_out(own_kafka, RAW_TOPICS)
+    await age_out(own_kafka.bootstrap_servers, RAW_TOPICS)
     restarted_at_s = time.time()  # broker timestamps are wall-clock, not the pinned clock
     async with forecast_service(own_kafka, clock):
         relearned = await consume(

@@ -1,14 +1,12 @@
 """Composition root of the provisioner."""
 
 import uvicorn
-from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
-from faststream.asgi.types import Scope
-from faststream.kafka import KafkaBroker
+from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 from psycopg.conninfo import conninfo_to_dict
 
 from tc_common.clock import Clock
-from tc_common.health import with_liveness
+from tc_common.health import with_database_readiness, with_liveness
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
@@ -66,19 +64,9 @@ def create_app(
         on_startup=[prepare],
         on_shutdown=[decisions.close],
     )
-    # Routes match in order: this /healthz (broker *and* database) shadows the broker-only one.
-    app.routes.insert(0, ("/healthz", _healthz(broker, decisions)))
-    return with_liveness(app)
-
-
-def _healthz(broker: KafkaBroker, decisions: ProvisioningDecisions) -> HttpHandler:
-    @get(description="204 when both the Kafka broker and the database answer, else 503.")
-    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
-        if await broker.ping(timeout=5.0) and await decisions.ping():
-            return AsgiResponse(b"", 204)
-        return AsgiResponse(b"", 503)
-
-    return healthz
+    # Readiness asks the database too; liveness (/livez) asks neither, so that a database
+    # outage takes the service out of rotation instead of restarting it.
+    return with_liveness(with_database_readiness(app, broker, decisions.ping))
 
 
 def run() -> None:

@@ -20,18 +20,16 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
 from tc_common.clock import FixedClock
 from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged, ProvisioningRequested
-from tc_common.messaging import DEFAULT_PARTITIONS
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
 from tc_devstack import LocalKafka, LocalPostgres
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
-from tc_testkit.kafka import consume, produce
+from tc_testkit.kafka import age_out, consume, produce
 from tc_testkit.waiting import eventually
 
 from .. import support  # noqa: TID252
@@ -108,28 +106,6 @@ async def answers_to(
     return [ProvisioningAcknowledged.model_validate_json(v) for v in values]
 
 
-async def empty_the_provisioning_topics(bootstrap_servers: str) -> None:
-    """As if every message had aged out of retention: delete both topics, create them empty."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.delete_topics(PROVISIONING_TOPICS)
-
-        async def gone() -> bool:
-            return not set(PROVISIONING_TOPICS) & set(await admin.list_topics())
-
-        # Apache Kafka deletes in the background: create them again only once they are gone.
-        await eventually(gone, timeout_s=30, what="the provisioning topics deleted")
-        await admin.create_topics(
-            [
-                NewTopic(t, num_partitions=DEFAULT_PARTITIONS, replication_factor=1)
-                for t in PROVISIONING_TOPICS
-            ]
-        )
-    finally:
-        await admin.close()
-
-
 async def messages_in(bootstrap_servers: str, topics: list[str]) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None)
     await consumer.start()
@@ -173,7 +149,7 @@ async def test_restart_after_the_topics_lost_every_message_resumes_from_the_data
         (before_restart,) = await answers_to(kafka, [first], count=1)
 
     # Months later, say: retention dropped every request and every answer.
-    await empty_the_provisioning_topics(kafka.bootstrap_servers)
+    await age_out(kafka.bootstrap_servers, PROVISIONING_TOPICS)
     emptied = await messages_in(kafka.bootstrap_servers, PROVISIONING_TOPICS)
 
     # A fresh process with a later clock, the same database.

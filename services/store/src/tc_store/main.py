@@ -3,13 +3,11 @@ forecasts, drive and charge history, behaviour profiles and charge plans in, Pos
 out."""
 
 import uvicorn
-from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
-from faststream.asgi.types import Scope
-from faststream.kafka import KafkaBroker
+from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 from psycopg.conninfo import conninfo_to_dict
 
-from tc_common.health import with_liveness
+from tc_common.health import with_database_readiness, with_liveness
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.topics import (
@@ -31,7 +29,6 @@ from tc_store.adapters.postgres_history import PostgresVehicleHistoryRepo
 from tc_store.adapters.postgres_market import PostgresMarketRepo
 from tc_store.handlers import build_market_router, build_router, market_group_id
 from tc_store.metrics import StoreMetrics
-from tc_store.ports import TelemetryRepo
 from tc_store.settings import StoreSettings
 
 CONSUMED_TOPICS = (
@@ -92,21 +89,9 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
         on_startup=[prepare],
         on_shutdown=[repo.close],
     )
-    # Routes match in order: this /healthz (broker *and* database) shadows the broker-only one.
-    # It is the readiness probe; liveness (/livez) asks neither, so that a database outage
-    # takes the store out of service instead of restarting it.
-    app.routes.insert(0, ("/healthz", _healthz(broker, repo)))
-    return with_liveness(app)
-
-
-def _healthz(broker: KafkaBroker, repo: TelemetryRepo) -> HttpHandler:
-    @get(description="204 when both the Kafka broker and the database answer, else 503.")
-    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
-        if await broker.ping(timeout=5.0) and await repo.ping():
-            return AsgiResponse(b"", 204)
-        return AsgiResponse(b"", 503)
-
-    return healthz
+    # Readiness asks the database too; liveness (/livez) asks neither, so that a database
+    # outage takes the service out of rotation instead of restarting it.
+    return with_liveness(with_database_readiness(app, broker, repo.ping))
 
 
 def run() -> None:
