@@ -7,6 +7,7 @@ tests wrote, so the reader takes a ``keep`` function that picks this test's mess
 """
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from tc_common.events import Event
+from tc_common.events import Event, MessageDeadLettered
 from tc_common.messaging import ensure_topics
 from tc_common.settings import KafkaSettings
 
@@ -113,6 +114,22 @@ def keyed(
             return None
         event = event_of(model, record)
         return event if event is not None and (where is None or where(event)) else None
+
+    return keep
+
+
+def dead_letters_of(
+    key: bytes, source_topic: str | None = None
+) -> Callable[[Record], MessageDeadLettered | None]:
+    """A ``keep`` for ``consume`` and ``first``: the dead letters of messages under ``key``
+    (from ``source_topic``, when given). A letter carries the key's digest, never the key."""
+    digest = hashlib.sha256(key).hexdigest()
+
+    def keep(record: Record) -> MessageDeadLettered | None:
+        letter = event_of(MessageDeadLettered, record)
+        if letter is None or letter.key_sha256 != digest:
+            return None
+        return letter if source_topic in (None, letter.source_topic) else None
 
     return keep
 
