@@ -4,6 +4,9 @@ Every service's integration tests produced messages and read a topic from its st
 they had what they waited for, each with its own consumer loop. These are the one producer and
 the one reader. The broker lives for the whole test session and its topics keep what other
 tests wrote, so the reader takes a ``keep`` function that picks this test's messages out.
+
+Each takes where the broker is as its bootstrap servers, or as ``KafkaSettings`` (with TLS or
+SASL): the clients connect with the services' own ``tc_common.kafka_security.client_options``.
 """
 
 import asyncio
@@ -16,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from tc_common.events import Event, MessageDeadLettered
+from tc_common.kafka_security import client_options
 from tc_common.messaging import ensure_topics
 from tc_common.settings import KafkaSettings
 
@@ -26,12 +30,23 @@ E = TypeVar("E", bound=Event)
 # .value (bytes or None).
 Record = Any
 Message = Event | tuple[bytes | None, bytes]
+Broker = str | KafkaSettings
+"""Where the broker is: its bootstrap servers (plain TCP), or settings (TLS, SASL)."""
 
 
-async def produce(bootstrap_servers: str, topic: str, messages: Iterable[Message]) -> None:
+def settings_of(broker: Broker) -> KafkaSettings:
+    return broker if isinstance(broker, KafkaSettings) else KafkaSettings(bootstrap_servers=broker)
+
+
+def options_of(broker: Broker) -> dict[str, Any]:
+    """aiokafka's connection arguments for ``broker``, as the services build theirs."""
+    return client_options(settings_of(broker))
+
+
+async def produce(bootstrap_servers: Broker, topic: str, messages: Iterable[Message]) -> None:
     """Send ``messages`` to ``topic`` in order, each acknowledged before the next: an event as
     JSON under its own key, a ``(key, value)`` pair as it is (a malformed message, say)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**options_of(bootstrap_servers), acks="all")
     await producer.start()
     try:
         for message in messages:
@@ -45,7 +60,7 @@ async def produce(bootstrap_servers: str, topic: str, messages: Iterable[Message
 
 
 async def consume(
-    bootstrap_servers: str,
+    bootstrap_servers: Broker,
     topics: str | Sequence[str],
     keep: Callable[[Record], T | None],
     *,
@@ -58,7 +73,7 @@ async def consume(
     names = [topics] if isinstance(topics, str) else list(topics)
     consumer = AIOKafkaConsumer(
         *names,
-        bootstrap_servers=bootstrap_servers,
+        **options_of(bootstrap_servers),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -79,7 +94,7 @@ async def consume(
 
 
 async def first(
-    bootstrap_servers: str,
+    bootstrap_servers: Broker,
     topics: str | Sequence[str],
     keep: Callable[[Record], T | None],
     *,
@@ -134,11 +149,11 @@ def dead_letters_of(
     return keep
 
 
-async def age_out(bootstrap_servers: str, topics: Sequence[str]) -> None:
+async def age_out(bootstrap_servers: Broker, topics: Sequence[str]) -> None:
     """Empty ``topics``, as if every message had aged out of retention: delete them and create
     them again by the topic contract. (Apache Kafka deletes in the background: they are created
     again only once they are gone.)"""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**options_of(bootstrap_servers))
     await admin.start()
     try:
         await admin.delete_topics(list(topics))
@@ -150,4 +165,4 @@ async def age_out(bootstrap_servers: str, topics: Sequence[str]) -> None:
             await asyncio.sleep(0.2)
     finally:
         await admin.close()
-    await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap_servers), topics)
+    await ensure_topics(settings_of(bootstrap_servers), topics)
