@@ -40,6 +40,7 @@ from tc_forecast.domain.planner.model import PlanRequest
 from tc_forecast.domain.planner.plan import plan_charge
 from tc_forecast.periodic import PeriodicTask
 from tc_forecast.plan_prices import ConsumerPricer, PriceView, ZonePrices
+from tc_forecast.ports import PublishFailedError
 
 log = logging.getLogger(__name__)
 
@@ -509,6 +510,11 @@ class PlanRunner:
             trigger = self._pending.pop(vin)
             try:
                 event = await self.plan(vin, trigger, now)
+            except PublishFailedError as error:
+                # The broker is away: the vehicle stays due, the next tick plans it again.
+                self._pending.setdefault(vin, trigger)
+                log.warning("plan for a vehicle not published (%s); retrying", error)
+                continue
             except Exception:
                 log.exception("plan for a vehicle failed")
                 continue
@@ -542,7 +548,10 @@ class PlanRunner:
         last = self._published.get(vehicle_id)
         if event.status in _QUIET_STATUSES and last is not None and last.status == event.status:
             return None
-        await self._publish(event)
+        try:
+            await self._publish(event)
+        except Exception as error:
+            raise PublishFailedError(f"{type(error).__name__}: {error}") from error
         self._published[vehicle_id] = _Published(event.status, now, event.battery_level_pct)
         return event
 
