@@ -37,6 +37,7 @@ VEHICLE_ACTIVITY_OBSERVED_V1: Final = "vehicle.activity.v1"
 FORECAST_DRIVES_CHANGELOG_V1: Final = "forecast.changelog.drives.v1"
 FORECAST_CHARGES_CHANGELOG_V1: Final = "forecast.changelog.charges.v1"
 FORECAST_PRICES_CHANGELOG_V1: Final = "forecast.changelog.spot_prices.v1"
+FORECAST_VEHICLES_CHANGELOG_V1: Final = "forecast.changelog.vehicles.v1"
 
 ALL_TOPICS: Final = (
     TELEMETRY_SAMPLED_V1,
@@ -57,6 +58,7 @@ ALL_TOPICS: Final = (
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
+    FORECAST_VEHICLES_CHANGELOG_V1,
 )
 
 
@@ -94,6 +96,12 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
     FORECAST_PRICES_CHANGELOG_V1: TopicPolicy(
         None,
         "the forecast service's price history (key: zone/delivery day, the newest revision)",
+        compacted=True,
+    ),
+    FORECAST_VEHICLES_CHANGELOG_V1: TopicPolicy(
+        None,
+        "the forecast service's memory of each vehicle (key: VIN): the state of charge it "
+        "reported, the plug state and the last plan",
         compacted=True,
     ),
     EXCHANGE_RATES_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every rate"),
