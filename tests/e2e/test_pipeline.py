@@ -19,10 +19,15 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested, TelemetrySampled
+from tc_common.events import (
+    ProvisioningAcknowledged,
+    ProvisioningRequested,
+    TelemetrySampled,
+    invitation_sha256,
+)
 from tc_common.topics import (
     PROVISIONING_ACKNOWLEDGED_V1,
-    PROVISIONING_REQUESTED_V1,
+    PROVISIONING_REQUESTED_V2,
     STATE_OF_CHARGE_CHANGED_V1,
     TELEMETRY_SAMPLED_V1,
 )
@@ -148,7 +153,7 @@ def test_provisioner_answers_a_provisioning_request(stack: Stack) -> None:
         requested_at=datetime.now(UTC),
         email="driver@example.org",
         device_name="laptop-1",
-        invitation_code="not-a-valid-invitation",
+        invitation_sha256=invitation_sha256("not-a-valid-invitation"),
     )
 
     async def send() -> None:
@@ -156,7 +161,7 @@ def test_provisioner_answers_a_provisioning_request(stack: Stack) -> None:
         await producer.start()
         try:
             await producer.send_and_wait(
-                PROVISIONING_REQUESTED_V1,
+                PROVISIONING_REQUESTED_V2,
                 request.model_dump_json().encode(),
                 key=request.kafka_key(),
             )

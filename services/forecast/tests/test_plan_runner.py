@@ -449,6 +449,7 @@ class Harness:
         self.clock = FixedClock(now)
         self.behaviour = BehaviourRunner(clock=self.clock, debounce_s=0.1)
         self.plans: list[ChargePlanPublished] = []
+        self.broker_up = True
         self.runner = PlanRunner(
             clock=self.clock,
             behaviour=self.behaviour,
@@ -458,6 +459,8 @@ class Harness:
         )
 
         async def keep(event: ChargePlanPublished) -> None:
+            if not self.broker_up:
+                raise ConnectionError("broker unreachable")
             self.plans.append(event)
 
         async def ignore(_event: object) -> None:
@@ -492,6 +495,20 @@ class Harness:
     async def step(self, minutes: float = 1) -> list[tuple[str, str]]:
         self.clock.advance(timedelta(minutes=minutes))
         return [(p.trigger, p.status) for p in await self.runner.tick()]
+
+
+async def test_a_plan_the_broker_refused_is_made_again_at_the_next_tick() -> None:
+    h = Harness()
+    await h.learn()
+    for p in TONIGHT:
+        h.runner.on_prices(p)
+    h.telemetry(35.0, "Stopped")
+    h.broker_up = False
+    assert await h.step() == []
+
+    h.broker_up = True
+    assert await h.step() == [("state_changed", "planned")]
+    assert [p.trigger for p in h.plans] == ["state_changed"]
 
 
 async def test_the_runner_plans_on_plug_in_and_on_material_changes_only() -> None:

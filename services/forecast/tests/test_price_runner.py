@@ -115,3 +115,30 @@ async def test_a_republished_identical_day_changes_nothing() -> None:
         == []
     )
     assert r.book.hourly_history("NO3").equals(before)
+
+
+async def test_a_forecast_the_broker_refused_is_fitted_and_published_again() -> None:
+    events = published_days(70)
+    now = datetime.combine(events[-1].delivery_date, datetime.min.time(), UTC)
+    published: list[PriceForecastPublished] = []
+    broker_up = False
+
+    async def publish_forecast(event: PriceForecastPublished) -> None:
+        if not broker_up:
+            raise ConnectionError("broker unreachable")
+        published.append(event)
+
+    async def publish_anomaly(event: PriceAnomalyDetected) -> None:
+        return None
+
+    r = PriceForecastRunner(clock=FixedClock(now), config=FAST, horizon_days=2)
+    r.bind(publish_forecast=publish_forecast, publish_anomaly=publish_anomaly)
+    for event in events:
+        await r.on_prices(event)
+
+    await r._refit_dirty()  # the round the periodic task runs
+    assert published == []
+    broker_up = True
+    await r._refit_dirty()
+
+    assert [f.zone for f in published] == ["NO3"]

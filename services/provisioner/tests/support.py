@@ -5,14 +5,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
-from tc_provisioner.domain import (
-    Decision,
-    SeatKey,
-    Snapshot,
-    invitation_digest,
-    seat_key,
-)
+from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested, invitation_sha256
+from tc_provisioner.domain import Decision, SeatKey, Snapshot, seat_key
 from tc_provisioner.ports import Policy
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -29,14 +23,14 @@ def request(
     request_id: uuid.UUID | None = None,
     requested_at: datetime = NOW,
 ) -> ProvisioningRequested:
-    """A request with invitation ``code`` from ``email``'s ``device``, with a new id unless
-    ``request_id`` is given (a redelivery)."""
+    """A request with invitation ``code`` (sent as its digest, as the edge does) from
+    ``email``'s ``device``, with a new id unless ``request_id`` is given (a redelivery)."""
     return ProvisioningRequested(
         request_id=request_id or uuid.uuid4(),
         requested_at=requested_at,
         email=email,
         device_name=device,
-        invitation_code=code,
+        invitation_sha256=invitation_sha256(code),
     )
 
 
@@ -53,7 +47,7 @@ class DecisionBook:
             earlier=self.answers.get(r.request_id),
             seats_taken=len(self.seats),
             seat_taken=seat_key(r) in self.seats,
-            invitation_used=invitation_digest(r.invitation_code) in self.used_invitations,
+            invitation_used=r.invitation_sha256 in self.used_invitations,
         )
 
     def record(self, decision: Decision) -> None:

@@ -3,21 +3,26 @@
 import uuid
 
 import pytest
+from pydantic import ValidationError
 
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.events import (
+    ProvisioningAcknowledged,
+    ProvisioningRequested,
+    invitation_sha256,
+    new_invitation_code,
+)
 from tc_provisioner.domain import (
     Claim,
     Decision,
     Snapshot,
     decide,
-    invitation_digest,
     is_known_invitation,
 )
 
 from .support import NOW, DecisionBook, request
 
 CODES = {f"INVITE-{i:03d}" for i in range(200)}
-DIGESTS = frozenset(invitation_digest(c) for c in CODES)
+DIGESTS = frozenset(invitation_sha256(c) for c in CODES)
 
 
 def decide_one(r: ProvisioningRequested, known: Snapshot, *, cap: int = 100) -> Decision:
@@ -26,7 +31,7 @@ def decide_one(r: ProvisioningRequested, known: Snapshot, *, cap: int = 100) -> 
         known,
         now=NOW,
         cap=cap,
-        invitation_valid=is_known_invitation(r.invitation_code, DIGESTS),
+        invitation_valid=is_known_invitation(r.invitation_sha256, DIGESTS),
     )
 
 
@@ -138,7 +143,7 @@ def test_beta_cap_of_100_accepts_100_devices_and_rejects_the_101st() -> None:
     assert answers[99].reason == "accepted: seat 100 of 100"
     assert answers[100].reason == "rejected: the private beta is full (100 of 100)"
     assert len(book.seats) == 100
-    assert invitation_digest("INVITE-100") not in book.used_invitations
+    assert invitation_sha256("INVITE-100") not in book.used_invitations
 
 
 def test_repeated_request_keeps_its_answer_after_the_beta_filled_up() -> None:
@@ -176,7 +181,7 @@ def test_acceptance_claims_the_case_folded_seat_and_the_invitation_digest_never_
     decision = decide_one(r, Snapshot(None, seats_taken=0, seat_taken=False, invitation_used=False))
 
     assert decision.claim == Claim(
-        seat=("ada@example.org", "pixel-8"), invitation_digest=invitation_digest("INVITE-042")
+        seat=("ada@example.org", "pixel-8"), invitation_digest=invitation_sha256("INVITE-042")
     )
     assert not decision.repeated
     assert "INVITE-042" not in repr(decision)
@@ -216,4 +221,31 @@ def test_rejected_request_does_not_use_up_its_invitation() -> None:
     ],
 )
 def test_invitation_is_known_only_when_its_digest_is_configured(code: str, known: bool) -> None:
-    assert is_known_invitation(code, DIGESTS) is known
+    assert is_known_invitation(invitation_sha256(code), DIGESTS) is known
+
+
+def test_a_code_sent_in_clear_instead_of_its_digest_is_unknown() -> None:
+    assert not is_known_invitation("INVITE-007", DIGESTS)
+
+
+def test_a_request_cannot_carry_an_invitation_code_only_its_digest() -> None:
+    fields = {
+        "request_id": "6a3c8c57-7e0a-4a58-9a7f-3c2b1b8d4e10",
+        "requested_at": "2026-11-25T09:00:00Z",
+        "email": "ada@example.org",
+        "device_name": "pixel-8",
+    }
+    with pytest.raises(ValidationError):
+        ProvisioningRequested.model_validate({**fields, "invitation_sha256": "INVITE-007"})
+    with pytest.raises(ValidationError):
+        ProvisioningRequested.model_validate({**fields, "invitation_code": "INVITE-007"})
+    sent = ProvisioningRequested.model_validate(
+        {**fields, "invitation_code": "INVITE-007", "invitation_sha256": invitation_sha256("x")}
+    )
+    assert "INVITE-007" not in sent.model_dump_json()
+
+
+def test_new_invitation_codes_carry_128_random_bits() -> None:
+    codes = {new_invitation_code() for _ in range(100)}
+    assert len(codes) == 100
+    assert all(len(c) >= 22 for c in codes)

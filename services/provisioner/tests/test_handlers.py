@@ -13,7 +13,7 @@ from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged
 from tc_common.topics import (
     DEAD_LETTER_V1,
     PROVISIONING_ACKNOWLEDGED_V1,
-    PROVISIONING_REQUESTED_V1,
+    PROVISIONING_REQUESTED_V2,
 )
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
@@ -66,7 +66,7 @@ async def test_requests_are_answered_in_order_with_the_cap_and_idempotency(
     ]
     async with TestKafkaBroker(broker) as br:
         for r in script:
-            await br.publish(r, PROVISIONING_REQUESTED_V1, key=r.kafka_key())
+            await br.publish(r, PROVISIONING_REQUESTED_V2, key=r.kafka_key())
 
         answers = published_answers(br)
 
@@ -93,7 +93,7 @@ async def test_request_decided_before_by_another_provisioner_gets_that_first_ans
     decisions.book.answers[r.request_id] = earlier
 
     async with TestKafkaBroker(broker) as br:
-        await br.publish(r, PROVISIONING_REQUESTED_V1, key=r.kafka_key())
+        await br.publish(r, PROVISIONING_REQUESTED_V2, key=r.kafka_key())
 
         answers = published_answers(br)
 
@@ -103,7 +103,7 @@ async def test_request_decided_before_by_another_provisioner_gets_that_first_ans
 async def test_answer_is_keyed_by_request_id(broker: KafkaBroker) -> None:
     r = request("WELCOME-ONE")
     async with TestKafkaBroker(broker) as br:
-        await br.publish(r, PROVISIONING_REQUESTED_V1, key=r.kafka_key())
+        await br.publish(r, PROVISIONING_REQUESTED_V2, key=r.kafka_key())
 
         (call,) = ack_publisher(br).mock.call_args_list
 
@@ -118,10 +118,10 @@ async def test_malformed_request_is_dead_lettered_and_not_answered(broker: Kafka
         dead_letters.append(letter)
 
     async with TestKafkaBroker(broker) as br:
-        await br.publish({"request_id": "not-a-uuid"}, PROVISIONING_REQUESTED_V1, key=b"k")
+        await br.publish({"request_id": "not-a-uuid"}, PROVISIONING_REQUESTED_V2, key=b"k")
 
         assert not ack_publisher(br).mock.called
 
     (letter,) = dead_letters
-    assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V1)
+    assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V2)
     assert "request_id" in letter.reason

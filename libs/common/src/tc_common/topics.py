@@ -18,7 +18,8 @@ from typing import Final
 
 TELEMETRY_SAMPLED_V1: Final = "vehicle.telemetry.v1"
 STATE_OF_CHARGE_CHANGED_V1: Final = "forecast.soc.v1"
-PROVISIONING_REQUESTED_V1: Final = "provisioning.requested.v1"
+# v2: the invitation travels as its digest (v1 carried the code in clear; nothing reads it).
+PROVISIONING_REQUESTED_V2: Final = "provisioning.requested.v2"
 PROVISIONING_ACKNOWLEDGED_V1: Final = "provisioning.acknowledged.v1"
 DEAD_LETTER_V1: Final = "ops.deadletter.v1"
 SPOT_PRICES_PUBLISHED_V1: Final = "market.spot_prices.v1"
@@ -37,11 +38,12 @@ VEHICLE_ACTIVITY_OBSERVED_V1: Final = "vehicle.activity.v1"
 FORECAST_DRIVES_CHANGELOG_V1: Final = "forecast.changelog.drives.v1"
 FORECAST_CHARGES_CHANGELOG_V1: Final = "forecast.changelog.charges.v1"
 FORECAST_PRICES_CHANGELOG_V1: Final = "forecast.changelog.spot_prices.v1"
+FORECAST_VEHICLES_CHANGELOG_V1: Final = "forecast.changelog.vehicles.v1"
 
 ALL_TOPICS: Final = (
     TELEMETRY_SAMPLED_V1,
     STATE_OF_CHARGE_CHANGED_V1,
-    PROVISIONING_REQUESTED_V1,
+    PROVISIONING_REQUESTED_V2,
     PROVISIONING_ACKNOWLEDGED_V1,
     DEAD_LETTER_V1,
     SPOT_PRICES_PUBLISHED_V1,
@@ -57,6 +59,7 @@ ALL_TOPICS: Final = (
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
+    FORECAST_VEHICLES_CHANGELOG_V1,
 )
 
 
@@ -96,6 +99,12 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
         "the forecast service's price history (key: zone/delivery day, the newest revision)",
         compacted=True,
     ),
+    FORECAST_VEHICLES_CHANGELOG_V1: TopicPolicy(
+        None,
+        "the forecast service's memory of each vehicle (key: VIN): the state of charge it "
+        "reported, the plug state and the last plan",
+        compacted=True,
+    ),
     EXCHANGE_RATES_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every rate"),
     WEATHER_FORECAST_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every run"),
     STATE_OF_CHARGE_CHANGED_V1: TopicPolicy(WEEK, "live state for dashboards on Kafka"),
@@ -108,8 +117,10 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
         compacted=True,
     ),
     CHARGE_PLAN_PUBLISHED_V1: TopicPolicy(WEEK, "the store keeps every plan"),
-    PROVISIONING_REQUESTED_V1: TopicPolicy(
-        WEEK, "the provisioner keeps its decisions in its own table; carries personal data"
+    PROVISIONING_REQUESTED_V2: TopicPolicy(
+        WEEK,
+        "the provisioner keeps its decisions in its own table; carries personal data (email), "
+        "never the invitation code",
     ),
     PROVISIONING_ACKNOWLEDGED_V1: TopicPolicy(WEEK, "answers, kept by the provisioner too"),
     DEAD_LETTER_V1: TopicPolicy(timedelta(days=14), "two weeks for an operator to look"),

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
@@ -166,3 +166,34 @@ async def age_out(bootstrap_servers: Broker, topics: Sequence[str]) -> None:
     finally:
         await admin.close()
     await ensure_topics(settings_of(bootstrap_servers), topics)
+
+
+async def topics_holding(bootstrap_servers: Broker, needle: bytes) -> set[str]:
+    """The topics on the broker with a record whose key or value contains ``needle``: every
+    topic, from its start to its end now (internal ones, such as consumer offsets, included)."""
+    consumer = AIOKafkaConsumer(
+        group_id=None, enable_auto_commit=False, **options_of(bootstrap_servers)
+    )
+    await consumer.start()
+    found: set[str] = set()
+    try:
+        topics = await consumer.topics()
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
+        ]
+        end = await consumer.end_offsets(partitions)
+        partitions = [p for p in partitions if end[p] > 0]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        left = {p for p in partitions if await consumer.position(p) < end[p]}
+        async with asyncio.timeout(60):
+            while left:
+                batch = await consumer.getmany(*left, timeout_ms=500)
+                for tp, records in batch.items():
+                    if any(needle in (r.key or b"") + b"\0" + (r.value or b"") for r in records):
+                        found.add(tp.topic)
+                    if await consumer.position(tp) >= end[tp]:
+                        left.discard(tp)
+    finally:
+        await consumer.stop()
+    return found

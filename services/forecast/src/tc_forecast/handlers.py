@@ -35,6 +35,7 @@ from tc_common.topics import (
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
+    FORECAST_VEHICLES_CHANGELOG_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
@@ -46,6 +47,7 @@ from tc_forecast.domain import changelog_key, track_soc
 from tc_forecast.plan_runner import PlanRunner
 from tc_forecast.ports import SocStateRepo
 from tc_forecast.price_runner import PriceForecastRunner
+from tc_forecast.vehicle_memory import VehicleMemory, VehicleRemembered
 
 GROUP_ID = "forecast"
 CHANGELOG_GROUP_ID = "forecast.changelog"
@@ -70,6 +72,31 @@ def build_router(
         "stopped charging. Keyed by VIN.",
     )
 
+    remembered = router.publisher(
+        FORECAST_VEHICLES_CHANGELOG_V1,
+        schema=VehicleRemembered,
+        title=f"{FORECAST_VEHICLES_CHANGELOG_V1}:VehicleRemembered",
+        description="The forecast service's changelog of each vehicle: the state of charge it "
+        "reported, the plug state and its last plan, on every material change; compacted by "
+        "VIN.",
+    )
+
+    async def write(record: VehicleRemembered) -> None:
+        await remembered.publish(record, key=record.kafka_key())
+
+    memory = VehicleMemory(repo, plans, write)
+
+    # No consumer group: read whole at every start, like the other changelogs.
+    @router.subscriber(
+        FORECAST_VEHICLES_CHANGELOG_V1,
+        group_id=None,
+        auto_offset_reset="earliest",
+        title=f"{FORECAST_VEHICLES_CHANGELOG_V1}:forecast",
+        description="Restores what the service knew of each vehicle before a restart.",
+    )
+    async def on_vehicle_remembered(record: VehicleRemembered) -> None:
+        await memory.restore(record)
+
     @router.subscriber(
         TELEMETRY_SAMPLED_V1,
         group_id=GROUP_ID,
@@ -89,13 +116,15 @@ def build_router(
             await repo.put(state)
         if plans is not None:
             plans.on_telemetry(event)
+        # Before the offset is committed: a change not yet remembered is redone on redelivery.
+        await memory.remember(event.vehicle_id)
 
     if prices is not None or plans is not None:
         _add_price_routes(router, prices, plans)
     if behaviour is not None:
         _add_behaviour_routes(router, behaviour)
     if plans is not None:
-        _add_plan_output(router, plans)
+        _add_plan_output(router, plans, memory)
     return router
 
 
@@ -228,7 +257,7 @@ def _copy_into_changelog(
         await copy.publish(event, key=changelog_key(event))
 
 
-def _add_plan_output(router: KafkaRouter, plans: PlanRunner) -> None:
+def _add_plan_output(router: KafkaRouter, plans: PlanRunner, memory: VehicleMemory) -> None:
     plan_out = router.publisher(
         CHARGE_PLAN_PUBLISHED_V1,
         schema=ChargePlanPublished,
@@ -240,4 +269,4 @@ def _add_plan_output(router: KafkaRouter, plans: PlanRunner) -> None:
     async def publish_plan(event: ChargePlanPublished) -> None:
         await plan_out.publish(event, key=event.kafka_key())
 
-    plans.bind(publish=publish_plan)
+    plans.bind(publish=publish_plan, published=memory.remember)

@@ -40,6 +40,7 @@ from tc_forecast.domain.planner.model import PlanRequest
 from tc_forecast.domain.planner.plan import plan_charge
 from tc_forecast.periodic import PeriodicTask
 from tc_forecast.plan_prices import ConsumerPricer, PriceView, ZonePrices
+from tc_forecast.ports import PublishFailedError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ Trigger = Literal[
     "profile_updated",
     "scheduled",
 ]
-Status = Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
+PlanStatus = Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
 TargetSource = Literal["customer", "learned_need", "charge_limit"]
 # When several triggers wait for one vehicle, the plan is published under the most telling.
 _PRIORITY: tuple[Trigger, ...] = (
@@ -279,7 +280,7 @@ def decide_plan(inputs: PlanInputs) -> ChargePlanPublished | None:
         "currency": s.currency,
     }
 
-    def quiet(status: Status, reason: str) -> ChargePlanPublished:
+    def quiet(status: PlanStatus, reason: str) -> ChargePlanPublished:
         return ChargePlanPublished.model_validate(
             {
                 **base,
@@ -388,9 +389,9 @@ def decide_plan(inputs: PlanInputs) -> ChargePlanPublished | None:
     )
 
 
-@dataclass
-class _Published:
-    status: Status
+@dataclass(frozen=True)
+class PublishedPlan:
+    status: PlanStatus
     issued_at: datetime
     battery_level_pct: float
 
@@ -418,17 +419,26 @@ class PlanRunner:
         self._pricer = pricer
         self.settings = settings or PlanSettings()
         self._publish = publish or _unbound
+        self._after_publish: Callable[[str], Awaitable[None]] | None = None
         self._grace = timedelta(seconds=startup_grace_s)
         self._started_at: datetime | None = None
         self.prices = ZonePrices()
         self._live: dict[str, LiveState] = {}
         self._pending: dict[str, Trigger] = {}
-        self._published: dict[str, _Published] = {}
+        self._published: dict[str, PublishedPlan] = {}
         self._loop = PeriodicTask("plan-runner", tick_s, self.tick, log)
         behaviour.add_listener(self._on_profile)
 
-    def bind(self, *, publish: Callable[[ChargePlanPublished], Awaitable[None]]) -> None:
+    def bind(
+        self,
+        *,
+        publish: Callable[[ChargePlanPublished], Awaitable[None]],
+        published: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """``publish`` hands a plan to the broker; ``published(vehicle_id)`` is told afterwards
+        (the service remembers the vehicle's last plan across restarts)."""
         self._publish = publish
+        self._after_publish = published
 
     # --- inputs (cheap: called on the consumer) ------------------------------------------
 
@@ -509,6 +519,11 @@ class PlanRunner:
             trigger = self._pending.pop(vin)
             try:
                 event = await self.plan(vin, trigger, now)
+            except PublishFailedError as error:
+                # The broker is away: the vehicle stays due, the next tick plans it again.
+                self._pending.setdefault(vin, trigger)
+                log.warning("plan for a vehicle not published (%s); retrying", error)
+                continue
             except Exception:
                 log.exception("plan for a vehicle failed")
                 continue
@@ -542,9 +557,31 @@ class PlanRunner:
         last = self._published.get(vehicle_id)
         if event.status in _QUIET_STATUSES and last is not None and last.status == event.status:
             return None
-        await self._publish(event)
-        self._published[vehicle_id] = _Published(event.status, now, event.battery_level_pct)
+        try:
+            await self._publish(event)
+        except Exception as error:
+            raise PublishFailedError(f"{type(error).__name__}: {error}") from error
+        self._published[vehicle_id] = PublishedPlan(event.status, now, event.battery_level_pct)
+        if self._after_publish is not None:
+            try:
+                await self._after_publish(vehicle_id)
+            except Exception as error:
+                # The plan is out; only its memory is late: the next change writes it again.
+                log.warning("plan of a vehicle published but not remembered: %s", error)
         return event
+
+    def snapshot(self, vehicle_id: str) -> tuple[LiveState | None, PublishedPlan | None]:
+        """What a restart would need of the vehicle: its live state and its last plan."""
+        return self._live.get(vehicle_id), self._published.get(vehicle_id)
+
+    def restore(self, vehicle_id: str, live: LiveState | None, plan: PublishedPlan | None) -> None:
+        """Take back what ``snapshot`` gave before a restart; newer knowledge is kept."""
+        known = self._live.get(vehicle_id)
+        if live is not None and (known is None or known.sampled_at < live.sampled_at):
+            self._live[vehicle_id] = live
+        last = self._published.get(vehicle_id)
+        if plan is not None and (last is None or last.issued_at < plan.issued_at):
+            self._published[vehicle_id] = plan
 
     def live_state(self, vehicle_id: str) -> LiveState | None:
         return self._live.get(vehicle_id)

@@ -14,3 +14,8 @@ class SocStateRepo(Protocol):
     async def get(self, vehicle_id: str) -> SocState | None: ...
 
     async def put(self, state: SocState) -> None: ...
+
+
+class PublishFailedError(Exception):
+    """An output (a plan, a price forecast) could not be handed to the broker. What it was to
+    say stays due: the runner that made it tries again on its next round."""

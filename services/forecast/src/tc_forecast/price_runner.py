@@ -26,6 +26,7 @@ from tc_forecast.domain.price_book import PriceBook, cet_hour_to_utc
 from tc_forecast.domain.prices.ensemble import EnsembleConfig
 from tc_forecast.domain.prices.forecaster import PriceForecaster
 from tc_forecast.periodic import PeriodicTask
+from tc_forecast.ports import PublishFailedError
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,10 @@ class PriceForecastRunner:
             self._dirty.discard(zone)
             try:
                 await self.refit(zone)
+            except PublishFailedError as error:
+                # The broker is away: the zone stays due, the next round fits and tries again.
+                self._dirty.add(zone)
+                log.warning("price forecast for %s not published (%s); retrying", zone, error)
             except Exception:
                 # A bad fit must not stop the other zones or later refits.
                 log.exception("price forecast for %s failed", zone)
@@ -151,7 +156,10 @@ class PriceForecastRunner:
             BandPoint(s.start_at, s.p10_eur_per_mwh, s.p50_eur_per_mwh, s.p90_eur_per_mwh)
             for s in slots
         ]
-        await self._publish_forecast(forecast)
+        try:
+            await self._publish_forecast(forecast)
+        except Exception as error:
+            raise PublishFailedError(f"{type(error).__name__}: {error}") from error
         log.info("price forecast for %s: %d slots from %s", zone, len(slots), slots[0].start_at)
         return forecast
 

@@ -89,6 +89,7 @@ async def test_a_commuters_history_becomes_a_ready_profile_and_a_charge_plan(
         kafka.bootstrap_servers,
         BEHAVIOUR_PROFILE_UPDATED_V1,
         keyed(vin.encode(), BehaviourProfileUpdated, lambda e: e.learning_state == "ready"),
+        timeout_s=90,  # ~30 s on an idle 2-core machine: group joins, then learning
         what="a ready profile",
     )
 

@@ -1,6 +1,5 @@
 """Invitation-only onboarding decisions: pure, with time and what was decided before passed in."""
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,18 +10,13 @@ from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
 SeatKey = tuple[str, str]  # (case-folded email, case-folded device name)
 
 
-def invitation_digest(code: str) -> str:
-    """The SHA-256 hex digest of an invitation code: the only form in which codes are kept."""
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def is_known_invitation(code: str, known_digests: Iterable[str]) -> bool:
-    """Whether the code's digest is one of ``known_digests`` (lower-case hex).
+def is_known_invitation(candidate: str, known_digests: Iterable[str]) -> bool:
+    """Whether an invitation digest (lower-case SHA-256 hex, as requests carry it) is one of
+    ``known_digests``. The provisioner never sees a code: the edge digests it.
 
     Every digest is compared, in constant time, so the answer's timing does not tell how
     close a guess came.
     """
-    candidate = invitation_digest(code)
     found = False
     for digest in known_digests:
         found |= hmac.compare_digest(candidate, digest)
@@ -122,7 +116,5 @@ def decide(
             seats_taken=taken + 1,
             seats_total=cap,
         ),
-        claim=Claim(
-            seat=seat_key(request), invitation_digest=invitation_digest(request.invitation_code)
-        ),
+        claim=Claim(seat=seat_key(request), invitation_digest=request.invitation_sha256),
     )

@@ -8,7 +8,7 @@ from faststream.kafka import KafkaRouter
 
 from tc_common.clock import Clock
 from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
-from tc_common.topics import PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
+from tc_common.topics import PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V2
 from tc_provisioner.domain import Decision, Snapshot, decide, is_known_invitation
 from tc_provisioner.ports import ProvisioningDecisions
 
@@ -34,15 +34,15 @@ def build_router(
     )
 
     @router.subscriber(
-        PROVISIONING_REQUESTED_V1,
+        PROVISIONING_REQUESTED_V2,
         group_id=GROUP_ID,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        title=f"{PROVISIONING_REQUESTED_V1}:provisioner",
+        title=f"{PROVISIONING_REQUESTED_V2}:provisioner",
         description="Decides invitation-only onboarding requests against the private-beta cap.",
     )
     async def on_provisioning_requested(event: ProvisioningRequested) -> None:
-        invitation_valid = is_known_invitation(event.invitation_code, invitation_digests)
+        invitation_valid = is_known_invitation(event.invitation_sha256, invitation_digests)
 
         def policy(known: Snapshot) -> Decision:
             # The clock is read inside the deciding transaction: decided_at is when it decided.

@@ -15,9 +15,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested, invitation_sha256
 from tc_provisioner.adapters.postgres import FAILURES, PostgresProvisioningDecisions
-from tc_provisioner.domain import Decision, Snapshot, decide, invitation_digest, is_known_invitation
+from tc_provisioner.domain import Decision, Snapshot, decide, is_known_invitation
 from tc_provisioner.ports import Policy
 
 from ..support import NOW, request  # noqa: TID252
@@ -25,12 +25,12 @@ from ..support import NOW, request  # noqa: TID252
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 CODES = [f"INVITE-{i}" for i in range(8)]
-DIGESTS = [invitation_digest(c) for c in CODES]
+DIGESTS = [invitation_sha256(c) for c in CODES]
 
 
 def policy_for(r: ProvisioningRequested, *, cap: int, now: datetime) -> Policy:
     def policy(known: Snapshot) -> Decision:
-        valid = is_known_invitation(r.invitation_code, DIGESTS)
+        valid = is_known_invitation(r.invitation_sha256, DIGESTS)
         return decide(r, known, now=now, cap=cap, invitation_valid=valid)
 
     return policy
@@ -92,7 +92,7 @@ async def test_two_provisioners_racing_share_no_invitation_no_seat_and_not_the_l
     accepted = [r for r in requests if final[r.request_id].outcome == "accepted"]
     assert len(accepted) == cap
     assert sorted(final[r.request_id].seats_taken for r in accepted) == list(range(1, cap + 1))
-    assert len({r.invitation_code for r in accepted}) == cap
+    assert len({r.invitation_sha256 for r in accepted}) == cap
     assert len([r for r in accepted if r.email == "same@example.org"]) <= 1
     assert {final[r.request_id].reason for r in requests if r not in accepted} <= {
         f"rejected: the private beta is full ({cap} of {cap})",
@@ -148,7 +148,7 @@ async def test_only_the_digest_of_an_accepted_code_is_stored_and_rejections_keep
         "FROM provisioning_decisions ORDER BY outcome",
     )
     assert rows == [
-        ("accepted", "ada@example.org", "pixel-8", invitation_digest(CODES[3])),
+        ("accepted", "ada@example.org", "pixel-8", invitation_sha256(CODES[3])),
         ("rejected", None, None, None),
     ]
     everything = str(await stored(database_url, "SELECT * FROM provisioning_decisions"))

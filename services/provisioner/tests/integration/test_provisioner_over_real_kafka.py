@@ -25,11 +25,11 @@ from faststream.asgi import AsgiFastStream
 
 from tc_common.clock import FixedClock
 from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged, ProvisioningRequested
-from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V1
+from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V2
 from tc_devstack import LocalKafka, LocalPostgres
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
-from tc_testkit.kafka import age_out, consume, produce
+from tc_testkit.kafka import age_out, consume, produce, topics_holding
 from tc_testkit.waiting import eventually
 
 from .. import support  # noqa: TID252
@@ -44,7 +44,7 @@ def new_codes(n: int) -> list[str]:
     return [f"INVITE-{uuid.uuid4().hex}" for _ in range(n)]
 
 
-PROVISIONING_TOPICS = [PROVISIONING_REQUESTED_V1, PROVISIONING_ACKNOWLEDGED_V1]
+PROVISIONING_TOPICS = [PROVISIONING_REQUESTED_V2, PROVISIONING_ACKNOWLEDGED_V1]
 
 
 def settings_for(
@@ -129,13 +129,35 @@ async def test_requests_are_answered_on_the_acknowledgement_topic(
     app = create_app(settings_for(kafka, database_url, [code]), clock=FixedClock(FIRST_START))
 
     async with running(app):
-        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [invited, stranger])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [invited, stranger])
         answers = await answers_to(kafka, [invited, stranger], count=2)
 
     by_request = {a.request_id: a for a in answers}
     assert set(by_request) == {invited.request_id, stranger.request_id}
     assert by_request[invited.request_id].outcome == "accepted"
     assert by_request[stranger.request_id].reason == "rejected: the invitation code is not valid"
+
+
+async def test_an_invitation_code_is_on_no_topic_of_the_broker(
+    kafka: LocalKafka, database_url: str
+) -> None:
+    """The code is a secret (whoever holds it takes a seat): the edge sends its digest, and
+    nothing on the bus, not the request, the answer or the offsets, holds the code. Before,
+    ``provisioning.requested.v1`` carried it in clear for as long as the topic kept messages."""
+    (code,) = new_codes(1)
+    invited = request(code)
+    app = create_app(settings_for(kafka, database_url, [code]), clock=FixedClock(FIRST_START))
+
+    async with running(app):
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [invited])
+        (answer,) = await answers_to(kafka, [invited], count=1)
+
+    assert answer.outcome == "accepted"
+    assert await topics_holding(kafka.bootstrap_servers, invited.kafka_key()) >= {
+        PROVISIONING_REQUESTED_V2,
+        PROVISIONING_ACKNOWLEDGED_V1,
+    }, "the scan cannot find what is there"
+    assert await topics_holding(kafka.bootstrap_servers, code.encode()) == set()
 
 
 async def test_restart_after_the_topics_lost_every_message_resumes_from_the_database(
@@ -145,7 +167,7 @@ async def test_restart_after_the_topics_lost_every_message_resumes_from_the_data
     settings = settings_for(kafka, database_url, [used, spare, late], cap=2)
     first = request(used)
     async with running(create_app(settings, clock=FixedClock(FIRST_START))):
-        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [first])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [first])
         (before_restart,) = await answers_to(kafka, [first], count=1)
 
     # Months later, say: retention dropped every request and every answer.
@@ -157,10 +179,10 @@ async def test_restart_after_the_topics_lost_every_message_resumes_from_the_data
     fresh = request(spare, device="phone")
     too_late = request(late, device="watch")
     async with running(create_app(settings, clock=FixedClock(SECOND_START))):
-        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [first, reused, fresh])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [first, reused, fresh])
         answers = await answers_to(kafka, [first, reused, fresh], count=3)
         # Only once the last seat is taken: the next valid request finds the beta full.
-        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [too_late])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [too_late])
         (late_answer,) = await answers_to(kafka, [too_late], count=1)
 
     assert emptied == 0
@@ -199,7 +221,7 @@ async def metrics_text(app: AsgiFastStream) -> str:
 
 
 TRANSIENT_RETRY = re.compile(
-    r'^tc_consumer_retries_total\{kind="transient",topic="provisioning\.requested\.v1"\} '
+    r'^tc_consumer_retries_total\{kind="transient",topic="provisioning\.requested\.v2"\} '
     r"[1-9]",
     re.MULTILINE,
 )
@@ -214,7 +236,7 @@ async def test_database_outage_makes_it_unready_and_requests_wait_for_the_databa
     async with running(app):
         own_postgres.stop()
         unready = await healthz_status(app)
-        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [during])
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [during])
 
         async def retrying() -> bool:
             return TRANSIENT_RETRY.search(await metrics_text(app)) is not None
@@ -230,7 +252,7 @@ async def test_database_outage_makes_it_unready_and_requests_wait_for_the_databa
     assert (unready, ready) == (503, 204)
     assert [(a.outcome, a.reason) for a in answers] == [("accepted", "accepted: seat 1 of 1000")]
     # Waited out, not given up on.
-    assert 'tc_dead_letters_total{topic="provisioning.requested.v1"}' not in metrics
+    assert 'tc_dead_letters_total{topic="provisioning.requested.v2"}' not in metrics
 
 
 async def test_malformed_request_lands_on_the_dead_letter_topic(
@@ -242,13 +264,13 @@ async def test_malformed_request_lands_on_the_dead_letter_topic(
     settings = settings_for(kafka, database_url, [code])
     async with running(create_app(settings, clock=FixedClock(FIRST_START))):
         await produce(
-            kafka.bootstrap_servers, PROVISIONING_REQUESTED_V1, [(key, b'{"email": "x"}'), after]
+            kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [(key, b'{"email": "x"}'), after]
         )
         letters = await consume_until(kafka, DEAD_LETTER_V1, {key}, count=1)
         answers = await answers_to(kafka, [after], count=1)
 
     (letter,) = [MessageDeadLettered.model_validate_json(v) for v in letters]
-    assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V1)
+    assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V2)
     assert [a.outcome for a in answers] == ["accepted"]
 
 

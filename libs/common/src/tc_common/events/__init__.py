@@ -23,7 +23,12 @@ from tc_common.events.price_forecast import (
     PriceForecastPublished,
     PriceForecastSlot,
 )
-from tc_common.events.provisioning import ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.events.provisioning import (
+    ProvisioningAcknowledged,
+    ProvisioningRequested,
+    invitation_sha256,
+    new_invitation_code,
+)
 from tc_common.events.soc import StateOfChargeChanged
 from tc_common.events.telemetry import TelemetrySampled
 from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
@@ -53,4 +58,6 @@ __all__ = [
     "WeatherForecastPublished",
     "WeatherSlot",
     "WeekdayRhythm",
+    "invitation_sha256",
+    "new_invitation_code",
 ]

@@ -1,5 +1,14 @@
-"""Invitation-only onboarding: a request for a VPN profile and the provisioner's answer."""
+"""Invitation-only onboarding: a request for a VPN profile and the provisioner's answer.
 
+An invitation code is a secret: whoever holds it takes a seat. So it never rides the bus: the
+edge that takes the code from a person (the onboarding front end, an operator's script) sends
+its SHA-256 digest, ``invitation_sha256(code)``, which is also the only form in which the
+provisioner is configured with and keeps codes. A digest is only as hard to reverse as the code
+is to guess: codes are random, 128 bits or more (``new_invitation_code``).
+"""
+
+import hashlib
+import secrets
 from typing import Literal
 from uuid import UUID
 
@@ -7,11 +16,28 @@ from pydantic import AwareDatetime, Field
 
 from tc_common.events.base import Event
 
+INVITATION_SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+def invitation_sha256(code: str) -> str:
+    """The lower-case hex SHA-256 digest of an invitation code, as it is configured and sent."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def new_invitation_code() -> str:
+    """A fresh invitation code: 128 random bits, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
+
 
 class ProvisioningRequested(Event):
-    """Someone asked for a per-device VPN profile, with an invitation code."""
+    """Someone asked for a per-device VPN profile, with an invitation (by its digest).
 
-    schema_version: Literal[1] = 1
+    Version 2: version 1 carried the invitation code itself (``invitation_code``), in clear on
+    a topic every broker admin and backup could read; it was on ``provisioning.requested.v1``,
+    which nothing reads any more.
+    """
+
+    schema_version: Literal[2] = 2
     request_id: UUID = Field(description="Idempotency key of the request.")
     requested_at: AwareDatetime = Field(description="When the request was made (UTC).")
     email: str = Field(min_length=3, max_length=254, description="Where the profile will be sent.")
@@ -22,7 +48,12 @@ class ProvisioningRequested(Event):
         description="A short name for the device; becomes part of the certificate name.",
         examples=["pixel-8"],
     )
-    invitation_code: str = Field(min_length=1, max_length=128, description="The invitation.")
+    invitation_sha256: str = Field(
+        pattern=INVITATION_SHA256_PATTERN,
+        description="The SHA-256 hex digest (lower case) of the invitation code, computed where "
+        "the code was typed; the code itself never travels.",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
 
     def kafka_key(self) -> bytes:
         return str(self.request_id).encode()

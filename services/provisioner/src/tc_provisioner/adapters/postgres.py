@@ -17,7 +17,7 @@ from tc_common.consuming import FailurePolicy
 from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
 from tc_common.logging import redact
 from tc_db import apply_migrations
-from tc_provisioner.domain import Decision, Snapshot, invitation_digest, seat_key
+from tc_provisioner.domain import Decision, Snapshot, seat_key
 from tc_provisioner.ports import Policy
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class PostgresProvisioningDecisions:
 
     async def decide(self, request: ProvisioningRequested, policy: Policy) -> Decision:
         email, device = seat_key(request)
-        digest = invitation_digest(request.invitation_code)
+        digest = request.invitation_sha256
         async with self._connection() as conn, conn.transaction():
             await conn.execute(
                 "SELECT set_config('lock_timeout', %s, true)", (f"{self._lock_timeout_ms}ms",)
