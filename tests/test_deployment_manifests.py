@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tc_common.settings import PLACEHOLDER_SECRETS, KafkaSettings
+from tc_common.settings import PLACEHOLDER_SECRETS, KafkaSettings, ServiceSettings
 from tc_common.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +31,10 @@ SECRET_SETTINGS = {
     "PROVISIONER_POSTGRES__URL": ("tc-postgres", "provisioner-url"),
     "API_API_KEYS": ("tc-api-keys", "api-keys"),
     "PROVISIONER_INVITATION_SHA256": ("tc-invitations", "sha256"),
+    **{
+        f"{service.upper()}_KAFKA__SASL_PASSWORD": ("tc-kafka", f"{service}-password")
+        for service in ("ingest", "store", "forecast", "provisioner")
+    },
 }
 
 Obj = dict[str, Any]
@@ -232,6 +236,60 @@ def test_compose_runs_the_tessie_simulator_only_in_the_sim_profile() -> None:
     assert COMPOSE_SERVICES["ingest"]["depends_on"]["tessie-sim"]["required"] is False
 
 
+def compose_kafka_settings(client: str) -> tuple[KafkaSettings, str]:
+    """A Kafka client's settings in compose.yaml (the password from .env.example), and the
+    ``${...}`` its password is taken from."""
+    env = COMPOSE_SERVICES[client]["environment"]
+    start = "KAFKA__" if client == "kafka-init" else f"{prefix(client)}KAFKA__"
+    kafka = {k.removeprefix(start).lower(): str(v) for k, v in env.items() if k.startswith(start)}
+    ((variable, _),) = INTERPOLATION.findall(kafka["sasl_password"])
+    settings = KafkaSettings.model_validate({**kafka, "sasl_password": ENV_EXAMPLE[variable]})
+    return settings, kafka["sasl_password"]
+
+
+KAFKA_ENV = COMPOSE_SERVICES["kafka"]["environment"]
+LISTENERS = dict(entry.split("://") for entry in KAFKA_ENV["KAFKA_LISTENERS"].split(","))
+LISTENER_PROTOCOLS = dict(
+    entry.split(":") for entry in KAFKA_ENV["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+)
+
+
+@pytest.mark.parametrize("client", [*KAFKA_SERVICES, "kafka-init"])
+def test_compose_kafka_clients_authenticate_with_scram_as_the_user_the_broker_is_given(
+    client: str,
+) -> None:
+    settings, password = compose_kafka_settings(client)
+    advertised = dict(
+        entry.split("://") for entry in KAFKA_ENV["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    )
+    (listener,) = [name for name, at in advertised.items() if at == settings.bootstrap_servers]
+    formatting = COMPOSE_SERVICES["kafka-format"]
+
+    assert (settings.security_protocol, settings.sasl_mechanism) == (
+        "SASL_PLAINTEXT",
+        "SCRAM-SHA-512",
+    )
+    assert LISTENER_PROTOCOLS[listener] == settings.security_protocol
+    assert KAFKA_ENV[f"KAFKA_LISTENER_NAME_{listener}_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    # The broker's storage is formatted with this very user and password.
+    assert formatting["environment"]["SCRAM_PASSWORD"] == password
+    user = f"{settings.sasl_mechanism}=[name={settings.sasl_username},password=$$SCRAM_PASSWORD]"
+    assert user in formatting["command"][0]
+    assert formatting["volumes"] == COMPOSE_SERVICES["kafka"]["volumes"]
+    assert formatting["environment"]["CLUSTER_ID"] == KAFKA_ENV["CLUSTER_ID"]
+    assert COMPOSE_SERVICES["kafka"]["depends_on"]["kafka-format"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
+def test_compose_kafka_listens_without_authentication_only_on_its_loopback() -> None:
+    unauthenticated = {n: a for n, a in LISTENERS.items() if LISTENER_PROTOCOLS[n] == "PLAINTEXT"}
+
+    assert unauthenticated
+    assert [a for a in unauthenticated.values() if not a.startswith("127.0.0.1:")] == []
+    assert "127.0.0.1:9094" in " ".join(COMPOSE_SERVICES["kafka"]["healthcheck"]["test"])
+
+
 # --- .env.example ------------------------------------------------------------------------------
 
 ENV_EXAMPLE = {
@@ -266,7 +324,12 @@ def test_env_example_documents_every_variable_compose_reads() -> None:
 def test_env_example_secrets_are_fake_yet_pass_the_placeholder_check() -> None:
     # Fake so nobody mistakes them for real credentials; not in the refused list, so
     # `cp .env.example .env && docker compose --profile sim up` starts.
-    for name in ("POSTGRES_PASSWORD", "INGEST_TESSIE__TOKEN", "API_API_KEYS"):
+    for name in (
+        "POSTGRES_PASSWORD",
+        "INGEST_TESSIE__TOKEN",
+        "API_API_KEYS",
+        "KAFKA_SASL_PASSWORD",
+    ):
         value = ENV_EXAMPLE[name]
 
         assert re.search(r"dev-only|not-a", value), name
@@ -490,9 +553,46 @@ def test_each_kafka_service_gets_the_topic_contracts_replication(target: str, se
         for k, v in data.items()
         if k.startswith(f"{prefix(service)}KAFKA__")
     }
-    settings = KafkaSettings.model_validate(kafka)
+    # The password comes from a Secret (test_each_secret_setting_comes_from_a_named_secret).
+    settings = KafkaSettings.model_validate({**kafka, "sasl_password": "from-the-secret"})
     production = data[f"{prefix(service)}ENVIRONMENT"] == "production"
 
     # Production refuses a single copy (ServiceSettings); one broker on a laptop has one.
     assert settings.replication_factor == (3 if production else 1)
     assert settings.min_insync_replicas == (2 if production else 1)
+
+
+KAFKA_CA_DIR = "/etc/tc/kafka-ca"
+
+
+@pytest.mark.parametrize("service", KAFKA_SERVICES)
+def test_k8s_kafka_clients_use_sasl_ssl_with_their_own_user_and_the_mounted_ca(
+    service: str,
+) -> None:
+    data = find(RENDERED["base"], "ConfigMap", "tc-config")["data"]
+    start = f"{prefix(service)}KAFKA__"
+    kafka = {k.removeprefix(start).lower(): v for k, v in data.items() if k.startswith(start)}
+    container = container_of("base", service)
+    pod = rendered_deployment("base", service)["spec"]["template"]["spec"]
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == KAFKA_CA_DIR]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+
+    # Production settings as the pod gets them: the password from its Secret.
+    settings = ServiceSettings(
+        environment=data[f"{prefix(service)}ENVIRONMENT"],
+        kafka={**kafka, "sasl_password": "from-the-secret"},
+    ).kafka
+    assert (settings.security_protocol, settings.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert settings.sasl_username == f"tc-{service}"
+    assert settings.ssl_check_hostname is True
+    assert str(settings.ssl_cafile) == f"{KAFKA_CA_DIR}/ca.crt"
+    assert mount.get("readOnly") is True
+    assert volume["secret"] == {
+        "secretName": "tc-kafka-ca",
+        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+    }
+
+
+def test_k8s_gives_no_kafka_setting_to_the_api() -> None:
+    data = find(RENDERED["base"], "ConfigMap", "tc-config")["data"]
+    assert [k for k in data if k.startswith("API_KAFKA__")] == []

@@ -1,10 +1,12 @@
 """The event contracts are tolerant, frozen, UTC-only and keyed by vehicle."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from tc_common.events import MessageDeadLettered, TelemetrySampled
 from tc_common.slots import Slot
@@ -55,16 +57,51 @@ def test_vehicle_events_are_keyed_by_vin_and_round_trip_through_json() -> None:
     assert TelemetrySampled.model_validate_json(event.model_dump_json()) == event
 
 
-def test_a_dead_letter_keeps_the_original_key() -> None:
+def test_a_dead_letter_is_keyed_by_the_digest_of_the_source_key_never_by_the_key() -> None:
+    digest = hashlib.sha256(b"5YJ3E7EB0KF000001").hexdigest()
     letter = MessageDeadLettered(
         consumer="store",
         source_topic="vehicle.telemetry.v1",
-        key="VIN1",
-        payload="{}",
+        key_sha256=digest,
+        payload="{vehicle_id: string(17)}",
         reason="sampled_at: Field required",
         failed_at=NOW,
     )
-    assert letter.kafka_key() == b"VIN1"
+    assert letter.kafka_key() == digest.encode()
+
+
+def test_dead_letters_of_either_kind_of_v1_parse_as_the_other() -> None:
+    """Within version 1 the letter gained optional fields and stopped filling ``key``: a letter
+    of an earlier release still parses, and a new one parses for a reader of that release."""
+    earlier = MessageDeadLettered.model_validate_json(
+        '{"schema_version": 1, "consumer": "store", "source_topic": "vehicle.telemetry.v1",'
+        ' "source_partition": 0, "source_offset": 7, "key": "VIN1", "payload": "{}",'
+        ' "reason": "sampled_at: Field required", "failed_at": "2026-11-25T06:30:00Z"}'
+    )
+    assert earlier.kafka_key() == b"VIN1"
+
+    class EarlierReader(BaseModel):  # MessageDeadLettered as it was
+        schema_version: Literal[1]
+        consumer: str
+        source_topic: str
+        source_partition: int | None = None
+        source_offset: int | None = None
+        key: str | None = None
+        payload: str
+        reason: str
+        failed_at: AwareDatetime
+
+    now = MessageDeadLettered(
+        consumer="store",
+        source_topic="vehicle.telemetry.v1",
+        key_sha256="0" * 64,
+        payload="{}",
+        body_sha256="1" * 64,
+        body_bytes=2,
+        reason="r",
+        failed_at=NOW,
+    )
+    assert EarlierReader.model_validate_json(now.model_dump_json()).key is None
 
 
 def test_a_slot_given_in_local_time_across_the_clocks_going_back_is_valid_and_utc() -> None:

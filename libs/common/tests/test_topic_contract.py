@@ -57,7 +57,8 @@ def test_production_refuses_a_single_copy_of_each_message() -> None:
     with pytest.raises(ValidationError, match="cannot exceed replication_factor"):
         KafkaSettings(replication_factor=1, min_insync_replicas=2)
     replicated = ServiceSettings(
-        environment="production", kafka={"replication_factor": 3, "min_insync_replicas": 2}
+        environment="production",
+        kafka={"replication_factor": 3, "min_insync_replicas": 2, "security_protocol": "SSL"},
     )
     assert replicated.kafka.replication_factor == 3
 

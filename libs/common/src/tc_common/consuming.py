@@ -33,6 +33,7 @@ from faststream.message import StreamMessage
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 
+from tc_common.dead_letters import body_bytes, sha256_hex, shape_of, values_of, withhold
 from tc_common.events import MessageDeadLettered
 from tc_common.logging import redact
 from tc_common.topics import DEAD_LETTER_V1
@@ -86,8 +87,18 @@ class FailurePolicy:
         return ceiling / 2 + ceiling / 2 * jitter
 
 
-def reason_of(error: BaseException) -> str:
-    """One line saying why, without echoing input values or secrets."""
+def reason_of(error: BaseException, msg: StreamMessage[Any] | None = None) -> str:
+    """One line saying why, without echoing input values or secrets: schema errors without
+    their input, and any other error's text with every value of ``msg`` withheld (a database
+    error, say, quotes the value it refused)."""
+    why = _reason(error)
+    if msg is None:
+        return why
+    key = getattr(msg.raw_message, "key", None)
+    return withhold(why, values_of(body_bytes(msg.body), key if isinstance(key, bytes) else None))
+
+
+def _reason(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         parts = []
         for err in error.errors(include_input=False, include_url=False):
@@ -167,7 +178,7 @@ def failure_middleware(
                     if kind == "permanent" or (
                         kind == "unknown" and attempt >= policy.max_attempts
                     ):
-                        why = _body_problem(msg.body) or reason_of(error)
+                        why = _body_problem(msg.body) or reason_of(error, msg)
                         if kind == "unknown":
                             why = f"{why} (failed {attempt} times)"
                         broker: KafkaBroker = self.context.get("broker")
@@ -183,7 +194,7 @@ def failure_middleware(
                         getattr(record, "offset", "?"),
                         kind,
                         attempt,
-                        reason_of(error),
+                        reason_of(error, msg),
                         delay_s,
                     )
                     metrics.waiting.labels(topic=topic).set(1)
@@ -198,16 +209,20 @@ def failure_middleware(
 async def _dead_letter(
     broker: KafkaBroker, service: str, msg: StreamMessage[Any], why: str
 ) -> None:
+    """Publish where the message is, why it failed and its shape; none of its values (its key
+    can be a VIN, its body an invitation code or an email address): ``tc_common.dead_letters``."""
     record = msg.raw_message
     key = getattr(record, "key", None)
-    body = msg.body
+    raw = body_bytes(msg.body)
     letter = MessageDeadLettered(
         consumer=service,
         source_topic=getattr(record, "topic", "?"),
         source_partition=getattr(record, "partition", None),
         source_offset=getattr(record, "offset", None),
-        key=key.decode("utf-8", "replace") if isinstance(key, bytes) else None,
-        payload=redact(body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)),
+        key_sha256=sha256_hex(key) if isinstance(key, bytes) else None,
+        payload=shape_of(raw),
+        body_sha256=sha256_hex(raw),
+        body_bytes=len(raw),
         reason=why,
         failed_at=datetime.now(UTC),
     )

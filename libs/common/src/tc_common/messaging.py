@@ -17,6 +17,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from tc_common.consuming import FailurePolicy, failure_middleware
+from tc_common.kafka_security import broker_security, client_options
 from tc_common.settings import KafkaSettings
 from tc_common.topics import CONTRACT
 
@@ -39,9 +40,11 @@ def build_broker(
 ) -> KafkaBroker:
     """A broker with Prometheus metrics and the consumers' ``failures`` policy (dead letters,
     retries; ``tc_common.consuming``), acks from all replicas; its producer is not idempotent
-    (see below), so a retried publish can reach the topic twice."""
+    (see below), so a retried publish can reach the topic twice. It connects with the
+    settings' TLS and SASL/SCRAM (``tc_common.kafka_security``)."""
     return KafkaBroker(
         kafka.bootstrap_servers,
+        security=broker_security(kafka),
         client_id=f"tc-{service}",
         request_timeout_ms=kafka.request_timeout_ms,
         middlewares=(
@@ -77,7 +80,7 @@ async def ensure_topics(kafka: KafkaSettings, topics: Sequence[str]) -> dict[str
     """Create the topics a service needs that do not exist yet, configured by the contract
     (idempotent); returns how existing topics differ from it (each is logged as a warning, not
     changed: an operator decides whether a topic's retention changes)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(kafka))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -4,9 +4,10 @@ Settings are built once, in a service's composition root (``create_app(settings=
 fail fast: a missing or placeholder secret stops the service at start, not at first use.
 """
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tc_common.clock import Clock, system_or_shifted
@@ -21,8 +22,49 @@ def reject_placeholder(name: str, value: SecretStr | None) -> None:
 
 
 class KafkaSettings(BaseModel):
+    # A refused setting must not echo the SASL password in the start-up error.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     bootstrap_servers: str = Field(
         default="localhost:9092", description="Comma-separated host:port list."
+    )
+    # How clients reach the brokers (tc_common.kafka_security builds every client from these):
+    # TLS with SSL and SASL_SSL, SASL/SCRAM authentication with SASL_PLAINTEXT and SASL_SSL.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL. Production refuses the two "
+        "without TLS.",
+    )
+    ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA(s) that signed the brokers' certificates; unset: the "
+        "system's trust store. SSL and SASL_SSL only.",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None,
+        description="PEM file of this client's certificate, for brokers that require one "
+        "(mutual TLS). SSL and SASL_SSL only.",
+    )
+    ssl_keyfile: Path | None = Field(
+        default=None,
+        description="PEM file of the client certificate's private key; unset: it is in "
+        "ssl_certfile.",
+    )
+    ssl_check_hostname: bool = Field(
+        default=True,
+        description="Refuse a broker whose certificate is not for the host connected to. "
+        "Production refuses false.",
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512",
+        description="The SASL mechanism of SASL_PLAINTEXT and SASL_SSL (PLAIN is not offered: "
+        "it sends the password itself).",
+    )
+    sasl_username: str | None = Field(
+        default=None, description="The SCRAM user; SASL_PLAINTEXT and SASL_SSL only."
+    )
+    sasl_password: SecretStr | None = Field(
+        default=None, description="The SCRAM user's password (a secret); with sasl_username."
     )
     # The topic contract's deployment part (tc_common.topics.CONTRACT has each topic's
     # retention): applied when a service creates a missing topic, checked on existing ones.
@@ -50,6 +92,34 @@ class KafkaSettings(BaseModel):
         description="A consumer that does not poll for this long leaves its group. A handler "
         "that waits longer (a database outage) keeps polling with its partitions paused.",
     )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> "KafkaSettings":
+        # A setting that would be ignored is a mistake in the deployment: refuse it.
+        tls_options = (self.ssl_cafile, self.ssl_certfile, self.ssl_keyfile)
+        if not self.uses_tls and (any(tls_options) or not self.ssl_check_hostname):
+            raise ValueError(
+                "ssl_cafile, ssl_certfile, ssl_keyfile and ssl_check_hostname need "
+                "security_protocol SSL or SASL_SSL"
+            )
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError("ssl_keyfile needs ssl_certfile (the certificate it belongs to)")
+        if self.uses_sasl and (not self.sasl_username or self.sasl_password is None):
+            raise ValueError(f"{self.security_protocol} needs sasl_username and sasl_password")
+        if not self.uses_sasl and (self.sasl_username or self.sasl_password is not None):
+            raise ValueError(
+                "sasl_username and sasl_password need security_protocol SASL_PLAINTEXT or SASL_SSL"
+            )
+        reject_placeholder("sasl_password", self.sasl_password)
+        return self
 
     @model_validator(mode="after")
     def _insync_within_replicas(self) -> "KafkaSettings":
@@ -116,6 +186,20 @@ class ServiceSettings(BaseSettings):
                 "production needs kafka.replication_factor >= 2 and kafka.min_insync_replicas "
                 ">= 2, so that an acknowledged message is on two brokers"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_encrypted_in_production(self) -> "ServiceSettings":
+        # Telemetry (positions), invitation codes and email addresses cross the network to the
+        # brokers: in production only over TLS that checks whom it talks to.
+        if self.uses_kafka and self.environment == "production":
+            if not self.kafka.uses_tls:
+                raise ValueError(
+                    "production needs kafka.security_protocol SSL or SASL_SSL (TLS); "
+                    f"{self.kafka.security_protocol} sends everything in clear"
+                )
+            if not self.kafka.ssl_check_hostname:
+                raise ValueError("production needs kafka.ssl_check_hostname true")
         return self
 
     @model_validator(mode="after")

@@ -17,9 +17,24 @@ from tc_devstack.net import free_port, wait_for_port
 
 
 class LocalKafka:
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    """A Tansu broker on ``port``. With ``advertised_port`` it tells clients (in metadata) to
+    connect to that port of 127.0.0.1 instead: where a proxy in front of it listens (the TLS
+    tests put one there, since Tansu itself serves no TLS). With ``authentication`` it requires
+    SASL of every client (its SCRAM exchange does not complete with aiokafka: a client gets as
+    far as its first SCRAM message)."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        log_path: Path | None = None,
+        *,
+        advertised_port: int | None = None,
+        authentication: bool = False,
+    ) -> None:
         self.port = port or free_port()
         self.host = "127.0.0.1"
+        self.advertised_port = advertised_port or self.port
+        self.authentication = authentication
         self._log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -29,6 +44,7 @@ class LocalKafka:
 
     def start(self, timeout_s: float = 30.0) -> "LocalKafka":
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port}"
         log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._proc = subprocess.Popen(
             [
@@ -37,9 +53,10 @@ class LocalKafka:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
+                *(["--authentication"] if self.authentication else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

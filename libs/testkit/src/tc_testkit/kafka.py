@@ -4,9 +4,13 @@ Every service's integration tests produced messages and read a topic from its st
 they had what they waited for, each with its own consumer loop. These are the one producer and
 the one reader. The broker lives for the whole test session and its topics keep what other
 tests wrote, so the reader takes a ``keep`` function that picks this test's messages out.
+
+Each takes where the broker is as its bootstrap servers, or as ``KafkaSettings`` (with TLS or
+SASL): the clients connect with the services' own ``tc_common.kafka_security.client_options``.
 """
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -14,7 +18,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from tc_common.events import Event
+from tc_common.events import Event, MessageDeadLettered
+from tc_common.kafka_security import client_options
 from tc_common.messaging import ensure_topics
 from tc_common.settings import KafkaSettings
 
@@ -25,12 +30,23 @@ E = TypeVar("E", bound=Event)
 # .value (bytes or None).
 Record = Any
 Message = Event | tuple[bytes | None, bytes]
+Broker = str | KafkaSettings
+"""Where the broker is: its bootstrap servers (plain TCP), or settings (TLS, SASL)."""
 
 
-async def produce(bootstrap_servers: str, topic: str, messages: Iterable[Message]) -> None:
+def settings_of(broker: Broker) -> KafkaSettings:
+    return broker if isinstance(broker, KafkaSettings) else KafkaSettings(bootstrap_servers=broker)
+
+
+def options_of(broker: Broker) -> dict[str, Any]:
+    """aiokafka's connection arguments for ``broker``, as the services build theirs."""
+    return client_options(settings_of(broker))
+
+
+async def produce(bootstrap_servers: Broker, topic: str, messages: Iterable[Message]) -> None:
     """Send ``messages`` to ``topic`` in order, each acknowledged before the next: an event as
     JSON under its own key, a ``(key, value)`` pair as it is (a malformed message, say)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**options_of(bootstrap_servers), acks="all")
     await producer.start()
     try:
         for message in messages:
@@ -44,7 +60,7 @@ async def produce(bootstrap_servers: str, topic: str, messages: Iterable[Message
 
 
 async def consume(
-    bootstrap_servers: str,
+    bootstrap_servers: Broker,
     topics: str | Sequence[str],
     keep: Callable[[Record], T | None],
     *,
@@ -57,7 +73,7 @@ async def consume(
     names = [topics] if isinstance(topics, str) else list(topics)
     consumer = AIOKafkaConsumer(
         *names,
-        bootstrap_servers=bootstrap_servers,
+        **options_of(bootstrap_servers),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -78,7 +94,7 @@ async def consume(
 
 
 async def first(
-    bootstrap_servers: str,
+    bootstrap_servers: Broker,
     topics: str | Sequence[str],
     keep: Callable[[Record], T | None],
     *,
@@ -117,11 +133,27 @@ def keyed(
     return keep
 
 
-async def age_out(bootstrap_servers: str, topics: Sequence[str]) -> None:
+def dead_letters_of(
+    key: bytes, source_topic: str | None = None
+) -> Callable[[Record], MessageDeadLettered | None]:
+    """A ``keep`` for ``consume`` and ``first``: the dead letters of messages under ``key``
+    (from ``source_topic``, when given). A letter carries the key's digest, never the key."""
+    digest = hashlib.sha256(key).hexdigest()
+
+    def keep(record: Record) -> MessageDeadLettered | None:
+        letter = event_of(MessageDeadLettered, record)
+        if letter is None or letter.key_sha256 != digest:
+            return None
+        return letter if source_topic in (None, letter.source_topic) else None
+
+    return keep
+
+
+async def age_out(bootstrap_servers: Broker, topics: Sequence[str]) -> None:
     """Empty ``topics``, as if every message had aged out of retention: delete them and create
     them again by the topic contract. (Apache Kafka deletes in the background: they are created
     again only once they are gone.)"""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**options_of(bootstrap_servers))
     await admin.start()
     try:
         await admin.delete_topics(list(topics))
@@ -133,14 +165,14 @@ async def age_out(bootstrap_servers: str, topics: Sequence[str]) -> None:
             await asyncio.sleep(0.2)
     finally:
         await admin.close()
-    await ensure_topics(KafkaSettings(bootstrap_servers=bootstrap_servers), topics)
+    await ensure_topics(settings_of(bootstrap_servers), topics)
 
 
-async def topics_holding(bootstrap_servers: str, needle: bytes) -> set[str]:
+async def topics_holding(bootstrap_servers: Broker, needle: bytes) -> set[str]:
     """The topics on the broker with a record whose key or value contains ``needle``: every
     topic, from its start to its end now (internal ones, such as consumer offsets, included)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
+        group_id=None, enable_auto_commit=False, **options_of(bootstrap_servers)
     )
     await consumer.start()
     found: set[str] = set()

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -97,12 +98,15 @@ async def test_malformed_sample_lands_on_the_dead_letter_topic(
         [(vin.encode(), b'{"vehicle_id": "no dates"}'), sample(vin, 0, 50.0)],
     )
 
-    letters = await consume_until(kafka, DEAD_LETTER_V1, vin.encode(), count=1)
+    # A dead letter is keyed by the digest of the source key, never by a VIN.
+    digest = hashlib.sha256(vin.encode()).hexdigest()
+    letters = await consume_until(kafka, DEAD_LETTER_V1, digest.encode(), count=1)
     changes = await consume_until(kafka, STATE_OF_CHARGE_CHANGED_V1, vin.encode(), count=1)
 
     (letter,) = [MessageDeadLettered.model_validate_json(v) for v in letters]
     assert (letter.consumer, letter.source_topic) == ("forecast", TELEMETRY_SAMPLED_V1)
-    assert letter.payload == '{"vehicle_id": "no dates"}'
+    assert letter.payload == "{vehicle_id: string(8)}"
+    assert letter.body_sha256 == hashlib.sha256(b'{"vehicle_id": "no dates"}').hexdigest()
     assert [StateOfChargeChanged.model_validate_json(v).battery_level_pct for v in changes] == [
         50.0
     ]

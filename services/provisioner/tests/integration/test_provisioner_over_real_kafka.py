@@ -9,6 +9,7 @@ test has a fresh database of its own.
 import asyncio
 import contextlib
 import hashlib
+import json
 import re
 import shutil
 import tempfile
@@ -24,12 +25,12 @@ from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
 from tc_common.clock import FixedClock
-from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
 from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V2
 from tc_devstack import LocalKafka, LocalPostgres
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
-from tc_testkit.kafka import age_out, consume, produce, topics_holding
+from tc_testkit.kafka import age_out, consume, dead_letters_of, first, produce, topics_holding
 from tc_testkit.waiting import eventually
 
 from .. import support  # noqa: TID252
@@ -255,22 +256,31 @@ async def test_database_outage_makes_it_unready_and_requests_wait_for_the_databa
     assert 'tc_dead_letters_total{topic="provisioning.requested.v2"}' not in metrics
 
 
-async def test_malformed_request_lands_on_the_dead_letter_topic(
+async def test_malformed_request_lands_on_the_dead_letter_topic_without_its_values(
     kafka: LocalKafka, database_url: str
 ) -> None:
+    """An old-style request (the invitation code in clear, no digest) is refused; its letter
+    says where it was and what shape it had, never the email or the code."""
     (code,) = new_codes(1)
     key = f"bad-{uuid.uuid4()}".encode()
+    email = f"{uuid.uuid4().hex[:8]}@example.org"
+    old_style = json.dumps({"email": email, "invitation_code": code}).encode()
     after = request(code)
     settings = settings_for(kafka, database_url, [code])
     async with running(create_app(settings, clock=FixedClock(FIRST_START))):
-        await produce(
-            kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [(key, b'{"email": "x"}'), after]
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [(key, old_style), after])
+        letter = await first(
+            kafka.bootstrap_servers,
+            DEAD_LETTER_V1,
+            dead_letters_of(key, PROVISIONING_REQUESTED_V2),
+            what="the old-style request's dead letter",
         )
-        letters = await consume_until(kafka, DEAD_LETTER_V1, {key}, count=1)
         answers = await answers_to(kafka, [after], count=1)
 
-    (letter,) = [MessageDeadLettered.model_validate_json(v) for v in letters]
-    assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V2)
+    assert letter.consumer == "provisioner"
+    assert letter.body_sha256 == hashlib.sha256(old_style).hexdigest()
+    assert email not in letter.model_dump_json()
+    assert code not in letter.model_dump_json()
     assert [a.outcome for a in answers] == ["accepted"]
 
 

@@ -9,6 +9,7 @@ and failed again, forever. (A value the database refuses that the schema let thr
 dead-lettered too: tests/test_handlers.py.)
 """
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from tc_common.topics import (
 )
 from tc_testkit.events import AT, telemetry_sample
 from tc_testkit.history import drive
-from tc_testkit.kafka import Record, consume, event_of, produce
+from tc_testkit.kafka import Record, consume, dead_letters_of, event_of, produce
 from tc_testkit.waiting import eventually
 
 from .. import market_events  # noqa: TID252
@@ -37,12 +38,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 NESTING = 100_000  # deep enough for a RecursionError in a recursive JSON decoder
 
 
-def letters_for(topic: str, key: bytes) -> Callable[[Record], MessageDeadLettered | None]:
+def letter_of(body: bytes) -> Callable[[Record], MessageDeadLettered | None]:
+    """The dead letter of the message whose body is ``body`` (a letter has its digest only)."""
+    digest = hashlib.sha256(body).hexdigest()
+
     def keep(record: Record) -> MessageDeadLettered | None:
         letter = event_of(MessageDeadLettered, record)
-        if letter is None or letter.source_topic != topic or letter.key != key.decode():
-            return None
-        return letter
+        return letter if letter is not None and letter.body_sha256 == digest else None
 
     return keep
 
@@ -70,10 +72,11 @@ async def test_poison_between_valid_messages_is_dead_lettered_and_the_partition_
     rate_day = AT.date().replace(year=2030 + uuid.uuid4().int % 60)
     valid = market_events.exchange_rates(rate_date=rate_day + timedelta(days=1))
     zero = {**valid.model_dump(mode="json"), "rate_date": str(rate_day), "rates": {"NOK": 0.0}}
+    zero_body = json.dumps(zero).encode()
     await produce(
         kafka.bootstrap_servers,
         EXCHANGE_RATES_PUBLISHED_V1,
-        [(valid.kafka_key(), json.dumps(zero).encode()), valid],
+        [(valid.kafka_key(), zero_body), valid],
     )
 
     async with run_store(store_settings):
@@ -102,27 +105,21 @@ async def test_poison_between_valid_messages_is_dead_lettered_and_the_partition_
         telemetry_letters = await consume(
             kafka.bootstrap_servers,
             DEAD_LETTER_V1,
-            letters_for(TELEMETRY_SAMPLED_V1, key),
+            dead_letters_of(key, TELEMETRY_SAMPLED_V1),
             until=lambda got: len(got) >= 2,
             timeout_s=STORE_TIMEOUT_S,
         )
         drive_letters = await consume(
             kafka.bootstrap_servers,
             DEAD_LETTER_V1,
-            letters_for(DRIVE_RECORDED_V1, key),
+            dead_letters_of(key, DRIVE_RECORDED_V1),
             until=bool,
             timeout_s=STORE_TIMEOUT_S,
         )
         rate_letters = await consume(
             kafka.bootstrap_servers,
             DEAD_LETTER_V1,
-            lambda r: (
-                letter
-                if (letter := event_of(MessageDeadLettered, r)) is not None
-                and letter.source_topic == EXCHANGE_RATES_PUBLISHED_V1
-                and str(rate_day) in letter.payload
-                else None
-            ),
+            letter_of(zero_body),
             until=bool,
             timeout_s=STORE_TIMEOUT_S,
         )
@@ -134,4 +131,91 @@ async def test_poison_between_valid_messages_is_dead_lettered_and_the_partition_
     assert "drive_id" in drive_letters[0].reason
     assert [letter.source_topic for letter in rate_letters] == [EXCHANGE_RATES_PUBLISHED_V1]
     assert "rates" in rate_letters[0].reason
-    assert json.loads(rate_letters[0].payload)["rate_date"] == str(rate_day)
+    assert "rates: {NOK: number}" in rate_letters[0].payload
+
+
+EMAIL = "dora.driver@example.com"
+INVITATION = "INV-7Q2M-X9KD-4TZP"
+
+
+async def source_of(bootstrap_servers: str, topic: str, body: bytes) -> tuple[int, int]:
+    """Where ``body`` is on ``topic``: its partition and offset."""
+    found = await consume(
+        bootstrap_servers,
+        topic,
+        lambda r: (r.partition, r.offset) if r.value == body else None,
+        until=bool,
+    )
+    assert found, f"{body!r} is not on {topic}"
+    return found[0]
+
+
+async def test_a_dead_letter_says_where_why_and_what_shape_but_repeats_no_value(
+    kafka: Any, store_settings: Any, run_store: Any
+) -> None:
+    """Issue 10 part 4: a dead letter copied the whole body (and its key, a VIN) into
+    ``ops.deadletter.v1``, and a schema error's location could quote a map key (an email
+    address) in the reason. Now it carries the source offset, the digests of body and key, the
+    body's size and shape and the reason, and none of the message's values."""
+    vin = f"5YJ3E7EB{uuid.uuid4().hex[:9].upper()}"
+    key = vin.encode()
+    sample = {
+        **telemetry_sample(vin, AT).model_dump(mode="json"),
+        "sampled_at": "yesterday",
+        "contact_email": EMAIL,
+        "invitation_code": INVITATION,
+    }
+    sample_body = json.dumps(sample).encode()
+    # The email address as a map key: a schema error's location names the key it refused.
+    rate_day = AT.date().replace(year=2030 + uuid.uuid4().int % 60)
+    rates = market_events.exchange_rates(rate_date=rate_day).model_dump(mode="json")
+    rates_body = json.dumps({**rates, "rates": {EMAIL: 11.5, "NOK": INVITATION, "SEK": vin}})
+    rates_key = b"EUR"
+    await produce(kafka.bootstrap_servers, TELEMETRY_SAMPLED_V1, [(key, sample_body)])
+    await produce(
+        kafka.bootstrap_servers, EXCHANGE_RATES_PUBLISHED_V1, [(rates_key, rates_body.encode())]
+    )
+    poison = [
+        (TELEMETRY_SAMPLED_V1, key, sample_body, "sampled_at"),
+        (EXCHANGE_RATES_PUBLISHED_V1, rates_key, rates_body.encode(), "rates"),
+    ]
+
+    sources = [await source_of(kafka.bootstrap_servers, t, body) for t, _, body, _ in poison]
+
+    async with run_store(store_settings):
+        letters = []
+        for (topic, *_), (partition, offset) in zip(poison, sources, strict=True):
+            found = await consume(
+                kafka.bootstrap_servers,
+                DEAD_LETTER_V1,
+                lambda r, at=(topic, partition, offset): (
+                    (r, e)
+                    if (e := event_of(MessageDeadLettered, r))
+                    and (e.source_topic, e.source_partition, e.source_offset) == at
+                    else None
+                ),
+                until=bool,
+                timeout_s=STORE_TIMEOUT_S,
+            )
+            assert found, f"no dead letter of the poison on {topic}"
+            letters.append(found[0])
+
+    for (topic, source_key, body, field), (record, letter) in zip(poison, letters, strict=True):
+        in_clear = [
+            value
+            for value in (vin, EMAIL, INVITATION)
+            if value.encode() in record.value or value.encode() in (record.key or b"")
+        ]
+        assert in_clear == [], f"the dead letter of {topic} repeats {in_clear}"
+        assert letter.consumer == "store"
+        assert letter.body_sha256 == hashlib.sha256(body).hexdigest()
+        assert letter.body_bytes == len(body)
+        assert letter.key_sha256 == hashlib.sha256(source_key).hexdigest()
+        assert record.key == letter.key_sha256.encode()
+        assert field in letter.reason
+        assert letter.key is None
+    sample_shape = letters[0][1].payload
+    assert "sampled_at: string(9)" in sample_shape
+    assert "vehicle_id: string(17)" in sample_shape
+    assert "<key>: string(23)" in sample_shape  # contact_email: no contract has such a field
+    assert "rates: {<key>: number, NOK: string(18), SEK: string(17)}" in letters[1][1].payload
