@@ -9,8 +9,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tc_api import openapi_doc
 
 DOCUMENT = openapi_doc.document()
@@ -155,15 +153,3 @@ def _has_example(operation: dict[str, Any]) -> bool:
 def test_every_operation_shows_an_example_answer() -> None:
     missing = [where for where, operation in _operations() if not _has_example(operation)]
     assert not missing, f"operations without a response example: {missing}"
-
-
-@pytest.mark.parametrize("zone", ["NO1", "no3", "Se4", "dk2", "FI", "fi"])
-def test_the_declared_zone_pattern_admits_what_the_server_accepts(zone: str) -> None:
-    pattern = DOCUMENT["paths"]["/v1/prices/{zone}"]["get"]["parameters"][0]["schema"]["pattern"]
-    assert re.fullmatch(pattern, zone)
-
-
-@pytest.mark.parametrize("zone", ["NO6", "SE", "DE", "NO", "XX1"])
-def test_the_declared_zone_pattern_refuses_what_the_server_refuses(zone: str) -> None:
-    pattern = DOCUMENT["paths"]["/v1/prices/{zone}"]["get"]["parameters"][0]["schema"]["pattern"]
-    assert not re.fullmatch(pattern, zone)
