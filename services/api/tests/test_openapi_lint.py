@@ -7,9 +7,11 @@ Walks the document the app generates (the committed copy equals it: test_openapi
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 from tc_api import openapi_doc
+from tc_api.schemas import PlanTrigger
+from tc_common.events import ChargePlanPublished
 
 DOCUMENT = openapi_doc.document()
 SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
@@ -153,3 +155,7 @@ def _has_example(operation: dict[str, Any]) -> bool:
 def test_every_operation_shows_an_example_answer() -> None:
     missing = [where for where, operation in _operations() if not _has_example(operation)]
     assert not missing, f"operations without a response example: {missing}"
+
+
+def test_the_plan_triggers_declared_are_the_events_own() -> None:
+    assert get_args(PlanTrigger) == get_args(ChargePlanPublished.model_fields["trigger"].annotation)

@@ -521,12 +521,23 @@ class PlanSlotOut(_Response):
     price_is_forecast: bool = Field(description="False when the price is published.")
 
 
+# The event's triggers, declared so a client sees the enum; a test keeps the two equal.
+PlanTrigger = Literal[
+    "plugged_in",
+    "prices_published",
+    "forecast_updated",
+    "state_changed",
+    "profile_updated",
+    "scheduled",
+]
+
+
 class ChargePlanOut(_Response):
     """When to charge, how much, what it will cost (with a range) and why."""
 
     vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     issued_at: AwareDatetime = Field(description="When the plan was made (UTC).")
-    trigger: str = Field(
+    trigger: PlanTrigger = Field(
         description="What made the planner plan again.", examples=["prices_published"]
     )
     status: Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"] = Field(
