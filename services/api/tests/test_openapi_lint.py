@@ -159,3 +159,16 @@ def test_every_operation_shows_an_example_answer() -> None:
 
 def test_the_plan_triggers_declared_are_the_events_own() -> None:
     assert get_args(PlanTrigger) == get_args(ChargePlanPublished.model_fields["trigger"].annotation)
+
+
+def test_every_optional_parameter_says_its_default() -> None:
+    # A fixed default is a value in the schema; one that depends on the clock or on another
+    # parameter (the windows' 'from' and 'to') is written in the description.
+    missing = [
+        where
+        for where, parameter in _parameters()
+        if not parameter.get("required")
+        and "default" not in parameter["schema"]
+        and "(default:" not in parameter.get("description", "")
+    ]
+    assert not missing, f"optional parameters without a default: {missing}"

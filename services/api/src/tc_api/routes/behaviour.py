@@ -209,17 +209,13 @@ async def get_plans(
     from_at: PlansFrom = None,
     to_at: PlansTo = None,
     limit: Annotated[
-        int | None,
+        int,
         Query(
             description=f"Most plans to return, a count of {domain.MIN_LIMIT}.."
-            f"{domain.MAX_PLANS_LIMIT} (default {domain.DEFAULT_PLANS_LIMIT}).",
-            json_schema_extra={
-                "minimum": domain.MIN_LIMIT,
-                "maximum": domain.MAX_PLANS_LIMIT,
-                "default": domain.DEFAULT_PLANS_LIMIT,
-            },
+            f"{domain.MAX_PLANS_LIMIT}.",
+            json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_PLANS_LIMIT},
         ),
-    ] = None,
+    ] = domain.DEFAULT_PLANS_LIMIT,
 ) -> ChargePlansPage:
     """Every plan issued in the window (at most 31 days), newest first."""
     try:

@@ -104,25 +104,19 @@ async def get_telemetry(
             examples=["2026-11-26T00:00:00Z"],
         ),
     ] = None,
+    # The defaults are the domain's own, written here so the document shows them as values;
+    # the bounds are declared for clients, the domain checks them and names them in its 422.
     limit: Annotated[
-        int | None,
+        int,
         Query(
             description=f"Most samples to return, a count of {domain.MIN_LIMIT}.."
-            f"{domain.MAX_LIMIT} (default {domain.DEFAULT_LIMIT}).",
-            json_schema_extra={
-                "minimum": domain.MIN_LIMIT,
-                "maximum": domain.MAX_LIMIT,
-                "default": domain.DEFAULT_LIMIT,
-            },
+            f"{domain.MAX_LIMIT}.",
+            json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_LIMIT},
         ),
-    ] = None,
-    order: Annotated[
-        domain.SortOrder | None,
-        Query(
-            description=f"By sampled_at (default {domain.DEFAULT_ORDER}).",
-            json_schema_extra={"default": domain.DEFAULT_ORDER},
-        ),
-    ] = None,
+    ] = domain.DEFAULT_LIMIT,
+    order: Annotated[domain.SortOrder, Query(description="By sampled_at.")] = (
+        domain.DEFAULT_ORDER
+    ),
 ) -> TelemetryPage:
     try:
         query = domain.resolve_query(
