@@ -6,14 +6,15 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SERVICES := ingest store forecast api provisioner
 ASYNCAPI_SERVICES := ingest store forecast provisioner
 
-.PHONY: help install run test test-moments lint fmt typecheck imports asyncapi asyncapi-check test-fast clean bench-prices bench-planner plots
+.PHONY: help install run test test-moments lint fmt typecheck imports asyncapi asyncapi-check openapi openapi-check test-fast clean bench-prices bench-planner plots
 
 help:
 	@echo "make run    start broker, PostgreSQL, Tessie simulator and the five services (Ctrl-C stops)"
 	@echo "make test   install everything and run every check and test (what CI runs)"
 	@echo "make plots  draw each vehicle's learnt rhythm and charge plan from the running API (VIN=, ZONE=)"
 	@echo "make test-moments   the whole system at every pinned moment of tc_testkit.moments"
-	@echo "make lint | fmt | typecheck | imports | asyncapi | asyncapi-check | test-fast | clean"
+	@echo "make openapi  write the api's OpenAPI document to docs/openapi/api.json (commit it)"
+	@echo "make lint | fmt | typecheck | imports | asyncapi | asyncapi-check | openapi-check | test-fast | clean"
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -57,7 +58,19 @@ asyncapi-check: install
 		diff -u docs/asyncapi/$$s.yaml $$tmp/$$s.yaml || { echo "AsyncAPI of $$s drifted: run 'make asyncapi' and commit"; exit 1; }; \
 	done; rm -rf $$tmp; echo "AsyncAPI documents match the code"
 
-test: install lint typecheck imports asyncapi-check
+# The api's OpenAPI document is a contract too: generated from create_app with dummy settings
+# (nothing is connected), keys sorted, committed, and checked for drift in `make test`.
+openapi: install
+	@$(UV) run --no-sync python -m tc_api.openapi_doc docs/openapi/api.json
+	@echo "docs/openapi/api.json"
+
+openapi-check: install
+	@tmp=$$(mktemp -d); \
+	$(UV) run --no-sync python -m tc_api.openapi_doc $$tmp/api.json || exit 1; \
+	diff -u docs/openapi/api.json $$tmp/api.json || { echo "OpenAPI drifted: run 'make openapi' and commit"; exit 1; }; \
+	rm -rf $$tmp; echo "OpenAPI document matches the code"
+
+test: install lint typecheck imports asyncapi-check openapi-check
 	$(UV) run --no-sync pytest -q -m "not all_moments"
 
 # The slow part of the moment matrix (tc_testkit.moments): the whole system started at each

@@ -8,6 +8,7 @@ from tc_api.domain import (
     InvalidQueryError,
     SortOrder,
     TelemetryQuery,
+    describe_duration,
     resolve_query,
 )
 
@@ -153,3 +154,18 @@ def test_an_invalid_query_is_refused_with_a_message_naming_the_parameter(
 
     assert raised.value.parameter == parameter
     assert message in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(hours=24), "24 hours"),
+        (timedelta(hours=72), "3 days"),
+        (timedelta(days=7), "7 days"),
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(minutes=90), "90 minutes"),
+        (timedelta(seconds=45), "45 seconds"),
+    ],
+)
+def test_durations_are_described_as_a_reader_writes_them(delta: timedelta, text: str) -> None:
+    assert describe_duration(delta) == text

@@ -119,6 +119,15 @@ BIDDING_ZONES: tuple[str, ...] = (
     "DK2",
     "FI",
 )
+# BIDDING_ZONES in any case, as a JSON Schema (ECMA) pattern: it has no case-insensitive flag.
+BIDDING_ZONE_PATTERN = (
+    "^("
+    + "|".join(
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in zone)
+        for zone in BIDDING_ZONES
+    )
+    + ")$"
+)
 # Without from/to a price query covers yesterday's last hours, today and the published
 # day-ahead: 24 h back from the current hour and 72 h in all.
 DEFAULT_PRICE_LOOKBACK = timedelta(hours=24)
@@ -396,3 +405,14 @@ def no_profile_yet(vehicle_id: str, counts: HistoryCounts) -> str:
         f"profile once it has learned from them (learning until {READY_AFTER_DAYS} days of "
         "history, then ready)"
     )
+
+
+def describe_duration(delta: timedelta) -> str:
+    """``delta`` as a reader writes it ('24 hours', '7 days'), not as ``str(timedelta)`` does
+    ('1 day, 0:00:00'): for the API's documentation of its defaults and limits."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size and (unit != "day" or seconds // size != 1):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"

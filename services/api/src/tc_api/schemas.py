@@ -155,13 +155,13 @@ class TelemetryPage(_Response):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    vehicle_id: str
+    vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
     to: datetime = Field(description="Exclusive end of the window (UTC).")
     order: SortOrder = Field(description="Sort order of the samples by sampled_at.")
-    limit: int = Field(description="The most samples this page may hold.")
+    limit: int = Field(description="The most samples this page may hold (a count of samples).")
     count: int = Field(description="Number of samples in this page.")
-    samples: list[TelemetrySample]
+    samples: list[TelemetrySample] = Field(description="The samples, in the requested order.")
 
     @classmethod
     def build(
@@ -179,12 +179,16 @@ class TelemetryPage(_Response):
 
 
 class Health(_Response):
-    status: Literal["ok", "unavailable"]
-    database: Literal["ok", "unavailable"]
+    status: Literal["ok", "unavailable"] = Field(
+        description="ok while the api can serve requests, unavailable while it cannot."
+    )
+    database: Literal["ok", "unavailable"] = Field(
+        description="ok while the database answers, unavailable while it does not."
+    )
 
 
 class Alive(_Response):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"] = Field(default="ok", description="Always ok: the process serves HTTP.")
 
 
 class ErrorBody(_Response):
@@ -222,11 +226,11 @@ class ForecastSlotOut(_Response):
 class PriceForecastOut(_Response):
     """A zone's price forecast as issued; its slots start after the prices known then."""
 
-    zone: str = Field(examples=["NO3"])
+    zone: str = Field(description="The bidding zone, upper case.", examples=["NO3"])
     issued_at: AwareDatetime = Field(description="When the forecast was made (UTC).")
     model: str = Field(description="Model name and version.")
-    known_until: AwareDatetime = Field(description="End of the prices known when issued.")
-    slots: list[ForecastSlotOut]
+    known_until: AwareDatetime = Field(description="End of the prices known when issued (UTC).")
+    slots: list[ForecastSlotOut] = Field(description="Forecast slots, oldest first.")
 
     @classmethod
     def build(
@@ -249,11 +253,11 @@ class PricesPage(_Response):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    zone: str = Field(examples=["NO3"])
+    zone: str = Field(description="The bidding zone, upper case.", examples=["NO3"])
     from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
     to: datetime = Field(description="Exclusive end of the window (UTC).")
     count: int = Field(description="Number of spot slots.")
-    slots: list[SpotPriceOut]
+    slots: list[SpotPriceOut] = Field(description="Published spot prices, oldest first.")
     forecast: PriceForecastOut | None = Field(
         default=None,
         description="With include_forecast=true: the latest forecast's slots in the window "
@@ -262,12 +266,17 @@ class PricesPage(_Response):
 
 
 class PriceAnomalyOut(_Response):
-    kind: Literal["spike", "negative", "regime_shift"]
-    start_at: AwareDatetime
-    end_at: AwareDatetime
-    price_eur_per_mwh: float = Field(description="The realised (or mean realised) price.")
-    expected_eur_per_mwh: float | None = Field(description="The forecast's p50, if any.")
-    detected_at: AwareDatetime
+    kind: Literal["spike", "negative", "regime_shift"] = Field(
+        description="spike: far above the recent median; negative: below zero; regime_shift: "
+        "realised prices outside the forecast's p10-p90 band for several slots in a row."
+    )
+    start_at: AwareDatetime = Field(description="Start of the anomaly (UTC, inclusive).")
+    end_at: AwareDatetime = Field(description="End of the anomaly (UTC, exclusive).")
+    price_eur_per_mwh: float = Field(description="The realised (or mean realised) price, EUR/MWh.")
+    expected_eur_per_mwh: float | None = Field(
+        description="The forecast's p50, EUR/MWh; null without a forecast."
+    )
+    detected_at: AwareDatetime = Field(description="When it was flagged (UTC).")
     detail: str = Field(description="Why it was flagged.")
 
 
@@ -276,19 +285,19 @@ class PriceAnomaliesPage(_Response):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    zone: str
+    zone: str = Field(description="The bidding zone, upper case.", examples=["NO3"])
     from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
     to: datetime = Field(description="Exclusive end of the window (UTC).")
-    count: int
-    anomalies: list[PriceAnomalyOut]
+    count: int = Field(description="Number of anomalies.")
+    anomalies: list[PriceAnomalyOut] = Field(description="The anomalies, oldest first.")
 
 
 class ExchangeRateOut(_Response):
     rate_date: date = Field(description="The business day of the rate.")
-    currency: str = Field(examples=["NOK"])
+    currency: str = Field(description="ISO 4217 currency code.", examples=["NOK"])
     per_eur: float = Field(description="Units of the currency per 1 EUR.")
-    source: str
-    fetched_at: AwareDatetime
+    source: str = Field(description="Who published the rate.", examples=["norges-bank"])
+    fetched_at: AwareDatetime = Field(description="When it was fetched (UTC).")
 
 
 class ExchangeRatesPage(_Response):
@@ -298,13 +307,13 @@ class ExchangeRatesPage(_Response):
 
     from_: date = Field(alias="from", description="First day (inclusive).")
     to: date = Field(description="Last day (exclusive).")
-    count: int
-    rates: list[ExchangeRateOut]
+    count: int = Field(description="Number of rates.")
+    rates: list[ExchangeRateOut] = Field(description="The rates, oldest day first.")
 
 
 class WeatherSlotOut(_Response):
-    start_at: AwareDatetime
-    end_at: AwareDatetime
+    start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
+    end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
     air_temperature_c: float | None = Field(description="Air temperature, °C.")
     wind_speed_m_per_s: float | None = Field(description="Wind speed, m/s.")
     cloud_area_fraction_pct: float | None = Field(description="Cloud cover, percent.")
@@ -314,13 +323,15 @@ class WeatherSlotOut(_Response):
 class WeatherForecastOut(_Response):
     """The newest weather model run stored for a place."""
 
-    location_id: str = Field(examples=["zone:NO3"])
-    latitude_deg: float
-    longitude_deg: float
+    location_id: str = Field(
+        description="The place: 'zone:<zone>' or 'home:<vehicle_id>'.", examples=["zone:NO3"]
+    )
+    latitude_deg: float = Field(description="WGS84 latitude of the place, degrees.")
+    longitude_deg: float = Field(description="WGS84 longitude of the place, degrees.")
     updated_at: AwareDatetime = Field(description="The model run's update time (UTC).")
-    fetched_at: AwareDatetime
-    source: str
-    slots: list[WeatherSlotOut]
+    fetched_at: AwareDatetime = Field(description="When it was fetched (UTC).")
+    source: str = Field(description="The weather service.", examples=["met"])
+    slots: list[WeatherSlotOut] = Field(description="Forecast slots, oldest first.")
 
     @classmethod
     def from_forecast(cls, forecast: WeatherForecast) -> "WeatherForecastOut":
@@ -342,12 +353,14 @@ class DriveOut(_Response):
     """One finished drive, as Tessie recorded it (km, UTC)."""
 
     drive_id: int = Field(description="Tessie's drive id.")
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
-    starting_latitude_deg: float | None
-    starting_longitude_deg: float | None
-    ending_latitude_deg: float | None
-    ending_longitude_deg: float | None
+    started_at: AwareDatetime = Field(description="When the drive started (UTC).")
+    ended_at: AwareDatetime = Field(description="When the drive ended (UTC).")
+    starting_latitude_deg: float | None = Field(description="WGS84 latitude at the start, degrees.")
+    starting_longitude_deg: float | None = Field(
+        description="WGS84 longitude at the start, degrees."
+    )
+    ending_latitude_deg: float | None = Field(description="WGS84 latitude at the end, degrees.")
+    ending_longitude_deg: float | None = Field(description="WGS84 longitude at the end, degrees.")
     starting_battery_pct: float | None = Field(description="State of charge at the start, %.")
     ending_battery_pct: float | None = Field(description="State of charge at the end, %.")
     distance_km: float = Field(description="Odometer distance of the drive, km.")
@@ -362,11 +375,11 @@ class ChargeOut(_Response):
     """One charging session, as Tessie recorded it (km, UTC)."""
 
     charge_id: int = Field(description="Tessie's charge id.")
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
-    latitude_deg: float | None
-    longitude_deg: float | None
-    is_supercharger: bool
+    started_at: AwareDatetime = Field(description="When the session started (UTC).")
+    ended_at: AwareDatetime = Field(description="When the session ended (UTC).")
+    latitude_deg: float | None = Field(description="WGS84 latitude of the charger, degrees.")
+    longitude_deg: float | None = Field(description="WGS84 longitude of the charger, degrees.")
+    is_supercharger: bool = Field(description="Charged at a Tesla Supercharger.")
     starting_battery_pct: float | None = Field(description="State of charge at the start, %.")
     ending_battery_pct: float | None = Field(description="State of charge at the end, %.")
     energy_added_kwh: float = Field(description="Energy added to the pack, kWh.")
@@ -385,12 +398,12 @@ class DrivesPage(_Response):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    vehicle_id: str
+    vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
     to: datetime = Field(description="Exclusive end of the window (UTC).")
-    count: int
+    count: int = Field(description="Number of drives.")
     distance_km: float = Field(description="Total distance of the listed drives, km.")
-    drives: list[DriveOut]
+    drives: list[DriveOut] = Field(description="The drives, oldest first.")
 
 
 class ChargesPage(_Response):
@@ -398,12 +411,12 @@ class ChargesPage(_Response):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    vehicle_id: str
+    vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
     to: datetime = Field(description="Exclusive end of the window (UTC).")
-    count: int
-    energy_added_kwh: float = Field(description="Total energy added by the listed sessions.")
-    charges: list[ChargeOut]
+    count: int = Field(description="Number of charging sessions.")
+    energy_added_kwh: float = Field(description="Total energy added by the listed sessions, kWh.")
+    charges: list[ChargeOut] = Field(description="The sessions, oldest first.")
 
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -412,19 +425,33 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 class WeekdayRhythmOut(_Response):
     """One weekday of the learned rhythm; times are minutes after local midnight."""
 
-    weekday: int = Field(description="0 = Monday.")
-    name: str = Field(examples=["Monday"])
-    drive_probability: float = Field(description="Share of such days with a drive.")
-    first_departure_p10_min: float | None
-    first_departure_p50_min: float | None
-    first_departure_p90_min: float | None
-    last_return_p10_min: float | None
-    last_return_p50_min: float | None
-    last_return_p90_min: float | None
-    distance_p50_km: float | None
-    distance_p90_km: float | None
-    energy_p50_kwh: float | None
-    energy_p90_kwh: float | None
+    weekday: int = Field(description="Day of the week, 0 = Monday .. 6 = Sunday.")
+    name: str = Field(description="English name of the weekday.", examples=["Monday"])
+    drive_probability: float = Field(description="Share of such days with a drive, 0..1.")
+    first_departure_p10_min: float | None = Field(
+        description="First departure, 10 % quantile, minutes after local midnight."
+    )
+    first_departure_p50_min: float | None = Field(
+        description="First departure, median, minutes after local midnight."
+    )
+    first_departure_p90_min: float | None = Field(
+        description="First departure, 90 % quantile, minutes after local midnight."
+    )
+    last_return_p10_min: float | None = Field(
+        description="Last return, 10 % quantile, minutes after local midnight."
+    )
+    last_return_p50_min: float | None = Field(
+        description="Last return, median, minutes after local midnight."
+    )
+    last_return_p90_min: float | None = Field(
+        description="Last return, 90 % quantile, minutes after local midnight."
+    )
+    distance_p50_km: float | None = Field(description="Distance driven such a day, median, km.")
+    distance_p90_km: float | None = Field(
+        description="Distance driven such a day, 90 % quantile, km."
+    )
+    energy_p50_kwh: float | None = Field(description="Energy used such a day, median, kWh.")
+    energy_p90_kwh: float | None = Field(description="Energy used such a day, 90 % quantile, kWh.")
 
     @classmethod
     def from_part(cls, part: WeekdayRhythm) -> "WeekdayRhythmOut":
@@ -434,33 +461,45 @@ class WeekdayRhythmOut(_Response):
 class ChargingLocationOut(_Response):
     """Where the vehicle is usually plugged in, and what it achieves there."""
 
-    kind: Literal["home", "other"]
-    latitude_deg: float
-    longitude_deg: float
-    sessions: int
-    share_of_sessions: float
+    kind: Literal["home", "other"] = Field(
+        description="home: where the car's drives end; other: anywhere else."
+    )
+    latitude_deg: float = Field(description="WGS84 latitude, degrees.")
+    longitude_deg: float = Field(description="WGS84 longitude, degrees.")
+    sessions: int = Field(description="Number of charging sessions seen here.")
+    share_of_sessions: float = Field(description="Share of all sessions that were here, 0..1.")
     effective_power_kw: float | None = Field(description="Median energy added per hour, kW.")
-    efficiency: float | None = Field(description="Energy added / energy drawn.")
-    energy_per_session_p50_kwh: float | None
-    plug_in_probability_per_day: float | None
+    efficiency: float | None = Field(description="Energy added / energy drawn, 0..1.")
+    energy_per_session_p50_kwh: float | None = Field(
+        description="Energy added per session, median, kWh."
+    )
+    plug_in_probability_per_day: float | None = Field(
+        description="Share of days the car is plugged in here, 0..1."
+    )
 
 
 class BehaviourProfileOut(_Response):
     """A vehicle's learned weekly rhythm and charging habits, and how far the learning is."""
 
-    vehicle_id: str
-    computed_at: AwareDatetime
+    vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
+    computed_at: AwareDatetime = Field(description="When the profile was computed (UTC).")
     learning_state: Literal["learning", "ready", "fully_trained"] = Field(
         description="learning (before 14 days of history), ready, fully_trained (30 days)."
     )
-    days_observed: int
-    days_until_ready: int
-    days_until_fully_trained: int
-    timezone: str = Field(description="Local time of the rhythm's minutes.")
-    weekdays: list[WeekdayRhythmOut]
-    daily_distance_p50_km: float | None
-    daily_energy_p50_kwh: float | None
-    locations: list[ChargingLocationOut]
+    days_observed: int = Field(description="Days of history the profile is built on.")
+    days_until_ready: int = Field(
+        description="Days of history still needed to be ready; 0 once ready."
+    )
+    days_until_fully_trained: int = Field(
+        description="Days of history still needed to be fully trained; 0 once fully trained."
+    )
+    timezone: str = Field(
+        description="IANA time zone of the rhythm's minutes.", examples=["Europe/Oslo"]
+    )
+    weekdays: list[WeekdayRhythmOut] = Field(description="Monday to Sunday.")
+    daily_distance_p50_km: float | None = Field(description="Distance driven a day, median, km.")
+    daily_energy_p50_kwh: float | None = Field(description="Energy used a day, median, kWh.")
+    locations: list[ChargingLocationOut] = Field(description="Where it charges, most used first.")
     summary: str = Field(description="One plain-language sentence.")
 
     @classmethod
@@ -475,37 +514,73 @@ class PlanSlotOut(_Response):
     start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
     end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
     energy_kwh: float = Field(description="Energy into the pack in this slot, kWh.")
-    power_kw: float
-    price_per_kwh: float = Field(description="Expected consumer price, in the plan's currency.")
+    power_kw: float = Field(description="Charging power in this slot, kW.")
+    price_per_kwh: float = Field(
+        description="Expected consumer price per kWh, in the plan's currency (e.g. NOK/kWh)."
+    )
     price_is_forecast: bool = Field(description="False when the price is published.")
+
+
+# The event's triggers, declared so a client sees the enum; a test keeps the two equal.
+PlanTrigger = Literal[
+    "plugged_in",
+    "prices_published",
+    "forecast_updated",
+    "state_changed",
+    "profile_updated",
+    "scheduled",
+]
 
 
 class ChargePlanOut(_Response):
     """When to charge, how much, what it will cost (with a range) and why."""
 
-    vehicle_id: str
-    issued_at: AwareDatetime
-    trigger: str = Field(description="What made the planner plan again.")
-    status: Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
-    battery_level_pct: float
-    target_pct: float
-    target_source: Literal["customer", "learned_need", "charge_limit"]
-    energy_to_add_kwh: float
-    charger_power_kw: float
-    efficiency: float
-    departure_p10_at: AwareDatetime | None
-    departure_p50_at: AwareDatetime | None
-    departure_p90_at: AwareDatetime | None
-    ready_by_at: AwareDatetime | None = Field(description="The deadline the plan charges before.")
-    risk_target: float = Field(description="Wanted probability of being ready.")
-    probability_ready: float
-    currency: str
-    expected_cost: float
-    cost_p10: float
-    cost_p90: float
-    cost_if_charged_now: float
-    expected_saving: float
-    slots: list[PlanSlotOut]
+    vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
+    issued_at: AwareDatetime = Field(description="When the plan was made (UTC).")
+    trigger: PlanTrigger = Field(
+        description="What made the planner plan again.", examples=["prices_published"]
+    )
+    status: Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"] = Field(
+        description="planned: slots ahead; charging_now: charge from now on; "
+        "not_needed: already at target; not_plugged_in: no charger connected; learning: "
+        "too little history to plan."
+    )
+    battery_level_pct: float = Field(description="State of charge when planned, percent.")
+    target_pct: float = Field(description="State of charge to reach, percent.")
+    target_source: Literal["customer", "learned_need", "charge_limit"] = Field(
+        description="Where the target comes from: the customer's setting, the learned need of "
+        "the next day, or the car's charge limit."
+    )
+    energy_to_add_kwh: float = Field(description="Energy to add to the pack, kWh.")
+    charger_power_kw: float = Field(description="Power the charger is expected to deliver, kW.")
+    efficiency: float = Field(description="Energy into the pack / energy drawn, 0..1.")
+    departure_p10_at: AwareDatetime | None = Field(
+        description="Next departure, 10 % quantile (UTC); null when unknown."
+    )
+    departure_p50_at: AwareDatetime | None = Field(
+        description="Next departure, median (UTC); null when unknown."
+    )
+    departure_p90_at: AwareDatetime | None = Field(
+        description="Next departure, 90 % quantile (UTC); null when unknown."
+    )
+    ready_by_at: AwareDatetime | None = Field(
+        description="The deadline the plan charges before (UTC)."
+    )
+    risk_target: float = Field(description="Wanted probability of being ready, 0..1.")
+    probability_ready: float = Field(description="Probability of being ready in time, 0..1.")
+    currency: str = Field(
+        description="ISO 4217 code of every cost and price of the plan.", examples=["NOK"]
+    )
+    expected_cost: float = Field(description="Expected cost of the plan, in the plan's currency.")
+    cost_p10: float = Field(description="Cost, 10 % quantile, in the plan's currency.")
+    cost_p90: float = Field(description="Cost, 90 % quantile, in the plan's currency.")
+    cost_if_charged_now: float = Field(
+        description="Cost of charging the same energy from now on, in the plan's currency."
+    )
+    expected_saving: float = Field(
+        description="cost_if_charged_now - expected_cost, in the plan's currency."
+    )
+    slots: list[PlanSlotOut] = Field(description="When to charge, oldest first.")
     reason: str = Field(description="A short plain-language explanation.")
 
     @classmethod
@@ -519,9 +594,9 @@ class ChargePlansPage(_Response):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
-    vehicle_id: str
+    vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     from_: datetime = Field(alias="from", description="Inclusive start of the window (UTC).")
     to: datetime = Field(description="Exclusive end of the window (UTC).")
-    limit: int
-    count: int
-    plans: list[ChargePlanOut]
+    limit: int = Field(description="The most plans this page may hold (a count of plans).")
+    count: int = Field(description="Number of plans in this page.")
+    plans: list[ChargePlanOut] = Field(description="The plans, newest first.")

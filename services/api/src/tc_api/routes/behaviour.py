@@ -7,7 +7,7 @@ from typing import Annotated, Any, NoReturn
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
-from tc_api import domain
+from tc_api import domain, examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, HistoryDep
 from tc_api.ports import HistoryReader
 from tc_api.routes.vehicles import VehicleId
@@ -38,7 +38,7 @@ From = Annotated[
     Query(
         alias="from",
         description="Inclusive start, ISO-8601 with a timezone "
-        f"(default: {domain.DEFAULT_HISTORY_WINDOW.days} days before 'to').",
+        f"(default: {domain.DEFAULT_HISTORY_WINDOW.days} days before 'to'). Must be before 'to'.",
         examples=["2026-11-01T00:00:00+01:00"],
     ),
 ]
@@ -46,7 +46,26 @@ To = Annotated[
     datetime | None,
     Query(
         alias="to",
-        description="Exclusive end, ISO-8601 with a timezone (default: now).",
+        description="Exclusive end, ISO-8601 with a timezone (default: now). Must be after "
+        f"'from', and at most {domain.MAX_HISTORY_WINDOW.days} days after it.",
+        examples=["2026-12-01T00:00:00+01:00"],
+    ),
+]
+PlansFrom = Annotated[
+    datetime | None,
+    Query(
+        alias="from",
+        description="Inclusive start, ISO-8601 with a timezone "
+        f"(default: {domain.DEFAULT_PLANS_WINDOW.days} days before 'to'). Must be before 'to'.",
+        examples=["2026-11-24T00:00:00+01:00"],
+    ),
+]
+PlansTo = Annotated[
+    datetime | None,
+    Query(
+        alias="to",
+        description="Exclusive end, ISO-8601 with a timezone (default: now). Must be after "
+        f"'from', and at most {domain.MAX_WINDOW.days} days after it.",
         examples=["2026-12-01T00:00:00+01:00"],
     ),
 ]
@@ -83,7 +102,7 @@ async def _require_known(history: HistoryReader, vehicle_id: str) -> None:
     "/vehicles/{vehicle_id}/drives",
     response_model=DrivesPage,
     response_model_by_alias=True,
-    responses=_NOT_FOUND,
+    responses={**_NOT_FOUND, **examples.ok(examples.DRIVES)},
 )
 async def get_drives(
     vehicle_id: VehicleId,
@@ -110,7 +129,7 @@ async def get_drives(
     "/vehicles/{vehicle_id}/charges",
     response_model=ChargesPage,
     response_model_by_alias=True,
-    responses=_NOT_FOUND,
+    responses={**_NOT_FOUND, **examples.ok(examples.CHARGES)},
 )
 async def get_charges(
     vehicle_id: VehicleId,
@@ -137,11 +156,12 @@ async def get_charges(
     "/vehicles/{vehicle_id}/profile",
     response_model=BehaviourProfileOut,
     responses={
+        **examples.ok(examples.PROFILE),
         404: {
             "model": ErrorBody,
             "description": "No such vehicle, or no profile yet (the detail says how much "
             "history is stored and what happens next).",
-        }
+        },
     },
 )
 async def get_profile(vehicle_id: VehicleId, history: HistoryDep) -> BehaviourProfileOut:
@@ -157,7 +177,10 @@ async def get_profile(vehicle_id: VehicleId, history: HistoryDep) -> BehaviourPr
 @router.get(
     "/vehicles/{vehicle_id}/plan",
     response_model=ChargePlanOut,
-    responses={404: {"model": ErrorBody, "description": "No such vehicle, or no plan yet."}},
+    responses={
+        **examples.ok(examples.PLAN),
+        404: {"model": ErrorBody, "description": "No such vehicle, or no plan yet."},
+    },
 )
 async def get_plan(vehicle_id: VehicleId, history: HistoryDep) -> ChargePlanOut:
     """The newest charge plan: slots, energy, expected cost with its range, and the reason."""
@@ -177,22 +200,22 @@ async def get_plan(vehicle_id: VehicleId, history: HistoryDep) -> ChargePlanOut:
     "/vehicles/{vehicle_id}/plans",
     response_model=ChargePlansPage,
     response_model_by_alias=True,
-    responses=_NOT_FOUND,
+    responses={**_NOT_FOUND, **examples.ok(examples.PLANS)},
 )
 async def get_plans(
     vehicle_id: VehicleId,
     history: HistoryDep,
     clock: ClockDep,
-    from_at: From = None,
-    to_at: To = None,
+    from_at: PlansFrom = None,
+    to_at: PlansTo = None,
     limit: Annotated[
-        int | None,
+        int,
         Query(
-            description=f"Most plans to return, {domain.MIN_LIMIT}..{domain.MAX_PLANS_LIMIT} "
-            f"(default {domain.DEFAULT_PLANS_LIMIT}).",
+            description=f"Most plans to return, a count of {domain.MIN_LIMIT}.."
+            f"{domain.MAX_PLANS_LIMIT}.",
             json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_PLANS_LIMIT},
         ),
-    ] = None,
+    ] = domain.DEFAULT_PLANS_LIMIT,
 ) -> ChargePlansPage:
     """Every plan issued in the window (at most 31 days), newest first."""
     try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from tc_api import examples
 from tc_api.deps import ReaderDep
 from tc_api.ports import TelemetryUnavailableError
 from tc_api.schemas import Alive, Health
@@ -19,7 +20,7 @@ RETRY_AFTER_S = 5
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/livez", response_model=Alive)
+@router.get("/livez", response_model=Alive, responses=examples.ok(examples.ALIVE))
 async def get_liveness() -> Alive:
     """200 while the process serves HTTP; asks no database."""
     return Alive()
@@ -28,7 +29,10 @@ async def get_liveness() -> Alive:
 @router.get(
     "/healthz",
     response_model=Health,
-    responses={503: {"model": Health, "description": "The database does not answer."}},
+    responses={
+        **examples.ok(examples.HEALTH),
+        503: {"model": Health, "description": "The database does not answer."},
+    },
 )
 async def get_health(reader: ReaderDep) -> JSONResponse:
     """Readiness: 200 while the database answers, else 503."""

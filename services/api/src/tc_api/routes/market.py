@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, NoReturn
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 
-from tc_api import domain
+from tc_api import domain, examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, MarketDep
 from tc_api.schemas import (
     ErrorBody,
@@ -36,6 +36,8 @@ Zone = Annotated[
     Path(
         description=f"Bidding zone, one of {', '.join(domain.BIDDING_ZONES)} (any case).",
         examples=["NO3"],
+        # Declared for clients; the route checks it itself to name the valid zones in its 422.
+        json_schema_extra={"pattern": domain.BIDDING_ZONE_PATTERN},
     ),
 ]
 From = Annotated[
@@ -43,8 +45,9 @@ From = Annotated[
     Query(
         alias="from",
         description="Inclusive start, ISO-8601 with a timezone (default: "
-        f"{domain.DEFAULT_PRICE_LOOKBACK} before the current hour, or "
-        f"{domain.DEFAULT_PRICE_WINDOW} before 'to').",
+        f"{domain.describe_duration(domain.DEFAULT_PRICE_LOOKBACK)} before the current hour, or "
+        f"{domain.describe_duration(domain.DEFAULT_PRICE_WINDOW)} before 'to'). Must be before "
+        "'to'.",
         examples=["2026-11-25T00:00:00+01:00"],
     ),
 ]
@@ -53,8 +56,8 @@ To = Annotated[
     Query(
         alias="to",
         description=f"Exclusive end, ISO-8601 with a timezone (default: "
-        f"{domain.DEFAULT_PRICE_WINDOW} after 'from'). At most {domain.MAX_WINDOW.days} days "
-        "after 'from'.",
+        f"{domain.describe_duration(domain.DEFAULT_PRICE_WINDOW)} after 'from'). Must be after "
+        f"'from', and at most {domain.MAX_WINDOW.days} days after it.",
         examples=["2026-11-27T00:00:00+01:00"],
     ),
 ]
@@ -92,6 +95,7 @@ _NO_FORECAST: dict[int | str, dict[str, Any]] = {
     "/prices/{zone}",
     response_model=PricesPage,
     response_model_by_alias=True,
+    responses=examples.ok(examples.PRICES),
     tags=["prices"],
 )
 async def get_prices(
@@ -130,7 +134,7 @@ async def get_prices(
 @router.get(
     "/prices/{zone}/forecast",
     response_model=PriceForecastOut,
-    responses=_NO_FORECAST,
+    responses={**_NO_FORECAST, **examples.ok(examples.PRICE_FORECAST)},
     tags=["prices"],
 )
 async def get_price_forecast(zone: Zone, market: MarketDep) -> PriceForecastOut:
@@ -145,6 +149,7 @@ async def get_price_forecast(zone: Zone, market: MarketDep) -> PriceForecastOut:
     "/prices/{zone}/anomalies",
     response_model=PriceAnomaliesPage,
     response_model_by_alias=True,
+    responses=examples.ok(examples.ANOMALIES),
     tags=["prices"],
 )
 async def get_price_anomalies(
@@ -166,6 +171,7 @@ async def get_price_anomalies(
     "/exchange-rates",
     response_model=ExchangeRatesPage,
     response_model_by_alias=True,
+    responses=examples.ok(examples.EXCHANGE_RATES),
     tags=["exchange rates"],
 )
 async def get_exchange_rates(
@@ -176,7 +182,7 @@ async def get_exchange_rates(
         Query(
             alias="from",
             description=f"First day, inclusive (default: {domain.DEFAULT_RATE_DAYS} days "
-            "before 'to').",
+            "before 'to'). Must be before 'to'.",
             examples=["2026-11-01"],
         ),
     ] = None,
@@ -184,8 +190,8 @@ async def get_exchange_rates(
         date | None,
         Query(
             alias="to",
-            description="Last day, exclusive (default: tomorrow in UTC). At most "
-            f"{domain.MAX_RATE_DAYS} days after 'from'.",
+            description="Last day, exclusive (default: tomorrow in UTC). Must be after 'from', "
+            f"and at most {domain.MAX_RATE_DAYS} days after it.",
             examples=["2026-12-01"],
         ),
     ] = None,
@@ -206,7 +212,10 @@ async def get_exchange_rates(
 @router.get(
     "/weather/{location_id}",
     response_model=WeatherForecastOut,
-    responses={404: {"model": ErrorBody, "description": "No forecast stored for the place."}},
+    responses={
+        **examples.ok(examples.WEATHER),
+        404: {"model": ErrorBody, "description": "No forecast stored for the place."},
+    },
     tags=["weather"],
 )
 async def get_weather(

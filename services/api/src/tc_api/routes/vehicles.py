@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 
-from tc_api import domain
+from tc_api import domain, examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, ReaderDep
 from tc_api.schemas import (
     ErrorBody,
@@ -50,13 +50,17 @@ def _unknown_vehicle(vehicle_id: str) -> HTTPException:
     )
 
 
-@router.get("/vehicles", response_model=list[VehicleOut])
+@router.get("/vehicles", response_model=list[VehicleOut], responses=examples.ok(examples.VEHICLES))
 async def list_vehicles(reader: ReaderDep) -> list[VehicleOut]:
     """Every vehicle with stored telemetry, and what each is doing as last seen."""
     return [VehicleOut.from_vehicle(v) for v in await reader.list_vehicles()]
 
 
-@router.get("/vehicles/{vehicle_id}/latest", response_model=LatestSample, responses=_NOT_FOUND)
+@router.get(
+    "/vehicles/{vehicle_id}/latest",
+    response_model=LatestSample,
+    responses={**_NOT_FOUND, **examples.ok(examples.LATEST)},
+)
 async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> LatestSample:
     """The newest sample, with what the car is doing now as last seen (an asleep car's newest
     sample is from before it fell asleep)."""
@@ -75,7 +79,7 @@ async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> LatestS
     "/vehicles/{vehicle_id}/telemetry",
     response_model=TelemetryPage,
     response_model_by_alias=True,
-    responses=_NOT_FOUND,
+    responses={**_NOT_FOUND, **examples.ok(examples.TELEMETRY)},
 )
 async def get_telemetry(
     vehicle_id: VehicleId,
@@ -86,7 +90,8 @@ async def get_telemetry(
         Query(
             alias="from",
             description="Inclusive start, ISO-8601 with a timezone "
-            f"(default: {domain.DEFAULT_WINDOW} before 'to').",
+            f"(default: {domain.describe_duration(domain.DEFAULT_WINDOW)} before 'to'). Must be "
+            "before 'to'.",
             examples=["2026-11-25T00:00:00Z"],
         ),
     ] = None,
@@ -94,23 +99,24 @@ async def get_telemetry(
         datetime | None,
         Query(
             alias="to",
-            description="Exclusive end, ISO-8601 with a timezone (default: now). "
-            f"At most {domain.MAX_WINDOW.days} days after 'from'.",
+            description="Exclusive end, ISO-8601 with a timezone (default: now). Must be after "
+            f"'from', and at most {domain.MAX_WINDOW.days} days after it.",
             examples=["2026-11-26T00:00:00Z"],
         ),
     ] = None,
+    # The defaults are the domain's own, written here so the document shows them as values;
+    # the bounds are declared for clients, the domain checks them and names them in its 422.
     limit: Annotated[
-        int | None,
+        int,
         Query(
-            description=f"Most samples to return, {domain.MIN_LIMIT}..{domain.MAX_LIMIT} "
-            f"(default {domain.DEFAULT_LIMIT}).",
+            description=f"Most samples to return, a count of {domain.MIN_LIMIT}.."
+            f"{domain.MAX_LIMIT}.",
             json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_LIMIT},
         ),
-    ] = None,
-    order: Annotated[
-        domain.SortOrder | None,
-        Query(description=f"By sampled_at (default {domain.DEFAULT_ORDER})."),
-    ] = None,
+    ] = domain.DEFAULT_LIMIT,
+    order: Annotated[domain.SortOrder, Query(description="By sampled_at.")] = (
+        domain.DEFAULT_ORDER
+    ),
 ) -> TelemetryPage:
     try:
         query = domain.resolve_query(

@@ -92,6 +92,10 @@ class LearModel:
         xc = np.asfortranarray(xc)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # AIC may choose no penalty for an hour whose prices the features fit exactly (a
+            # flat or periodic stretch): that is plain least squares, which coordinate descent
+            # reaches; sklearn's advice to use LinearRegression instead is one warning per fit.
+            warnings.filterwarnings("ignore", "With alpha=0", UserWarning)
             coef = _lasso_per_target(xc, np.asfortranarray(yc), xc.T @ xc, alpha, warm_coef)
         intercept = y_mean - x_mean @ coef
         return cls(x_scaler, y_scaler, n_scaled, alpha, coef, intercept)
