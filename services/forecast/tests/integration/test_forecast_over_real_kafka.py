@@ -20,7 +20,7 @@ from tc_forecast.settings import ForecastSettings
 from tc_testkit.events import telemetry_sample
 from tc_testkit.kafka import consume, produce
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 T0 = datetime(2026, 11, 25, 6, 30, tzinfo=UTC)
 
@@ -68,6 +68,10 @@ async def consume_until(kafka: LocalKafka, topic: str, key: bytes, count: int) -
         topic,
         lambda r: r.value if r.key == key else None,
         until=lambda found: len(found) >= count,
+        # The app reports healthy once connected, but its subscribers start after it: in a
+        # loaded full run that took 90 s (its start replays the changelogs the session's
+        # shared broker holds); ~20 s alone.
+        timeout_s=150,
     )
 
 
