@@ -122,11 +122,11 @@ class PostgresDatabase:
 
         async def migrate() -> list[str]:
             async with self.connection() as conn:
-                return await apply_migrations(conn, retention_days=retention_days)
+                applied = await apply_migrations(conn, retention_days=retention_days)
+                self._mode = await storage_mode(conn)
+                return applied
 
         applied = await self.retrying("apply migrations", migrate)
-        async with self.connection() as conn:
-            self._mode = await storage_mode(conn)
         log.info("database schema ready (applied now: %s)", ", ".join(applied) or "none")
 
     async def close(self) -> None:
