@@ -195,8 +195,10 @@ async def _apply_locked(
         if await storage_mode(conn) == "timescaledb":
             await _set_retention(conn, retention_days)
         elif retention_days is not None:
-            log.warning(
-                "retention_days=%s ignored: plain PostgreSQL keeps everything", retention_days
+            log.info(
+                "retention_days=%s: plain PostgreSQL has no retention policy, the caller "
+                "deletes old telemetry itself",
+                retention_days,
             )
     return applied
 

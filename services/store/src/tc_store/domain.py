@@ -3,7 +3,7 @@ behaviour profiles and charge plans look like as table rows; pure, no I/O."""
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from tc_common.events import (
@@ -471,3 +471,23 @@ def history_unstorable_reason(event: HistoryEvent) -> str | None:
     if isinstance(event, DriveRecorded | ChargeRecorded) and event.ended_at < event.started_at:
         return "ended_at must not be before started_at"
     return None
+
+
+# The raw Kafka topics keep 7 days of telemetry; the database, the only longer record (and what
+# the api serves), keeps at least as much.
+MIN_TELEMETRY_RETENTION_DAYS = 7
+
+
+def telemetry_cutoff(now: datetime, retention_days: int | None) -> datetime | None:
+    """Telemetry sampled before this instant is dropped; None keeps everything.
+
+    Exactly ``retention_days`` times 24 hours before ``now``, in UTC: a DST change in between
+    moves no sample in or out.
+    """
+    if now.tzinfo is None:
+        raise ValueError("telemetry_cutoff needs an aware datetime")
+    if retention_days is None:
+        return None
+    if retention_days < 1:
+        raise ValueError(f"retention_days must be at least 1, got {retention_days}")
+    return now.astimezone(UTC) - timedelta(days=retention_days)

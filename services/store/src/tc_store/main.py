@@ -2,14 +2,18 @@
 forecasts, drive and charge history, behaviour profiles and charge plans in, PostgreSQL rows
 out."""
 
+import logging
+
 import uvicorn
 from faststream.asgi import AsgiFastStream
 from prometheus_client import CollectorRegistry
 from psycopg.conninfo import conninfo_to_dict
 
+from tc_common.clock import Clock
 from tc_common.health import with_database_readiness, with_liveness
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
+from tc_common.periodic import PeriodicTask
 from tc_common.topics import (
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
@@ -24,11 +28,12 @@ from tc_common.topics import (
     VEHICLE_ACTIVITY_OBSERVED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
-from tc_store.adapters.postgres import FAILURES, PostgresTelemetryRepo
+from tc_store.adapters.postgres import DEFAULT_RETENTION_BATCH, FAILURES, PostgresTelemetryRepo
 from tc_store.adapters.postgres_history import PostgresVehicleHistoryRepo
 from tc_store.adapters.postgres_market import PostgresMarketRepo
 from tc_store.handlers import build_market_router, build_router, market_group_id
 from tc_store.metrics import StoreMetrics
+from tc_store.retention import TelemetryRetention
 from tc_store.settings import StoreSettings
 
 CONSUMED_TOPICS = (
@@ -46,8 +51,17 @@ CONSUMED_TOPICS = (
 )
 
 
-def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: StoreSettings | None = None,
+    clock: Clock | None = None,
+    *,
+    retention_batch_size: int = DEFAULT_RETENTION_BATCH,
+) -> AsgiFastStream:
     settings = settings or StoreSettings()
+    clock = clock or settings.clock()
     database_url = settings.postgres.url.get_secret_value()
     if password := conninfo_to_dict(database_url).get("password"):
         register_secret(str(password))
@@ -76,18 +90,41 @@ def create_app(settings: StoreSettings | None = None) -> AsgiFastStream:
         )
     )
 
+    retention = TelemetryRetention(
+        repo,
+        clock,
+        retention_days=settings.telemetry_retention_days,
+        dropped=metrics.telemetry_rows_dropped,
+        batch_size=retention_batch_size,
+    )
+    # An outage during a run raises out of it: PeriodicTask logs it and the next run retries.
+    retention_task = PeriodicTask(
+        "telemetry retention", settings.retention_interval_s, retention.run_once, log
+    )
+
     async def prepare() -> None:
         await ensure_topics(settings.kafka, (*CONSUMED_TOPICS, DEAD_LETTER_V1))
         # Blocks until the database is reachable and migrated: consuming before that would
         # only pile up retries.
-        await repo.start(retention_days=settings.retention_days)
+        await repo.start(retention_days=settings.telemetry_retention_days)
+        if settings.telemetry_retention_days is not None and repo.mode == "plain":
+            retention_task.start()
+        elif settings.telemetry_retention_days is not None:
+            log.info(
+                "telemetry retention: TimescaleDB's policy drops chunks older than %d days",
+                settings.telemetry_retention_days,
+            )
+
+    async def shutdown() -> None:
+        await retention_task.stop()
+        await repo.close()
 
     app = asgi_app(
         broker,
         registry,
         title="teslaconnectivity store",
         on_startup=[prepare],
-        on_shutdown=[repo.close],
+        on_shutdown=[shutdown],
     )
     # Readiness asks the database too; liveness (/livez) asks neither, so that a database
     # outage takes the service out of rotation instead of restarting it.

@@ -21,6 +21,7 @@ class StoreMetrics:
     db_retries: Counter
     rows_written: Counter
     rows_unchanged: Counter
+    telemetry_rows_dropped: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "StoreMetrics":
@@ -51,6 +52,12 @@ class StoreMetrics:
                 "Market, weather, forecast, history and plan rows left as stored (a "
                 "redelivery, or superseded by a newer revision or fetch), by table.",
                 ["table"],
+                registry=registry,
+            ),
+            telemetry_rows_dropped=Counter(
+                "tc_store_telemetry_rows_dropped",
+                "Telemetry samples deleted by the retention policy (plain PostgreSQL; on "
+                "TimescaleDB its own policy drops whole chunks and this stays 0).",
                 registry=registry,
             ),
         )

@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from tc_store.domain import (
@@ -32,6 +33,17 @@ class TelemetryRepo(Protocol):
     async def ping(self) -> bool:
         """True when the database answers now (no retries)."""
         ...
+
+
+class TelemetryPruner(Protocol):
+    """Where old telemetry is deleted.
+
+    ``drop_telemetry_before`` deletes every sample taken before ``cutoff`` in bounded batches
+    and returns how many it deleted. It does not wait out an outage: it raises, and what it
+    committed before stays deleted.
+    """
+
+    async def drop_telemetry_before(self, cutoff: datetime, *, batch_size: int) -> int: ...
 
 
 class MarketRepo(Protocol):

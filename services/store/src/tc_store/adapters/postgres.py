@@ -5,6 +5,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
@@ -15,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from tc_common.consuming import FailurePolicy
 from tc_common.logging import redact
 from tc_common.tables import TELEMETRY_COLUMNS
-from tc_db import apply_migrations
+from tc_db import StorageMode, apply_migrations, storage_mode
 from tc_store.domain import (
     SaveResult,
     TelemetryRow,
@@ -58,6 +59,17 @@ _UPSERT_VEHICLE = """
 """
 
 
+# One batch of the retention delete: a bounded statement keeps each transaction (its locks, its
+# WAL, a replica's lag) small however much is due.
+_DELETE_TELEMETRY_BATCH = """
+    DELETE FROM telemetry WHERE ctid IN (
+        SELECT ctid FROM telemetry WHERE sampled_at < %s LIMIT %s
+    )
+"""
+
+DEFAULT_RETENTION_BATCH = 10_000
+
+
 class PostgresDatabase:
     """A psycopg connection pool with the migrations applied and retries on outages.
 
@@ -83,6 +95,14 @@ class PostgresDatabase:
         self._retry_max_s = retry_max_s
         self._connect_timeout_s = connect_timeout_s
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        self._mode: StorageMode | None = None
+
+    @property
+    def mode(self) -> StorageMode:
+        """How the database stores telemetry, known once `start` returned."""
+        if self._mode is None:
+            raise RuntimeError(f"{type(self).__name__}.start() was not called")
+        return self._mode
 
     async def start(self, *, retention_days: int | None = None) -> None:
         if self._pool is None:
@@ -102,7 +122,9 @@ class PostgresDatabase:
 
         async def migrate() -> list[str]:
             async with self.connection() as conn:
-                return await apply_migrations(conn, retention_days=retention_days)
+                applied = await apply_migrations(conn, retention_days=retention_days)
+                self._mode = await storage_mode(conn)
+                return applied
 
         applied = await self.retrying("apply migrations", migrate)
         log.info("database schema ready (applied now: %s)", ", ".join(applied) or "none")
@@ -192,6 +214,29 @@ class PostgresTelemetryRepo(PostgresDatabase):
                 return SaveResult(stored=stored, duplicates=len(rows) - stored)
 
         return await self.retrying("store telemetry", write)
+
+    async def drop_telemetry_before(
+        self, cutoff: datetime, *, batch_size: int = DEFAULT_RETENTION_BATCH
+    ) -> int:
+        """Delete telemetry sampled before ``cutoff``, ``batch_size`` rows per transaction
+        until none is left; returns how many rows went.
+
+        Plain PostgreSQL only: on TimescaleDB the retention policy registered by the migrations
+        drops whole chunks. Not retried: an outage raises, and the next run picks up where this
+        one stopped (every committed batch stays deleted).
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if self.mode != "plain":
+            raise RuntimeError("TimescaleDB drops telemetry chunks by its retention policy")
+        dropped = 0
+        while True:
+            async with self.connection() as conn, conn.transaction():
+                cur = await conn.execute(_DELETE_TELEMETRY_BATCH, (cutoff, batch_size))
+                deleted = max(cur.rowcount, 0)
+            dropped += deleted
+            if deleted < batch_size:
+                return dropped
 
 
 def _password(url: str) -> tuple[str, ...]:
