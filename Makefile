@@ -70,8 +70,13 @@ openapi-check: install
 	diff -u docs/openapi/api.json $$tmp/api.json || { echo "OpenAPI drifted: run 'make openapi' and commit"; exit 1; }; \
 	rm -rf $$tmp; echo "OpenAPI document matches the code"
 
+# The forecast-over-Kafka module runs in a process of its own: after libs/common's tests in the
+# same process its app's subscribers sometimes start only after the test gave up (seen in full
+# runs since 2026-12-05 19:00, never alone; cause not found yet). It runs, it is not skipped.
+ISOLATED_TESTS := services/forecast/tests/integration/test_forecast_over_real_kafka.py
 test: install lint typecheck imports asyncapi-check openapi-check
-	$(UV) run --no-sync pytest -q -m "not all_moments"
+	$(UV) run --no-sync pytest -q -m "not all_moments" --ignore=$(ISOLATED_TESTS)
+	$(UV) run --no-sync pytest -q -m "not all_moments" $(ISOLATED_TESTS)
 
 # The slow part of the moment matrix (tc_testkit.moments): the whole system started at each
 # pinned moment that `make test` leaves out (about a minute each).
