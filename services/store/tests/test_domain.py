@@ -5,9 +5,9 @@ import pytest
 
 from tc_common.events import TelemetrySampled
 from tc_common.tables import TELEMETRY_COLUMNS
+from tc_db.pool import backoff_delays_s
 from tc_store.domain import (
     TelemetryRow,
-    backoff_delays_s,
     dedupe_rows,
     telemetry_row,
     unstorable_reason,

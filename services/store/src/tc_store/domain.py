@@ -1,7 +1,7 @@
 """What telemetry samples, market data, weather, price forecasts, drive and charge history,
 behaviour profiles and charge plans look like as table rows; pure, no I/O."""
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
@@ -94,14 +94,6 @@ def vehicle_spans(rows: Sequence[TelemetryRow]) -> list[VehicleSpan]:
         first, last = spans.get(row.vehicle_id, (row.sampled_at, row.sampled_at))
         spans[row.vehicle_id] = (min(first, row.sampled_at), max(last, row.sampled_at))
     return [VehicleSpan(vin, first, last) for vin, (first, last) in sorted(spans.items())]
-
-
-def backoff_delays_s(initial_s: float, maximum_s: float, factor: float = 2.0) -> Iterator[float]:
-    """Retry delays growing by ``factor`` from ``initial_s`` and then staying at ``maximum_s``."""
-    delay = initial_s
-    while True:
-        yield min(delay, maximum_s)
-        delay = min(delay * factor, maximum_s)
 
 
 # --- Market data, weather and price forecasts -------------------------------------------------

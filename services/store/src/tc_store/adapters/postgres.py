@@ -1,27 +1,23 @@
 """The database (pool, migrations, retries on outages) and the telemetry repository, on PostgreSQL
 (plain or TimescaleDB)."""
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
 from prometheus_client import Counter
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
 
 from tc_common.consuming import FailurePolicy
-from tc_common.logging import redact
 from tc_common.tables import TELEMETRY_COLUMNS
 from tc_db import StorageMode, apply_migrations, storage_mode
+from tc_db.pool import TRANSIENT_ERRORS, PostgresPool
 from tc_store.domain import (
     SaveResult,
     TelemetryRow,
     WriteResult,
-    backoff_delays_s,
     dedupe_rows,
     vehicle_spans,
 )
@@ -30,9 +26,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Errors that mean "the database is not reachable right now" (refused, restarting, connection
-# lost, no pooled connection in time). Anything else is a bug and is not retried here.
-TRANSIENT_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 
 # How the store's consumers answer a failed write: a value the database refuses (out of range,
 # a CHECK or NOT NULL violated) fails the same way every time, so it is dead-lettered; an
@@ -70,7 +63,7 @@ _DELETE_TELEMETRY_BATCH = """
 DEFAULT_RETENTION_BATCH = 10_000
 
 
-class PostgresDatabase:
+class PostgresDatabase(PostgresPool):
     """A psycopg connection pool with the migrations applied and retries on outages.
 
     Call `start` before use (opens the pool and applies the migrations, waiting for the
@@ -88,13 +81,15 @@ class PostgresDatabase:
         retry_max_s: float = 15.0,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        self._url = url
-        self._pool_max_size = pool_max_size
-        self._retries = retries
-        self._retry_initial_s = retry_initial_s
-        self._retry_max_s = retry_max_s
-        self._connect_timeout_s = connect_timeout_s
-        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
+        super().__init__(
+            url,
+            name="tc-store",
+            pool_max_size=pool_max_size,
+            on_retry=retries.inc if retries is not None else None,
+            retry_initial_s=retry_initial_s,
+            retry_max_s=retry_max_s,
+            connect_timeout_s=connect_timeout_s,
+        )
         self._mode: StorageMode | None = None
 
     @property
@@ -105,20 +100,7 @@ class PostgresDatabase:
         return self._mode
 
     async def start(self, *, retention_days: int | None = None) -> None:
-        if self._pool is None:
-            self._pool = AsyncConnectionPool(
-                self._url,
-                min_size=1,
-                max_size=self._pool_max_size,
-                open=False,
-                timeout=self._connect_timeout_s,
-                # A connection from before a database restart is dead: check it on checkout
-                # rather than failing the first write after every outage.
-                check=AsyncConnectionPool.check_connection,
-                kwargs={"connect_timeout": max(1, round(self._connect_timeout_s))},
-                name="tc-store",
-            )
-            await self._pool.open(wait=False)
+        await self.open_pool()
 
         async def migrate() -> list[str]:
             async with self.connection() as conn:
@@ -128,26 +110,6 @@ class PostgresDatabase:
 
         applied = await self.retrying("apply migrations", migrate)
         log.info("database schema ready (applied now: %s)", ", ".join(applied) or "none")
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
-
-    async def ping(self) -> bool:
-        if self._pool is None:
-            return False
-        try:
-            async with self._pool.connection(timeout=self._connect_timeout_s) as conn:
-                await conn.execute("SELECT 1")
-        except psycopg.Error:
-            return False
-        return True
-
-    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
-        if self._pool is None:
-            raise RuntimeError(f"{type(self).__name__}.start() was not called")
-        return self._pool.connection()
 
     async def write_many(
         self, what: str, statement: sql.Composed, rows: Sequence[tuple[Any, ...]]
@@ -164,33 +126,6 @@ class PostgresDatabase:
             return WriteResult(written=written, unchanged=len(rows) - written)
 
         return await self.retrying(what, write)
-
-    async def retrying(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run ``operation`` until it succeeds, backing off while the database is away.
-
-        A commit whose outcome is unknown (connection lost during COMMIT) is simply repeated:
-        the writes are idempotent, so a repeat stores nothing twice.
-        """
-        delays = backoff_delays_s(self._retry_initial_s, self._retry_max_s)
-        attempt = 0
-        while True:
-            try:
-                return await operation()
-            except TRANSIENT_ERRORS as error:
-                attempt += 1
-                delay_s = next(delays)
-                if self._retries is not None:
-                    self._retries.inc()
-                # The message of a libpq error names host and port, never the password, but
-                # redact anyway in case a URL ends up in it.
-                log.warning(
-                    "%s failed (attempt %d, database unreachable: %s); retrying in %.1f s",
-                    what,
-                    attempt,
-                    redact(str(error).strip(), extra_secrets=_password(self._url)),
-                    delay_s,
-                )
-                await asyncio.sleep(delay_s)
 
 
 class PostgresTelemetryRepo(PostgresDatabase):
@@ -237,11 +172,3 @@ class PostgresTelemetryRepo(PostgresDatabase):
             dropped += deleted
             if deleted < batch_size:
                 return dropped
-
-
-def _password(url: str) -> tuple[str, ...]:
-    try:
-        password = psycopg.conninfo.conninfo_to_dict(url).get("password")
-    except psycopg.ProgrammingError:
-        return ()
-    return (str(password),) if password else ()
