@@ -3,14 +3,19 @@
 - ``kafka``: a Tansu broker (Kafka protocol) on a free loopback port.
 - ``pg_cluster``: a throwaway PostgreSQL cluster; ``database_url`` gives each test its own
   fresh database in it, dropped afterwards.
+- ``own_postgres``: a cluster of one test's own, which it may stop and start again (an outage)
+  without disturbing any other test.
 
 With ``TC_TESTCONTAINERS=1`` and a reachable Docker engine, Apache Kafka and TimescaleDB
 containers are used instead (a developer-laptop option; CI has no Docker and uses processes).
 """
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import psycopg
@@ -76,3 +81,17 @@ def database_url(pg_cluster: PgEndpoint) -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[LocalPostgres]:
+    """A cluster of this test's own, so stopping it disturbs no other test. Its data directory
+    is given, so a ``stop`` keeps the data for the ``start`` after it."""
+    base = Path(tempfile.mkdtemp(prefix="tc-pg-own-"))
+    pg = LocalPostgres(data_dir=base)
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(base, ignore_errors=True)

@@ -11,12 +11,9 @@ import contextlib
 import hashlib
 import json
 import re
-import shutil
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -200,19 +197,6 @@ async def test_restart_after_the_topics_lost_every_message_resumes_from_the_data
         SECOND_START,
     )
     assert late_answer.reason == "rejected: the private beta is full (2 of 2)"
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[LocalPostgres]:
-    """A cluster of this test's own, so stopping it disturbs no other test."""
-    base = Path(tempfile.mkdtemp(prefix="tc-provisioner-outage-"))
-    pg = LocalPostgres(data_dir=base)
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 async def metrics_text(app: AsgiFastStream) -> str:

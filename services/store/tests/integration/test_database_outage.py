@@ -2,17 +2,12 @@
 
 import asyncio
 import logging
-import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from tc_common.events import TelemetrySampled
-from tc_devstack import LocalPostgres
 from tc_store.settings import StoreSettings
 from tc_testkit.events import telemetry_sample
 from tc_testkit.waiting import eventually
@@ -22,19 +17,6 @@ from .support import STORE_TIMEOUT_S, query
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 T0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[LocalPostgres]:
-    """A cluster of this test's own, so stopping it disturbs no other test."""
-    base = Path(tempfile.mkdtemp(prefix="tc-store-outage-"))
-    pg = LocalPostgres(data_dir=base)
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def samples(vin: str, minutes: range) -> list[TelemetrySampled]:

@@ -1,19 +1,15 @@
 """The telemetry retention policy against a real PostgreSQL (plain mode)."""
 
 import logging
-import shutil
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from asgi_lifespan import LifespanManager
 from prometheus_client import CollectorRegistry
 
 from tc_common.clock import FixedClock
-from tc_devstack import LocalPostgres
 from tc_store.adapters.postgres import PostgresTelemetryRepo
 from tc_store.domain import telemetry_row
 from tc_store.main import create_app
@@ -104,19 +100,6 @@ async def test_batches_drop_everything_due_however_many(repo, database_url, old,
 async def test_refuses_a_batch_of_nothing(repo):
     with pytest.raises(ValueError, match="batch_size"):
         await repo.drop_telemetry_before(CUTOFF, batch_size=0)
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[LocalPostgres]:
-    """A cluster of this test's own, so stopping it disturbs no other test."""
-    base = Path(tempfile.mkdtemp(prefix="tc-store-retention-"))
-    pg = LocalPostgres(data_dir=base)
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 async def test_the_store_runs_the_policy_and_survives_an_outage(kafka, own_postgres, caplog):
