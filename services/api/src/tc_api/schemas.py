@@ -29,7 +29,7 @@ from tc_common.events import (
     TelemetrySampled,
 )
 from tc_common.events.activity import VehicleActivity
-from tc_common.events.behaviour import WeekdayRhythm
+from tc_common.events.behaviour import PlanTrigger, WeekdayRhythm
 from tc_common.events.telemetry import ChargingState, VehicleOnlineState
 
 
@@ -519,17 +519,6 @@ class PlanSlotOut(_Response):
         description="Expected consumer price per kWh, in the plan's currency (e.g. NOK/kWh)."
     )
     price_is_forecast: bool = Field(description="False when the price is published.")
-
-
-# The event's triggers, declared so a client sees the enum; a test keeps the two equal.
-PlanTrigger = Literal[
-    "plugged_in",
-    "prices_published",
-    "forecast_updated",
-    "state_changed",
-    "profile_updated",
-    "scheduled",
-]
 
 
 class ChargePlanOut(_Response):

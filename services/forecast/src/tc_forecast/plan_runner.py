@@ -16,7 +16,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from tc_common.clock import Clock
@@ -27,6 +26,7 @@ from tc_common.events import (
     SpotPricesPublished,
     TelemetrySampled,
 )
+from tc_common.events.behaviour import PlanStatus, PlanTrigger, TargetSource
 from tc_common.events.telemetry import ChargingState
 from tc_forecast.behaviour_runner import BehaviourRunner
 from tc_forecast.domain.behaviour.departure import (
@@ -44,16 +44,7 @@ from tc_forecast.ports import PublishFailedError
 
 log = logging.getLogger(__name__)
 
-Trigger = Literal[
-    "plugged_in",
-    "prices_published",
-    "forecast_updated",
-    "state_changed",
-    "profile_updated",
-    "scheduled",
-]
-PlanStatus = Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
-TargetSource = Literal["customer", "learned_need", "charge_limit"]
+Trigger = PlanTrigger
 # When several triggers wait for one vehicle, the plan is published under the most telling.
 _PRIORITY: tuple[Trigger, ...] = (
     "plugged_in",

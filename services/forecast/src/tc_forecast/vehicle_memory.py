@@ -14,9 +14,10 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from tc_common.events.base import Event
+from tc_common.events.behaviour import PlanStatus
 from tc_common.events.telemetry import ChargingState
 from tc_forecast.domain import SocState
-from tc_forecast.plan_runner import LiveState, PlanRunner, PlanStatus, PublishedPlan
+from tc_forecast.plan_runner import LiveState, PlanRunner, PublishedPlan
 from tc_forecast.ports import SocStateRepo
 
 

@@ -160,24 +160,31 @@ class PlanSlot(Slot):
     price_is_forecast: bool = Field(description="False when the price is published.")
 
 
+# What made the forecast service plan, what the plan says, where its target came from: one
+# definition for the event, the planner that fills it and the api that serves it.
+PlanTrigger = Literal[
+    "plugged_in",
+    "prices_published",
+    "forecast_updated",
+    "state_changed",
+    "profile_updated",
+    "scheduled",
+]
+PlanStatus = Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
+TargetSource = Literal["customer", "learned_need", "charge_limit"]
+
+
 class ChargePlanPublished(Event):
     """When to charge, how much, what it will cost and how sure we are to be ready in time."""
 
     schema_version: Literal[1] = 1
     vehicle_id: str = VinField
     issued_at: AwareDatetime
-    trigger: Literal[
-        "plugged_in",
-        "prices_published",
-        "forecast_updated",
-        "state_changed",
-        "profile_updated",
-        "scheduled",
-    ]
-    status: Literal["planned", "charging_now", "not_needed", "not_plugged_in", "learning"]
+    trigger: PlanTrigger
+    status: PlanStatus
     battery_level_pct: float = Field(ge=0, le=100)
     target_pct: float = Field(ge=0, le=100)
-    target_source: Literal["customer", "learned_need", "charge_limit"]
+    target_source: TargetSource
     energy_to_add_kwh: float = Field(ge=0)
     charger_power_kw: float = Field(ge=0)
     efficiency: float = Field(gt=0, le=1)
