@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import CollectorRegistry
 
 from tc_common.consuming import FailurePolicy
@@ -15,7 +14,7 @@ from tc_common.events import MessageDeadLettered
 from tc_common.messaging import build_broker, ensure_topics
 from tc_common.settings import KafkaSettings
 from tc_common.topics import DEAD_LETTER_V1
-from tc_testkit.kafka import Record, event_of, first, produce
+from tc_testkit.kafka import Record, event_of, first, produce, scratch_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -27,13 +26,7 @@ async def test_an_error_quoting_the_message_is_dead_lettered_without_its_values(
 ) -> None:
     """Before issue 10 part 4 the letter held the body, the key and the error's text as they
     were: the VIN, the email address and the invitation code in clear."""
-    topic = f"test.deadletters.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    topic = await scratch_topic(kafka.bootstrap_servers, "test.deadletters")
     settings = KafkaSettings(bootstrap_servers=kafka.bootstrap_servers)
     await ensure_topics(settings, [DEAD_LETTER_V1])
     vin = f"5YJ3E7EB{uuid.uuid4().hex[:9].upper()}"

@@ -1,32 +1,23 @@
 """The services' shared broker against a real Kafka-protocol broker (Tansu, or Apache Kafka
 with ``TC_TESTCONTAINERS=1``)."""
 
-import uuid
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from tc_common.messaging import build_broker
 from tc_common.settings import KafkaSettings
 from tc_devstack.kafka import LocalKafka
-from tc_testkit.kafka import first
+from tc_testkit.kafka import first, scratch_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 async def test_a_service_broker_publishes_to_the_local_broker(kafka: Any) -> None:
-    topic = f"test.messaging.{uuid.uuid4().hex[:8]}"
-    # A topic outside the contract (ensure_topics creates only contract topics), made by hand.
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-    finally:
-        await admin.close()
+    topic = await scratch_topic(kafka.bootstrap_servers, "test.messaging")
     broker = build_broker(
         KafkaSettings(bootstrap_servers=kafka.bootstrap_servers),
         service="messaging-test",

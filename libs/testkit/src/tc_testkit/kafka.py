@@ -11,11 +11,12 @@ SASL): the clients connect with the services' own ``tc_common.kafka_security.cli
 
 import asyncio
 import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import ValidationError
 
 from tc_common.events import Event, MessageDeadLettered
@@ -197,3 +198,16 @@ async def topics_holding(bootstrap_servers: Broker, needle: bytes) -> set[str]:
     finally:
         await consumer.stop()
     return found
+
+
+async def scratch_topic(bootstrap_servers: Broker, prefix: str) -> str:
+    """A new topic of one partition outside the contract (``ensure_topics`` makes only contract
+    topics), named ``prefix`` plus a random suffix; its name."""
+    topic = f"{prefix}.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(**options_of(bootstrap_servers))
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+    return topic
