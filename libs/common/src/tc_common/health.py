@@ -4,14 +4,16 @@ Kubernetes restarts a container whose liveness probe fails and only takes it out
 while readiness fails. So liveness must not depend on the broker or the database: an outage of
 either would restart every pod at once, which cures nothing (and a starting pod waits for them
 anyway). ``/livez`` answers as long as the process serves HTTP, which a wedged event loop
-cannot; ``/healthz`` (readiness) asks the broker and, in the store, the database.
+cannot; ``/healthz`` (readiness) asks whether the service consumes yet, the broker and, in the store
+and the provisioner, the database.
 """
 
 from collections.abc import Awaitable, Callable
 
 from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
 from faststream.asgi.types import Scope
-from faststream.kafka import KafkaBroker
+
+from tc_common.messaging import ServiceApp
 
 LIVEZ_PATH = "/livez"
 
@@ -31,16 +33,8 @@ def with_liveness(app: AsgiFastStream) -> AsgiFastStream:
 
 
 def with_database_readiness(
-    app: AsgiFastStream, broker: KafkaBroker, database_answers: Callable[[], Awaitable[bool]]
-) -> AsgiFastStream:
+    app: ServiceApp, database_answers: Callable[[], Awaitable[bool]]
+) -> ServiceApp:
     """``app`` whose ``/healthz`` (readiness) asks the database too, not only the broker."""
-
-    @get(description="204 when both the Kafka broker and the database answer, else 503.")
-    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
-        if await broker.ping(timeout=5.0) and await database_answers():
-            return AsgiResponse(b"", 204)
-        return AsgiResponse(b"", 503)
-
-    # Routes match in order: this one shadows asgi_app's broker-only /healthz.
-    app.routes.insert(0, ("/healthz", healthz))
+    app.add_readiness_check(database_answers)
     return app

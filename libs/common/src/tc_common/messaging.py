@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,7 +11,8 @@ import anyio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
-from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.asgi import AsgiFastStream, AsgiResponse, HttpHandler, get
+from faststream.asgi.types import Scope
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import CollectorRegistry, make_asgi_app
@@ -130,34 +131,83 @@ async def _drift(
     return drift
 
 
-class _ServiceApp(AsgiFastStream):
-    """``AsgiFastStream`` whose shutdown first settles a broker start still under way.
+class ServiceApp(AsgiFastStream):
+    """``AsgiFastStream`` that is ready only once its subscribers run, and whose shutdown first
+    settles a broker start still under way.
 
     FastStream starts the broker in a task of its own once the startup hooks ran (the service
-    answers HTTP meanwhile) and, on shutdown, stops the broker *before* it cancels that task.
-    A subscriber that starts in between creates a Kafka consumer that nothing stops (aiokafka:
-    "Unclosed AIOKafkaConsumer"; the group only notices the member is gone at its session
-    timeout), and an ``after_startup`` hook can start a poller after ``on_shutdown`` stopped
-    it. So a shutdown that comes early cancels the subscribers still joining their groups and
-    waits for the start task to finish; the broker's stop then closes every consumer there is.
+    answers HTTP meanwhile), so a broker that answers a ping says nothing yet about consuming:
+    ``/healthz`` (readiness) answers 503 until that start has finished.
+
+    On shutdown FastStream stops the broker *before* it cancels that task. A subscriber that
+    starts in between creates a Kafka consumer that nothing stops (aiokafka: "Unclosed
+    AIOKafkaConsumer"), and an ``after_startup`` hook can start a poller after ``on_shutdown``
+    stopped it. So an early shutdown waits for the start, up to ``start_settle_s``, and only
+    then cancels it: aiokafka leaks its bootstrap connection when cancelled in the middle of
+    the bootstrap's metadata request ("Unclosed AIOKafkaConnection"), and a start against a
+    reachable broker is over in a second or two.
     """
 
+    start_settle_s: float = 15.0
     _start_task: asyncio.Task[Any] | None = None
     _start_scope: anyio.CancelScope | None = None
+    _broker_started = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._readiness_checks: list[Callable[[], Awaitable[bool]]] = []
+
+    def add_readiness_check(self, check: Callable[[], Awaitable[bool]]) -> None:
+        """One more dependency ``/healthz`` asks (the store's database, say)."""
+        self._readiness_checks.append(check)
+
+    async def ready(self) -> bool:
+        if not self._broker_started:
+            return False
+        if not await self.broker_pings():
+            return False
+        for check in self._readiness_checks:
+            if not await check():
+                return False
+        return True
+
+    async def broker_pings(self) -> bool:
+        broker = self.broker
+        return broker is not None and await broker.ping(timeout=5.0)
 
     async def _start_broker(self) -> None:
         self._start_task = asyncio.current_task()
         with anyio.CancelScope() as self._start_scope:
             await super()._start_broker()
+            self._broker_started = True
 
     async def stop(self) -> None:
         start = self._start_task
         if start is not None and start is not asyncio.current_task() and not start.done():
-            log.info("shutting down before the broker finished starting: cancelling its start")
-            if self._start_scope is not None:
-                self._start_scope.cancel()
-            await asyncio.wait({start})
+            done, _ = await asyncio.wait({start}, timeout=self.start_settle_s)
+            if not done:
+                log.info(
+                    "shutting down: the broker did not finish starting within %.0f s;"
+                    " cancelling its start",
+                    self.start_settle_s,
+                )
+                if self._start_scope is not None:
+                    self._start_scope.cancel()
+                await asyncio.wait({start})
+        self._broker_started = False
         await super().stop()
+
+
+def _readiness(app: ServiceApp) -> HttpHandler:
+    @get(
+        description="204 once the service consumes (its subscribers started) and the Kafka"
+        " broker answers, and every other dependency it needs (the store's and the"
+        " provisioner's database) answers too; else 503."
+    )
+    async def healthz(scope: Scope) -> AsgiResponse:  # noqa: ARG001 - the ASGI signature
+        return AsgiResponse(b"", 204 if await app.ready() else 503)
+
+    return healthz
 
 
 def asgi_app(
@@ -168,18 +218,17 @@ def asgi_app(
     on_startup: Sequence[Any] = (),
     after_startup: Sequence[Any] = (),
     on_shutdown: Sequence[Any] = (),
-) -> AsgiFastStream:
-    """The service app: the broker plus ``/healthz`` (broker reachable) and ``/metrics``."""
+) -> ServiceApp:
+    """The service app: the broker plus ``/healthz`` (readiness) and ``/metrics``."""
     from faststream.specification import AsyncAPI
 
-    return _ServiceApp(
+    app = ServiceApp(
         broker,
-        asgi_routes=[
-            ("/healthz", make_ping_asgi(broker, timeout=5.0)),
-            ("/metrics", make_asgi_app(registry)),
-        ],
+        asgi_routes=[("/metrics", make_asgi_app(registry))],
         specification=AsyncAPI(title=title, version="1.0.0"),
         on_startup=on_startup,
         after_startup=after_startup,
         on_shutdown=on_shutdown,
     )
+    app.mount("/healthz", _readiness(app))
+    return app

@@ -21,6 +21,7 @@ from types import TracebackType
 import httpx
 
 from tc_common.clock import Clock, ShiftedClock, system_or_shifted
+from tc_common.health import LIVEZ_PATH
 from tc_devstack.kafka import LocalKafka
 from tc_devstack.net import free_port, wait_for_port
 from tc_devstack.postgres import LocalPostgres
@@ -28,8 +29,7 @@ from tc_devstack.postgres import LocalPostgres
 log = logging.getLogger("tc.stack")
 
 SERVICES = ("store", "forecast", "provisioner", "api", "ingest")
-"""Start order: the store (it migrates the database), then the other consumers and the api
-together, the producer last, so that nothing waits on a peer."""
+"""Start order: the store (it migrates the database), then the others together."""
 
 
 @dataclass
@@ -117,16 +117,19 @@ class Stack:
             self._start_tessie()
             self._start_market_feeds()
             self.api_key = self._api_key()
-            # The store first: it migrates the database the api reads. Then the other consumers
-            # and the api side by side (their imports and consumer-group joins overlap: ~5 s
-            # sooner on 2 cores); the producer once they are up.
-            self.start_service("store")
-            together = [s for s in SERVICES if s not in ("store", "ingest")]
-            for service in together:
-                self.start_service(service, wait=False)
-            for service in together:
+            # The store first, until it serves HTTP: its startup migrates the database the api
+            # reads, and uvicorn answers only once that ran. Then everything else side by side:
+            # a service is ready (/healthz) only once its consumers joined their groups, 5-30 s
+            # on the local broker, and waiting for each in turn would hold the telemetry back
+            # for a minute. The producer need not wait for them: every group reads from the
+            # earliest offset, so what ingest publishes meanwhile is consumed once they are in.
+            self.start_service("store", wait=False)
+            self.wait_answering("store", LIVEZ_PATH)
+            for service in SERVICES:
+                if service != "store":
+                    self.start_service(service, wait=False)
+            for service in SERVICES:
                 self.wait_healthy(service)
-            self.start_service("ingest")
         except BaseException:
             self.stop()
             raise
@@ -288,8 +291,12 @@ class Stack:
         if wait:
             self.wait_healthy(service)
 
-    def wait_healthy(self, service: str, timeout_s: float = 60.0) -> None:
-        url = f"http://127.0.0.1:{self.ports[service]}/healthz"
+    def wait_healthy(self, service: str, timeout_s: float = 90.0) -> None:
+        self.wait_answering(service, "/healthz", timeout_s)
+
+    def wait_answering(self, service: str, path: str, timeout_s: float = 90.0) -> None:
+        """Until ``path`` of ``service`` answers 2xx; raises when it exits or time runs out."""
+        url = f"http://127.0.0.1:{self.ports[service]}{path}"
         deadline = time.monotonic() + timeout_s
         proc = self.processes[service]
         while time.monotonic() < deadline:
@@ -303,7 +310,7 @@ class Stack:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise TimeoutError(f"{service} not healthy after {timeout_s}s; see its log")
+        raise TimeoutError(f"{service}: {path} not 2xx after {timeout_s}s; see its log")
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         logfile = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child

@@ -5,14 +5,11 @@ prices in, a charge plan out.
 The service runs on a clock pinned to moments of ``tc_testkit.moments`` (running at real speed
 from there), so what the commuter has done by "now" is the same whenever the test runs."""
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
@@ -38,6 +35,7 @@ from tc_testkit.events import telemetry_sample
 from tc_testkit.kafka import first, keyed, produce
 from tc_testkit.market import spot_prices
 from tc_testkit.moments import DST_SPRING_FORWARD, SATURDAY_AFTERNOON, Moment, each_moment
+from tc_testkit.service_app import until_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
@@ -52,22 +50,18 @@ def clock(moment: Moment) -> ShiftedClock:
 @pytest.fixture
 async def running_app(kafka: LocalKafka, clock: ShiftedClock) -> AsyncIterator[AsgiFastStream]:
     settings = ForecastSettings(
-        kafka={"bootstrap_servers": kafka.bootstrap_servers},
+        # Each test starts a new app in the groups "forecast" and "forecast.changelog": while
+        # the previous app's consumers are still members, the broker holds the joins for up to
+        # the rebalance timeout, which follows max_poll_interval (5 min by default), and the app
+        # is not ready until they are in. These handlers never take 20 s.
+        kafka={"bootstrap_servers": kafka.bootstrap_servers, "max_poll_interval_ms": 20_000},
         behaviour_debounce_s=0.5,
         plan_tick_s=0.2,
         plan_startup_grace_s=0,
     )
     app = create_app(settings, clock=clock)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://forecast") as client:
-            # The lifespan reports "started" before the broker has connected; wait for it.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(30):
-                    while True:
-                        if (await client.get("/healthz", timeout=30)).status_code == 204:
-                            break
-                        await asyncio.sleep(0.2)
+        await until_ready(app)
         yield app
 
 

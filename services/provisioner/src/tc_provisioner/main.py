@@ -66,7 +66,7 @@ def create_app(
     )
     # Readiness asks the database too; liveness (/livez) asks neither, so that a database
     # outage takes the service out of rotation instead of restarting it.
-    return with_liveness(with_database_readiness(app, broker, decisions.ping))
+    return with_liveness(with_database_readiness(app, decisions.ping))
 
 
 def run() -> None:

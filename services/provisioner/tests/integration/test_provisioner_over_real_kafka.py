@@ -6,7 +6,6 @@ each test uses its own request ids and invitation codes and asserts relative to 
 test has a fresh database of its own.
 """
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -28,6 +27,7 @@ from tc_devstack import LocalKafka, LocalPostgres
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
 from tc_testkit.kafka import age_out, consume, dead_letters_of, first, produce, topics_holding
+from tc_testkit.service_app import healthz_status, until_ready
 from tc_testkit.waiting import eventually
 
 from .. import support  # noqa: TID252
@@ -65,21 +65,10 @@ def request(code: str, device: str = "pixel-8") -> ProvisioningRequested:
     return support.request(code, email=email, device=device, requested_at=FIRST_START)
 
 
-async def healthz_status(app: AsgiFastStream) -> int:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://provisioner") as client:
-        return (await client.get("/healthz", timeout=30)).status_code
-
-
 @contextlib.asynccontextmanager
 async def running(app: AsgiFastStream) -> AsyncIterator[AsgiFastStream]:
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        # The lifespan reports "started" before the broker has connected; wait for it.
-        async with asyncio.timeout(30):
-            while True:
-                if await healthz_status(app) == 204:
-                    break
-                await asyncio.sleep(0.2)
+        await until_ready(app)
         yield app
 
 
