@@ -32,6 +32,8 @@ CHARGE_RECORDED_V1: Final = "vehicle.charges.v1"
 BEHAVIOUR_PROFILE_UPDATED_V1: Final = "forecast.behaviour.v1"
 CHARGE_PLAN_PUBLISHED_V1: Final = "forecast.plans.v1"
 VEHICLE_ACTIVITY_OBSERVED_V1: Final = "vehicle.activity.v1"
+ACCOUNT_CHANGED_V1: Final = "accounts.changes.v1"
+API_KEY_CHANGED_V1: Final = "accounts.api_keys.v1"
 # The forecast service's own memory: compacted changelogs of what it learns from, keyed by
 # entity (a drive, a charge, a zone's delivery day), so that it never depends on the raw
 # topics' retention.
@@ -56,6 +58,8 @@ ALL_TOPICS: Final = (
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     VEHICLE_ACTIVITY_OBSERVED_V1,
+    ACCOUNT_CHANGED_V1,
+    API_KEY_CHANGED_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
@@ -124,4 +128,15 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
     ),
     PROVISIONING_ACKNOWLEDGED_V1: TopicPolicy(WEEK, "answers, kept by the provisioner too"),
     DEAD_LETTER_V1: TopicPolicy(timedelta(days=14), "two weeks for an operator to look"),
+    ACCOUNT_CHANGED_V1: TopicPolicy(
+        None,
+        "the newest state of every account (key: account id); the accounts table is the "
+        "record; personal data (email): an erasure ends in a tombstone",
+        compacted=True,
+    ),
+    API_KEY_CHANGED_V1: TopicPolicy(
+        None,
+        "every API key's newest state (key: key id), as its digest, never the key",
+        compacted=True,
+    ),
 }

@@ -1,5 +1,12 @@
 """Versioned event contracts, one module per event family."""
 
+from tc_common.events.accounts import (
+    AccountChanged,
+    AccountState,
+    ApiKeyChanged,
+    api_key_sha256,
+    new_api_key,
+)
 from tc_common.events.activity import VehicleActivity, VehicleActivityObserved
 from tc_common.events.base import Event
 from tc_common.events.behaviour import (
@@ -34,6 +41,9 @@ from tc_common.events.telemetry import TelemetrySampled
 from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
 
 __all__ = [
+    "AccountChanged",
+    "AccountState",
+    "ApiKeyChanged",
     "BehaviourProfileUpdated",
     "ChargePlanPublished",
     "ChargeRecorded",
@@ -58,6 +68,8 @@ __all__ = [
     "WeatherForecastPublished",
     "WeatherSlot",
     "WeekdayRhythm",
+    "api_key_sha256",
     "invitation_sha256",
+    "new_api_key",
     "new_invitation_code",
 ]

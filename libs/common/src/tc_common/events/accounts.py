@@ -1,0 +1,80 @@
+"""Customers as tenants: an account's changes and its API keys, as the other services learn them.
+
+The accounts tables (migration 0010) are the record; these events tell the rest of the system
+what changed, keyed by account id (or key id) on compacted topics, so the newest state of every
+account stays on the bus and an erased account can be removed from it by a tombstone.
+
+An API key never travels: ``ApiKeyChanged`` carries the SHA-256 digest of the key, the only form
+in which it is stored. Keys are 256 random bits (``new_api_key``), so the digest cannot be
+reversed by guessing.
+"""
+
+import hashlib
+import secrets
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from tc_common.events.base import Event
+
+AccountState = Literal["active", "suspended", "erasure_pending", "erased"]
+API_KEY_SHA256_PATTERN = r"^[0-9a-f]{64}$"
+VEHICLE_ID_PATTERN = r"^[A-Za-z0-9]{1,32}$"
+
+
+def api_key_sha256(key: str) -> str:
+    """The lower-case hex SHA-256 digest of an API key: how it is stored and looked up."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    """A fresh API key: 256 random bits, URL-safe (43 characters), prefixed so that a leaked
+    key is recognisable by secret scanners and people ("tck_")."""
+    return "tck_" + secrets.token_urlsafe(32)
+
+
+class AccountChanged(Event):
+    """An account's state after a change: created, suspended, resumed, a vehicle linked or
+    unlinked, erasure started or done."""
+
+    schema_version: Literal[1] = 1
+    account_id: UUID = Field(description="The tenant.")
+    email: str = Field(
+        max_length=254,
+        description="Where the customer is reached; empty once the account is erased.",
+    )
+    state: AccountState = Field(description="What the account may do now.")
+    vehicle_ids: tuple[str, ...] = Field(
+        default=(), description="The VINs the account owns, in no particular order."
+    )
+    created_at: AwareDatetime = Field(description="When the account was created (UTC).")
+    changed_at: AwareDatetime = Field(description="When this change was made (UTC).")
+    reason: str = Field(
+        max_length=200,
+        description="What changed, in words an operator can act on; no personal data.",
+        examples=["created by provisioning request 5b1c…", "suspended by an operator"],
+    )
+
+    def kafka_key(self) -> bytes:
+        return str(self.account_id).encode()
+
+
+class ApiKeyChanged(Event):
+    """An API key issued or revoked. Carries the key's digest, never the key."""
+
+    schema_version: Literal[1] = 1
+    key_id: UUID = Field(description="The key's id: shown to the customer, safe to log.")
+    account_id: UUID = Field(description="The account the key acts for.")
+    key_sha256: str = Field(
+        pattern=API_KEY_SHA256_PATTERN,
+        description="The SHA-256 hex digest (lower case) of the key.",
+    )
+    label: str = Field(default="", max_length=64, description="The customer's name for it.")
+    issued_at: AwareDatetime = Field(description="When the key was issued (UTC).")
+    revoked_at: AwareDatetime | None = Field(
+        default=None, description="When the key was revoked (UTC); none while it is valid."
+    )
+
+    def kafka_key(self) -> bytes:
+        return str(self.key_id).encode()
