@@ -6,7 +6,7 @@ columns), the market, weather and forecast tables (0003, 0004), ``drives``, ``ch
 ``behaviour_profiles`` (+ ``behaviour_profile_history``) and ``charge_plans`` (+
 ``charge_plan_history``) (0005, 0006), ``vehicle_activity`` (0008), the provisioner's own
 ``provisioning_decisions`` (0009), ``accounts``, ``account_vehicles`` and ``api_keys``
-(0010), ``schema_info`` and ``schema_migrations``.
+(0010, written only through ``tc_db.accounts``), ``schema_info`` and ``schema_migrations``.
 """
 
 from tc_db.migrate import (

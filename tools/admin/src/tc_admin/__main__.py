@@ -1,0 +1,5 @@
+import sys
+
+from tc_admin.cli import main
+
+sys.exit(main())

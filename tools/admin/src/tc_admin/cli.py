@@ -1,0 +1,192 @@
+"""``tc-admin``: the commands, their output, and what an operator is told when something fails.
+
+Exit codes: 0 done; 2 bad input (arguments, settings, a change refused), with a message and no
+traceback; 1 the broker or the database failed. A change whose publish failed after its commit
+is saved: the message says so and how to publish it again (re-running the same command does,
+as every change is idempotent; after ``issue-key``, ``republish ACCOUNT_ID``).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import psycopg
+from pydantic import ValidationError
+
+from tc_admin.publish import PublishFailedError, prepare, publish
+from tc_admin.settings import AdminSettings
+from tc_common.events.accounts import AccountChanged, ApiKeyChanged
+from tc_common.events.base import Event
+from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
+from tc_db import accounts
+
+BAD_INPUT = 2
+FAILED = 1
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an id (a UUID): {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tc-admin",
+        description="Accounts, their vehicles and API keys. Settings: ADMIN_POSTGRES__URL, "
+        "ADMIN_KAFKA__BOOTSTRAP_SERVERS (and ADMIN_KAFKA__* TLS/SASL).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("create-account", help="create (or find) the account of an email").add_argument(
+        "email"
+    )
+    sub.add_parser("accounts", help="list accounts with vehicle and active-key counts")
+    for name, what in (("link-vehicle", "give"), ("unlink-vehicle", "take")):
+        c = sub.add_parser(name, help=f"{what} an account a vehicle")
+        c.add_argument("account_id", type=_uuid)
+        c.add_argument("vin")
+    for name in ("suspend", "resume", "keys", "republish"):
+        helps = {
+            "suspend": "suspend an account",
+            "resume": "make a suspended account active again",
+            "keys": "list an account's API keys",
+            "republish": "publish an account's and its keys' current state again",
+        }
+        sub.add_parser(name, help=helps[name]).add_argument("account_id", type=_uuid)
+    issue = sub.add_parser("issue-key", help="issue an API key; it is shown once")
+    issue.add_argument("account_id", type=_uuid)
+    issue.add_argument("--label", default="", help="the customer's name for the key")
+    sub.add_parser("revoke-key", help="revoke an API key").add_argument("key_id", type=_uuid)
+    return p
+
+
+def _account_line(event: AccountChanged) -> str:
+    vehicles = ",".join(event.vehicle_ids) or "-"
+    return f"account {event.account_id} {event.state} vehicles: {vehicles}"
+
+
+def _key_line(event: ApiKeyChanged) -> str:
+    revoked = event.revoked_at.isoformat() if event.revoked_at else "-"
+    return f"key {event.key_id} account {event.account_id} label {event.label!r} revoked {revoked}"
+
+
+async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -> list[Any]:
+    """Do the command: the database change, committed, and what to publish (topic, event)."""
+    at = settings.clock().now()
+    async with await psycopg.AsyncConnection.connect(
+        settings.postgres.url.get_secret_value(), autocommit=True
+    ) as conn:
+        match args.command:
+            case "accounts":
+                for a in await accounts.list_accounts(conn):
+                    print(
+                        f"{a.account_id}  {a.state:<15} vehicles {a.vehicles:<3} "
+                        f"active keys {a.active_keys:<3} created {a.created_at.isoformat()}  "
+                        f"{a.email}",
+                        file=out,
+                    )
+                return []
+            case "keys":
+                for k in await accounts.list_keys(conn, args.account_id):
+                    print(
+                        f"{k.key_id}  label {k.label!r}  issued {k.issued_at.isoformat()}  "
+                        f"revoked {k.revoked_at.isoformat() if k.revoked_at else '-'}  "
+                        f"last used {k.last_used_at.isoformat() if k.last_used_at else '-'}",
+                        file=out,
+                    )
+                return []
+            case "create-account":
+                event: Event = await accounts.create_account(conn, args.email, at=at)
+            case "link-vehicle":
+                event = await accounts.link_vehicle(conn, args.account_id, args.vin, at=at)
+            case "unlink-vehicle":
+                event = await accounts.unlink_vehicle(conn, args.account_id, args.vin, at=at)
+            case "suspend":
+                event = await accounts.suspend(conn, args.account_id, at=at)
+            case "resume":
+                event = await accounts.resume(conn, args.account_id, at=at)
+            case "revoke-key":
+                event = await accounts.revoke_key(conn, args.key_id, at=at)
+            case "issue-key":
+                issued = await accounts.issue_key(conn, args.account_id, label=args.label, at=at)
+                # Shown now, once, whatever happens next: it is valid from the commit on, and
+                # stored nowhere in clear.
+                print(_key_line(issued.event), file=out)
+                print(issued.key, file=out)
+                print("This key cannot be shown again: hand it over now.", file=out)
+                return [(API_KEY_CHANGED_V1, issued.event)]
+            case "republish":
+                account, keys = await accounts.current_events(conn, args.account_id)
+                print(_account_line(account), file=out)
+                return [(ACCOUNT_CHANGED_V1, account)] + [(API_KEY_CHANGED_V1, k) for k in keys]
+            case _:  # pragma: no cover - argparse allows only the commands above
+                raise accounts.InvalidInputError(f"unknown command {args.command}")
+    if isinstance(event, AccountChanged):
+        print(_account_line(event), file=out)
+        return [(ACCOUNT_CHANGED_V1, event)]
+    assert isinstance(event, ApiKeyChanged)
+    print(_key_line(event), file=out)
+    return [(API_KEY_CHANGED_V1, event)]
+
+
+async def _main(args: argparse.Namespace, settings: AdminSettings, out: TextIO, err: TextIO) -> int:
+    writes = args.command not in ("accounts", "keys")
+    if writes:
+        try:
+            # Before the change: a broker that cannot be reached leaves the database untouched.
+            await prepare(settings.kafka, [ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1])
+        except PublishFailedError as error:
+            print(f"tc-admin: nothing changed: {error}", file=err)
+            return FAILED
+    try:
+        messages = await _run(args, settings, out)
+    except accounts.AccountError as error:
+        print(f"tc-admin: {error}", file=err)
+        return BAD_INPUT
+    except psycopg.Error as error:
+        print(f"tc-admin: database: {type(error).__name__}: {error}", file=err)
+        return FAILED
+    if not messages:
+        return 0
+    try:
+        await publish(settings.kafka, messages)
+    except PublishFailedError as error:
+        again = (
+            f"tc-admin republish {args.account_id}"
+            if args.command == "issue-key"
+            else "the same command again"
+        )
+        print(
+            f"tc-admin: the change is saved but was NOT published ({error}); run {again} "
+            "to publish it",
+            file=err,
+        )
+        return FAILED
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        # argparse writes its usage errors to sys.stderr: to the caller's ``err`` instead.
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            args = parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        settings = AdminSettings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"ADMIN_{'__'.join(str(p).upper() for p in e['loc'])}: {e['msg']}"
+            for e in error.errors()
+        )
+        print(f"tc-admin: settings: {problems}", file=err)
+        return BAD_INPUT
+    return asyncio.run(_main(args, settings, out, err))
