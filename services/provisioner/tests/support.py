@@ -5,7 +5,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested, invitation_sha256
+from tc_common.events import (
+    AccountChanged,
+    ProvisioningAcknowledged,
+    ProvisioningRequested,
+    invitation_sha256,
+)
 from tc_provisioner.domain import Decision, SeatKey, Snapshot, seat_key
 from tc_provisioner.ports import Policy
 
@@ -65,6 +70,7 @@ class InMemoryDecisions:
     def __init__(self, book: DecisionBook | None = None) -> None:
         self.book = book or DecisionBook()
         self._lock = asyncio.Lock()
+        self.accounts: dict[str, AccountChanged] = {}
 
     async def start(self) -> None:
         pass
@@ -80,3 +86,17 @@ class InMemoryDecisions:
             decision = policy(self.book.snapshot(request))
             self.book.record(decision)
             return decision
+
+    async def open_account(self, email: str, *, at: datetime) -> AccountChanged:
+        # One account per case-folded email, as tc_db.accounts keeps it (tested there).
+        key = email.strip().casefold()
+        if key not in self.accounts:
+            self.accounts[key] = AccountChanged(
+                account_id=uuid.uuid4(),
+                email=email.strip(),
+                state="active",
+                created_at=at,
+                changed_at=at,
+                reason="created by a provisioning request",
+            )
+        return self.accounts[key]

@@ -9,8 +9,9 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from tc_common.clock import FixedClock
-from tc_common.events import MessageDeadLettered, ProvisioningAcknowledged
+from tc_common.events import AccountChanged, MessageDeadLettered, ProvisioningAcknowledged
 from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
     DEAD_LETTER_V1,
     PROVISIONING_ACKNOWLEDGED_V1,
     PROVISIONING_REQUESTED_V2,
@@ -125,3 +126,33 @@ async def test_malformed_request_is_dead_lettered_and_not_answered(broker: Kafka
     (letter,) = dead_letters
     assert (letter.consumer, letter.source_topic) == ("provisioner", PROVISIONING_REQUESTED_V2)
     assert "request_id" in letter.reason
+
+
+def published_accounts(broker: KafkaBroker) -> list[AccountChanged]:
+    (publisher,) = [
+        p
+        for p in broker.publishers
+        if p.topic == ACCOUNT_CHANGED_V1  # type: ignore[attr-defined]
+    ]
+    return [AccountChanged.model_validate(c.args[0]) for c in publisher.mock.call_args_list]
+
+
+async def test_an_accepted_request_opens_the_account_of_its_email_and_a_rejected_one_none(
+    broker: KafkaBroker, decisions: InMemoryDecisions
+) -> None:
+    accepted = request("WELCOME-ONE")
+    rejected = request("WRONG")
+    async with TestKafkaBroker(broker) as br:
+        for r in (accepted, rejected, accepted):  # the last: a redelivery
+            await br.publish(r, PROVISIONING_REQUESTED_V2, key=r.kafka_key())
+        accounts = published_accounts(br)
+
+    # Published for the acceptance and again for its redelivery: the same account.
+    assert len(accounts) == 2
+    assert accounts[0] == accounts[1]
+    assert (accounts[0].email, accounts[0].state, accounts[0].created_at) == (
+        accepted.email,
+        "active",
+        NOW,
+    )
+    assert list(decisions.accounts.values()) == [accounts[0]]

@@ -7,8 +7,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaRouter
 
 from tc_common.clock import Clock
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
-from tc_common.topics import PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V2
+from tc_common.events import AccountChanged, ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
+    PROVISIONING_ACKNOWLEDGED_V1,
+    PROVISIONING_REQUESTED_V2,
+)
 from tc_provisioner.domain import Decision, Snapshot, decide, is_known_invitation
 from tc_provisioner.ports import ProvisioningDecisions
 
@@ -31,6 +35,14 @@ def build_router(
         title=f"{PROVISIONING_ACKNOWLEDGED_V1}:ProvisioningAcknowledged",
         description="The answer to each provisioning request (repeated for a repeated request). "
         "Keyed by request id.",
+    )
+
+    account_changed = router.publisher(
+        ACCOUNT_CHANGED_V1,
+        schema=AccountChanged,
+        title=f"{ACCOUNT_CHANGED_V1}:AccountChanged",
+        description="The account an accepted request opened (or found: one per email), in its "
+        "current state. Keyed by account id.",
     )
 
     @router.subscriber(
@@ -58,6 +70,12 @@ def build_router(
         # publish fails or the process dies before the commit, the request is delivered again,
         # finds its stored decision and publishes the same answer once more.
         decision = await decisions.decide(event, policy)
+        if decision.answer.outcome == "accepted":
+            # The account before the answer: whoever reads an acceptance finds its tenant.
+            # Idempotent, like the decision: a redelivered request finds the same account and
+            # publishes its state again.
+            account = await decisions.open_account(event.email, at=decision.answer.decided_at)
+            await account_changed.publish(account, key=account.kafka_key())
         await acknowledged.publish(decision.answer, key=decision.answer.kafka_key())
         log.info(
             "request %s %s (%s)%s",

@@ -9,7 +9,12 @@ from tc_common.clock import Clock
 from tc_common.health import with_database_readiness, with_liveness
 from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
-from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V2
+from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
+    DEAD_LETTER_V1,
+    PROVISIONING_ACKNOWLEDGED_V1,
+    PROVISIONING_REQUESTED_V2,
+)
 from tc_provisioner.adapters import FAILURES, PostgresProvisioningDecisions
 from tc_provisioner.handlers import build_router
 from tc_provisioner.ports import ProvisioningDecisions
@@ -53,7 +58,12 @@ def create_app(
     async def prepare() -> None:
         await ensure_topics(
             settings.kafka,
-            [PROVISIONING_REQUESTED_V2, PROVISIONING_ACKNOWLEDGED_V1, DEAD_LETTER_V1],
+            [
+                PROVISIONING_REQUESTED_V2,
+                PROVISIONING_ACKNOWLEDGED_V1,
+                ACCOUNT_CHANGED_V1,
+                DEAD_LETTER_V1,
+            ],
         )
         await decisions.start()
 

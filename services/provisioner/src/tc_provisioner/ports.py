@@ -1,9 +1,10 @@
 """What the provisioner needs from the outside world, as Protocols."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
-from tc_common.events import ProvisioningRequested
+from tc_common.events import AccountChanged, ProvisioningRequested
 from tc_provisioner.domain import Decision, Snapshot
 
 Policy = Callable[[Snapshot], Decision]
@@ -27,6 +28,11 @@ class ProvisioningDecisions(Protocol):
     async def close(self) -> None: ...
 
     async def decide(self, request: ProvisioningRequested, policy: Policy) -> Decision: ...
+
+    async def open_account(self, email: str, *, at: datetime) -> AccountChanged:
+        """The account of ``email``, created at ``at`` unless it has one that is not erased
+        (idempotent: a repeated request finds the same account). An unreachable store raises."""
+        ...
 
     async def ping(self) -> bool:
         """True when the store answers now (no retries)."""

@@ -15,14 +15,20 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
+import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
 from faststream.asgi import AsgiFastStream
 
 from tc_common.clock import FixedClock
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
-from tc_common.topics import DEAD_LETTER_V1, PROVISIONING_ACKNOWLEDGED_V1, PROVISIONING_REQUESTED_V2
+from tc_common.events import AccountChanged, ProvisioningAcknowledged, ProvisioningRequested
+from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
+    DEAD_LETTER_V1,
+    PROVISIONING_ACKNOWLEDGED_V1,
+    PROVISIONING_REQUESTED_V2,
+)
 from tc_devstack import LocalKafka, LocalPostgres
 from tc_provisioner.main import create_app
 from tc_provisioner.settings import ProvisionerSettings
@@ -123,6 +129,35 @@ async def test_requests_are_answered_on_the_acknowledgement_topic(
     assert set(by_request) == {invited.request_id, stranger.request_id}
     assert by_request[invited.request_id].outcome == "accepted"
     assert by_request[stranger.request_id].reason == "rejected: the invitation code is not valid"
+
+
+async def test_an_accepted_request_opens_its_account_in_the_table_and_on_its_topic(
+    kafka: LocalKafka, database_url: str
+) -> None:
+    (code,) = new_codes(1)
+    invited, stranger = request(code), request("GUESSED", device="laptop")
+    app = create_app(settings_for(kafka, database_url, [code]), clock=FixedClock(FIRST_START))
+
+    async with running(app):
+        await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [invited, stranger])
+        await answers_to(kafka, [invited, stranger], count=2)
+        (account,) = await consume(
+            kafka.bootstrap_servers,
+            ACCOUNT_CHANGED_V1,
+            lambda r: (
+                AccountChanged.model_validate_json(r.value)
+                if invited.email.encode() in r.value
+                else None
+            ),
+            until=lambda found: len(found) >= 1,
+            timeout_s=60,
+        )
+
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute("SELECT account_id, email, state FROM accounts")
+        rows = await cur.fetchall()
+    assert rows == [(account.account_id, invited.email, "active")]
+    assert (account.state, account.created_at, account.vehicle_ids) == ("active", FIRST_START, ())
 
 
 async def test_an_invitation_code_is_on_no_topic_of_the_broker(

@@ -40,7 +40,14 @@ class ProvisioningRequested(Event):
     schema_version: Literal[2] = 2
     request_id: UUID = Field(description="Idempotency key of the request.")
     requested_at: AwareDatetime = Field(description="When the request was made (UTC).")
-    email: str = Field(min_length=3, max_length=254, description="Where the profile will be sent.")
+    email: str = Field(
+        min_length=3,
+        max_length=254,
+        # One @ between non-blank parts (blanks around are trimmed where it is kept): the
+        # account is opened for this address.
+        pattern=r"^\s*[^@\s]+@[^@\s]+\s*$",
+        description="Where the profile will be sent; the account is opened for it.",
+    )
     device_name: str = Field(
         min_length=1,
         max_length=64,

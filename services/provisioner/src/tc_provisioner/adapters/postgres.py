@@ -3,15 +3,15 @@ the one arbiter of every provisioner process, however many run and however long 
 decided."""
 
 import logging
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
 
 from tc_common.consuming import FailurePolicy
-from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested
-from tc_db import apply_migrations
+from tc_common.events import AccountChanged, ProvisioningAcknowledged, ProvisioningRequested
+from tc_db import accounts, apply_migrations
 from tc_db.pool import TRANSIENT_ERRORS, PostgresPool
 from tc_provisioner.domain import Decision, Snapshot, seat_key
 from tc_provisioner.ports import Policy
@@ -146,6 +146,10 @@ class PostgresProvisioningDecisions(PostgresPool):
                     ),
                 )
         return decision
+
+    async def open_account(self, email: str, *, at: datetime) -> AccountChanged:
+        async with self.connection() as conn:
+            return await accounts.create_account(conn, email, at=at)
 
 
 def _answer(request_id: UUID, row: tuple[Any, ...]) -> ProvisioningAcknowledged:
