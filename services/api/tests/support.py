@@ -15,7 +15,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from tc_api.domain import TelemetryQuery, Vehicle
+from tc_api.domain import Principal, TelemetryQuery, Vehicle
 from tc_api.ports import TelemetryUnavailableError
 from tc_common.events import TelemetrySampled
 from tc_testkit import history
@@ -69,7 +69,9 @@ class FakeTelemetryReader:
     async def ping(self) -> None:
         self._check()
 
-    async def list_vehicles(self) -> list[Vehicle]:
+    async def list_vehicles(self, visible_to: Principal) -> list[Vehicle]:
+        # The route tests use operator keys only; scoping is tested against PostgreSQL.
+        assert visible_to.is_operator
         self._check()
         return sorted(self.vehicles.values(), key=lambda v: v.vehicle_id)
 

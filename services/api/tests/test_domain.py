@@ -1,11 +1,15 @@
 from datetime import UTC, datetime, timedelta, timezone
+from uuid import uuid4
 
 import pytest
 
 from tc_api.domain import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    OPERATOR,
+    AccountKey,
     InvalidQueryError,
+    Principal,
     SortOrder,
     TelemetryQuery,
     describe_duration,
@@ -169,3 +173,32 @@ def test_an_invalid_query_is_refused_with_a_message_naming_the_parameter(
 )
 def test_durations_are_described_as_a_reader_writes_them(delta: timedelta, text: str) -> None:
     assert describe_duration(delta) == text
+
+
+class TestAccountKeys:
+    NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def _key(self, state: str = "active", last_used_at: datetime | None = None) -> AccountKey:
+        return AccountKey(uuid4(), uuid4(), state, last_used_at)
+
+    @pytest.mark.parametrize(
+        ("last_used_ago", "stale"),
+        [(None, True), (timedelta(seconds=59), False), (timedelta(minutes=1), True)],
+    )
+    def test_a_keys_use_is_written_at_most_once_a_minute(
+        self, last_used_ago: timedelta | None, stale: bool
+    ) -> None:
+        last_used = None if last_used_ago is None else self.NOW - last_used_ago
+
+        assert self._key(last_used_at=last_used).use_is_stale(self.NOW) is stale
+
+    @pytest.mark.parametrize(
+        ("state", "active"),
+        [("active", True), ("suspended", False), ("erasure_pending", False), ("erased", False)],
+    )
+    def test_only_an_active_accounts_keys_are_accepted(self, state: str, active: bool) -> None:
+        assert self._key(state).account_active is active
+
+    def test_the_operator_is_the_principal_without_an_account(self) -> None:
+        assert OPERATOR.is_operator
+        assert not Principal(account_id=uuid4()).is_operator

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+from uuid import UUID
 
 SortOrder = Literal["asc", "desc"]
 
@@ -27,6 +28,46 @@ class InvalidQueryError(ValueError):
         super().__init__(message)
         self.parameter = parameter
         self.message = message
+
+
+# --- Who a request acts for ------------------------------------------------------------------
+
+# last_used_at says roughly when a key was last used; recording it at most once a minute per key
+# keeps the per-request cost at one read instead of a write on every request.
+KEY_USE_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: the operator (``account_id`` None: every account's vehicles) or
+    one account (only the vehicles linked to it)."""
+
+    account_id: UUID | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.account_id is None
+
+
+OPERATOR = Principal()
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    """An unrevoked account key as stored, with its account's state."""
+
+    key_id: UUID
+    account_id: UUID
+    account_state: str
+    last_used_at: datetime | None
+
+    @property
+    def account_active(self) -> bool:
+        return self.account_state == "active"
+
+    def use_is_stale(self, now: datetime) -> bool:
+        """Whether ``last_used_at`` should be written now (never, or over a minute ago)."""
+        return self.last_used_at is None or now - self.last_used_at >= KEY_USE_RESOLUTION
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
+from uuid import UUID
 
 import uvicorn
 from fastapi import FastAPI, Request, status
@@ -9,10 +11,18 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
 from tc_api.adapters.postgres import PostgresTelemetryReader, open_pool
+from tc_api.adapters.postgres_accounts import PostgresAccountDirectory
 from tc_api.adapters.postgres_history import PostgresHistoryReader
 from tc_api.adapters.postgres_market import PostgresMarketReader
+from tc_api.domain import AccountKey
 from tc_api.metrics import PrometheusMiddleware
-from tc_api.ports import HistoryReader, MarketReader, TelemetryReader, TelemetryUnavailableError
+from tc_api.ports import (
+    AccountDirectory,
+    HistoryReader,
+    MarketReader,
+    TelemetryReader,
+    TelemetryUnavailableError,
+)
 from tc_api.routes import behaviour, health, market, vehicles
 from tc_api.routes.health import RETRY_AFTER_S
 from tc_api.schemas import UnavailableBody
@@ -33,16 +43,33 @@ async def _on_unavailable(_request: Request, _error: Exception) -> JSONResponse:
     )
 
 
+class NoAccounts:
+    """The directory of an app built with injected readers and no accounts (route tests):
+    only the operator keys of API_API_KEYS exist."""
+
+    # The port's parameter names, unused: there is nothing to look up.
+    async def find_key(self, key_sha256: str) -> AccountKey | None:  # noqa: ARG002
+        return None
+
+    async def record_key_use(self, key_id: UUID, now: datetime) -> None:  # noqa: ARG002
+        return None
+
+    async def owns(self, account_id: UUID, vehicle_id: str) -> bool:  # noqa: ARG002
+        return False
+
+
 def create_app(
     settings: ApiSettings | None = None,
     *,
     reader: TelemetryReader | None = None,
     market_reader: MarketReader | None = None,
     history_reader: HistoryReader | None = None,
+    accounts: AccountDirectory | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app; with ``reader`` given (tests), no database pool is opened, the market
-    routes use ``market_reader`` and the history, profile and plan routes ``history_reader``."""
+    routes use ``market_reader``, the history, profile and plan routes ``history_reader``, and
+    account keys are looked up in ``accounts`` (none: only operator keys)."""
     settings = settings or ApiSettings()
     registry = CollectorRegistry()
 
@@ -62,6 +89,7 @@ def create_app(
         app.state.reader = PostgresTelemetryReader(pool)
         app.state.market = PostgresMarketReader(pool)
         app.state.history = PostgresHistoryReader(pool)
+        app.state.accounts = PostgresAccountDirectory(pool)
         try:
             yield
         finally:
@@ -80,6 +108,7 @@ def create_app(
         app.state.reader = reader
         app.state.market = market_reader
         app.state.history = history_reader
+        app.state.accounts = accounts or NoAccounts()
     app.state.clock = clock or settings.clock()
     app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
     app.add_middleware(PrometheusMiddleware, registry=registry)

@@ -3,14 +3,17 @@ charge history, behaviour profiles and charge plans."""
 
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from tc_api.domain import (
+    AccountKey,
     DateWindow,
     ExchangeRate,
     HistoryCounts,
     PlansQuery,
     PriceAnomaly,
     PriceForecast,
+    Principal,
     SpotPrice,
     TelemetryQuery,
     TimeWindow,
@@ -41,8 +44,9 @@ class TelemetryReader(Protocol):
         """Return when the store answers a trivial query."""
         ...
 
-    async def list_vehicles(self) -> list[Vehicle]:
-        """All known vehicles, ordered by vehicle id."""
+    async def list_vehicles(self, visible_to: Principal) -> list[Vehicle]:
+        """The known vehicles ``visible_to`` may see (the operator: all; an account: those
+        linked to it), ordered by vehicle id."""
         ...
 
     async def get_vehicle(self, vehicle_id: str) -> Vehicle | None:
@@ -127,4 +131,25 @@ class HistoryReader(Protocol):
 
     async def plans(self, vehicle_id: str, query: PlansQuery) -> list[ChargePlanPublished]:
         """Plans issued in ``query.window``, newest first, at most ``query.limit``."""
+        ...
+
+
+class AccountDirectory(Protocol):
+    """Reads accounts, their API keys and their vehicles; writes only a key's ``last_used_at``.
+
+    Raises ``TelemetryUnavailableError`` (the same database) when the store cannot be reached.
+    """
+
+    async def find_key(self, key_sha256: str) -> AccountKey | None:
+        """The unrevoked key with this SHA-256 hex digest and its account's state; None when
+        no such key exists or it is revoked."""
+        ...
+
+    async def record_key_use(self, key_id: UUID, now: datetime) -> None:
+        """Set the key's ``last_used_at`` to ``now`` unless it was set less than a minute
+        before. Best effort: never raises (a failed write must not fail a request)."""
+        ...
+
+    async def owns(self, account_id: UUID, vehicle_id: str) -> bool:
+        """Whether the vehicle is linked to the account."""
         ...

@@ -10,7 +10,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from tc_api.domain import Activity, SortOrder, TelemetryQuery, Vehicle
+from tc_api.domain import Activity, Principal, SortOrder, TelemetryQuery, Vehicle
 from tc_api.ports import TelemetryUnavailableError
 from tc_common.events import TelemetrySampled
 from tc_common.tables import TELEMETRY_COLUMNS
@@ -24,7 +24,8 @@ _DIRECTION: dict[SortOrder, sql.Composable] = {"asc": sql.SQL("ASC"), "desc": sq
 def open_pool(url: str, *, max_size: int, timeout_s: float) -> AsyncConnectionPool[Any]:
     """A pool that is not opened yet; ``await pool.open()`` in the app's lifespan.
 
-    Sessions are read-only (the api never writes) and a statement may run at most 10 s.
+    Sessions are read-only by default (the api writes nothing but an account key's
+    ``last_used_at``, in a transaction that opts in) and a statement may run at most 10 s.
     """
     return AsyncConnectionPool(
         url,
@@ -96,9 +97,16 @@ class PostgresTelemetryReader:
         async with self._connection() as conn:
             await conn.execute("SELECT 1")
 
-    async def list_vehicles(self) -> list[Vehicle]:
+    async def list_vehicles(self, visible_to: Principal) -> list[Vehicle]:
         async with self._connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_SELECT_VEHICLE + "ORDER BY v.vehicle_id")
+            if visible_to.is_operator:
+                await cur.execute(_SELECT_VEHICLE + "ORDER BY v.vehicle_id")
+            else:
+                await cur.execute(
+                    _SELECT_VEHICLE + "JOIN account_vehicles o USING (vehicle_id) "
+                    "WHERE o.account_id = %s ORDER BY v.vehicle_id",
+                    (visible_to.account_id,),
+                )
             return [_vehicle(row) for row in await cur.fetchall()]
 
     async def get_vehicle(self, vehicle_id: str) -> Vehicle | None:

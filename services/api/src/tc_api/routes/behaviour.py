@@ -1,5 +1,6 @@
 """A vehicle's drive and charge history, its learned behaviour profile and its charge plans.
-Every route needs an API key."""
+Every route needs an API key, and answers only about the vehicles that key may see
+(``deps.visible_vehicle``)."""
 
 from datetime import datetime
 from typing import Annotated, Any, NoReturn
@@ -8,9 +9,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
 from tc_api import domain, examples
-from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, HistoryDep
+from tc_api.deps import (
+    API_KEY_HEADER,
+    Authenticated,
+    ClockDep,
+    HistoryDep,
+    VisibleVehicleId,
+    unknown_vehicle,
+)
 from tc_api.ports import HistoryReader
-from tc_api.routes.vehicles import VehicleId
 from tc_api.schemas import (
     BehaviourProfileOut,
     ChargeOut,
@@ -29,6 +36,10 @@ router = APIRouter(
     dependencies=[Authenticated],
     responses={
         401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
+        403: {
+            "model": ErrorBody,
+            "description": "The key's account is suspended, being erased or erased.",
+        },
         503: {"model": UnavailableBody, "description": "The database is unavailable; retry."},
     },
 )
@@ -70,7 +81,10 @@ PlansTo = Annotated[
     ),
 ]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No such vehicle."}
+    404: {
+        "model": ErrorBody,
+        "description": "No such vehicle, or another account's (the same answer).",
+    }
 }
 
 
@@ -92,10 +106,7 @@ def _history_window(
 
 async def _require_known(history: HistoryReader, vehicle_id: str) -> None:
     if not await history.is_known(vehicle_id):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"vehicle {vehicle_id!r} is not known; GET /v1/vehicles lists the known vehicles",
-        )
+        raise unknown_vehicle(vehicle_id)
 
 
 @router.get(
@@ -105,7 +116,7 @@ async def _require_known(history: HistoryReader, vehicle_id: str) -> None:
     responses={**_NOT_FOUND, **examples.ok(examples.DRIVES)},
 )
 async def get_drives(
-    vehicle_id: VehicleId,
+    vehicle_id: VisibleVehicleId,
     history: HistoryDep,
     clock: ClockDep,
     from_at: From = None,
@@ -132,7 +143,7 @@ async def get_drives(
     responses={**_NOT_FOUND, **examples.ok(examples.CHARGES)},
 )
 async def get_charges(
-    vehicle_id: VehicleId,
+    vehicle_id: VisibleVehicleId,
     history: HistoryDep,
     clock: ClockDep,
     from_at: From = None,
@@ -159,12 +170,12 @@ async def get_charges(
         **examples.ok(examples.PROFILE),
         404: {
             "model": ErrorBody,
-            "description": "No such vehicle, or no profile yet (the detail says how much "
-            "history is stored and what happens next).",
+            "description": "No such vehicle (or another account's), or no profile yet (the "
+            "detail says how much history is stored and what happens next).",
         },
     },
 )
-async def get_profile(vehicle_id: VehicleId, history: HistoryDep) -> BehaviourProfileOut:
+async def get_profile(vehicle_id: VisibleVehicleId, history: HistoryDep) -> BehaviourProfileOut:
     """The learned weekly rhythm, charging locations and learning state."""
     profile = await history.latest_profile(vehicle_id)
     if profile is None:
@@ -179,10 +190,13 @@ async def get_profile(vehicle_id: VehicleId, history: HistoryDep) -> BehaviourPr
     response_model=ChargePlanOut,
     responses={
         **examples.ok(examples.PLAN),
-        404: {"model": ErrorBody, "description": "No such vehicle, or no plan yet."},
+        404: {
+            "model": ErrorBody,
+            "description": "No such vehicle (or another account's), or no plan yet.",
+        },
     },
 )
-async def get_plan(vehicle_id: VehicleId, history: HistoryDep) -> ChargePlanOut:
+async def get_plan(vehicle_id: VisibleVehicleId, history: HistoryDep) -> ChargePlanOut:
     """The newest charge plan: slots, energy, expected cost with its range, and the reason."""
     plan = await history.latest_plan(vehicle_id)
     if plan is None:
@@ -203,7 +217,7 @@ async def get_plan(vehicle_id: VehicleId, history: HistoryDep) -> ChargePlanOut:
     responses={**_NOT_FOUND, **examples.ok(examples.PLANS)},
 )
 async def get_plans(
-    vehicle_id: VehicleId,
+    vehicle_id: VisibleVehicleId,
     history: HistoryDep,
     clock: ClockDep,
     from_at: PlansFrom = None,

@@ -27,6 +27,10 @@ router = APIRouter(
     dependencies=[Authenticated],
     responses={
         401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
+        403: {
+            "model": ErrorBody,
+            "description": "The key's account is suspended, being erased or erased.",
+        },
         503: {"model": UnavailableBody, "description": "The database is unavailable; retry."},
     },
 )

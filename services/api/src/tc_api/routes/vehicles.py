@@ -1,13 +1,22 @@
-"""Vehicles and their telemetry, for the customer's dashboard. Every route needs an API key."""
+"""Vehicles and their telemetry, for the customer's dashboard. Every route needs an API key, and
+answers only about the vehicles that key may see (``deps.visible_vehicle``)."""
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
 from tc_api import domain, examples
-from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, ReaderDep
+from tc_api.deps import (
+    API_KEY_HEADER,
+    Authenticated,
+    ClockDep,
+    PrincipalDep,
+    ReaderDep,
+    VisibleVehicleId,
+    unknown_vehicle,
+)
 from tc_api.schemas import (
     ErrorBody,
     LatestSample,
@@ -22,38 +31,27 @@ router = APIRouter(
     dependencies=[Authenticated],
     responses={
         401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
+        403: {
+            "model": ErrorBody,
+            "description": "The key's account is suspended, being erased or erased.",
+        },
         503: {"model": UnavailableBody, "description": "The database is unavailable; retry."},
     },
 )
 
-# Every id the system produces: 17-character VINs, and the simulator's and tests' ids of up to
-# 32 (the events' limit). Checked before any query, so an id PostgreSQL text cannot hold (a NUL)
-# is a 422 naming the rule instead of a 500.
-VEHICLE_ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$"
-VehicleId = Annotated[
-    str,
-    Path(
-        pattern=VEHICLE_ID_PATTERN,
-        description="The vehicle's VIN: 1 to 32 letters, digits, '_' or '-'.",
-        examples=["5YJ3E7EB0KF000001"],
-    ),
-]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "No such vehicle."}
+    404: {
+        "model": ErrorBody,
+        "description": "No such vehicle, or another account's (the same answer).",
+    }
 }
 
 
-def _unknown_vehicle(vehicle_id: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        f"vehicle {vehicle_id!r} is not known; GET /v1/vehicles lists the known vehicles",
-    )
-
-
 @router.get("/vehicles", response_model=list[VehicleOut], responses=examples.ok(examples.VEHICLES))
-async def list_vehicles(reader: ReaderDep) -> list[VehicleOut]:
-    """Every vehicle with stored telemetry, and what each is doing as last seen."""
-    return [VehicleOut.from_vehicle(v) for v in await reader.list_vehicles()]
+async def list_vehicles(reader: ReaderDep, principal: PrincipalDep) -> list[VehicleOut]:
+    """Every vehicle with stored telemetry that the key may see (an account key: the account's
+    own), and what each is doing as last seen."""
+    return [VehicleOut.from_vehicle(v) for v in await reader.list_vehicles(principal)]
 
 
 @router.get(
@@ -61,14 +59,14 @@ async def list_vehicles(reader: ReaderDep) -> list[VehicleOut]:
     response_model=LatestSample,
     responses={**_NOT_FOUND, **examples.ok(examples.LATEST)},
 )
-async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> LatestSample:
+async def get_latest_sample(vehicle_id: VisibleVehicleId, reader: ReaderDep) -> LatestSample:
     """The newest sample, with what the car is doing now as last seen (an asleep car's newest
     sample is from before it fell asleep)."""
     vehicle = await reader.get_vehicle(vehicle_id)
     sample = await reader.latest_sample(vehicle_id)
     if sample is None:
         if vehicle is None:
-            raise _unknown_vehicle(vehicle_id)
+            raise unknown_vehicle(vehicle_id)
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"vehicle {vehicle_id!r} has no telemetry yet"
         )
@@ -82,7 +80,7 @@ async def get_latest_sample(vehicle_id: VehicleId, reader: ReaderDep) -> LatestS
     responses={**_NOT_FOUND, **examples.ok(examples.TELEMETRY)},
 )
 async def get_telemetry(
-    vehicle_id: VehicleId,
+    vehicle_id: VisibleVehicleId,
     reader: ReaderDep,
     clock: ClockDep,
     from_at: Annotated[
@@ -128,5 +126,5 @@ async def get_telemetry(
             [{"type": "value_error", "loc": ("query", error.parameter), "msg": error.message}]
         ) from error
     if await reader.get_vehicle(vehicle_id) is None:
-        raise _unknown_vehicle(vehicle_id)
+        raise unknown_vehicle(vehicle_id)
     return TelemetryPage.build(vehicle_id, query, await reader.samples(vehicle_id, query))
