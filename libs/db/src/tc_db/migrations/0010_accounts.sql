@@ -3,7 +3,7 @@
 -- Writers: the provisioner (an accepted request creates or reuses the account of its email)
 -- and the operator's tool (tc-admin). Each change is also published on accounts.changes.v1 /
 -- accounts.api_keys.v1, keyed by account / key id, so the other services learn of it without
--- calling anyone. The api only reads these tables.
+-- calling anyone. The api reads these tables (and notes when each key was last used).
 --
 -- An API key is kept only as the SHA-256 hex digest of the key (keys are 256 random bits, so a
 -- digest cannot be reversed by guessing); the key itself is shown once, when it is issued.
