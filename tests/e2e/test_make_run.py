@@ -90,6 +90,14 @@ def run_make_run_and_check(
             f"telemetry of {VEHICLES} vehicles",
         )
         assert time.monotonic() - started < 60
+        # The printed key is the demo account's, which owns the whole fleet; the operator's
+        # key sees the same cars (and would see other accounts' too).
+        operator_key = (run_dir / "operator-key").read_text().strip()
+        operator = httpx.get(
+            f"http://127.0.0.1:{api_port}/v1/vehicles", headers={"X-API-Key": operator_key}
+        )
+        assert operator.status_code == 200, operator.text
+        assert sorted(v["vehicle_id"] for v in operator.json()) == sorted(first)
         _check_every_car_is_told_truly(client)
         eventually(
             lambda: _every_car_grows_or_sleeps(client, first),

@@ -140,3 +140,26 @@ async def test_listings_count_vehicles_and_active_keys_and_show_no_digest(conn) 
     keys = await accounts.list_keys(conn, account.account_id)
     assert sorted((k.label, k.revoked_at) for k in keys) == [("a", None), ("b", LATER)]
     assert kept.event.key_sha256 not in repr(keys)
+
+
+async def test_a_chosen_key_is_registered_once_by_its_digest_and_refused_to_another_account(
+    conn,
+) -> None:
+    ada = await accounts.create_account(conn, "ada@example.com", at=AT)
+    bob = await accounts.create_account(conn, "bob@example.com", at=AT)
+    chosen = "a-key-chosen-for-make-run"
+
+    first = await accounts.register_key(conn, ada.account_id, chosen, label="make run", at=AT)
+    again = await accounts.register_key(conn, ada.account_id, chosen, at=LATER)
+
+    assert again == first
+    assert (first.account_id, first.key_sha256, first.issued_at) == (
+        ada.account_id,
+        api_key_sha256(chosen),
+        AT,
+    )
+    assert chosen not in str(await rows(conn, "SELECT * FROM api_keys"))
+    with pytest.raises(accounts.InvalidInputError, match="another account"):
+        await accounts.register_key(conn, bob.account_id, chosen, at=LATER)
+    with pytest.raises(accounts.InvalidInputError, match="at least 16"):
+        await accounts.register_key(conn, bob.account_id, "short", at=LATER)

@@ -340,6 +340,40 @@ async def issue_key(
         return IssuedKey(key=key, event=await _key_event(conn, key_id))
 
 
+MIN_CHOSEN_KEY_LENGTH = 16
+
+
+async def register_key(
+    conn: AsyncConnection[Any], account_id: UUID, key: str, *, label: str = "", at: datetime
+) -> ApiKeyChanged:
+    """Register a key chosen elsewhere (``make run``'s ``API_KEY``, or the key it generated for
+    a run directory on an earlier start) for an active account; only its digest is stored.
+    Idempotent: the same key again returns its current state; a key another account holds is
+    refused."""
+    label = checked_label(label)
+    if len(key) < MIN_CHOSEN_KEY_LENGTH:
+        raise InvalidInputError(f"a key has at least {MIN_CHOSEN_KEY_LENGTH} characters")
+    digest = api_key_sha256(key)
+    async with conn.transaction():
+        account = await _locked_account(conn, account_id)
+        _changeable(account_id, account["state"], ("active",), "register a key")
+        held = await _one(
+            conn, "SELECT key_id, account_id FROM api_keys WHERE key_sha256 = %s", (digest,)
+        )
+        if held is None:
+            key_id = uuid.uuid4()
+            await conn.execute(
+                b"INSERT INTO api_keys (key_id, account_id, key_sha256, label, issued_at) "
+                b"VALUES (%s, %s, %s, %s, %s)",
+                (key_id, account_id, digest, label, at),
+            )
+        elif held["account_id"] != account_id:
+            raise InvalidInputError("that key is held by another account; choose another")
+        else:
+            key_id = held["key_id"]
+        return await _key_event(conn, key_id)
+
+
 async def revoke_key(conn: AsyncConnection[Any], key_id: UUID, *, at: datetime) -> ApiKeyChanged:
     """Revoke the key (idempotent: a revoked key keeps its first revocation time)."""
     async with conn.transaction():

@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             "\nteslaconnectivity is running\n"
             f"  API           {stack.api_url}   (docs: {stack.api_url}/docs)\n"
             f"  API key       {stack.api_key}   (header X-API-Key; stored in {key_file})\n"
+            f"                the demo account's ({stack.demo_account_id}): it owns the fleet\n"
+            f"  operator key  sees every account; stored in {config.run_dir / 'operator-key'}\n"
             f"  try           curl -H 'X-API-Key: {stack.api_key}' {stack.api_url}/v1/vehicles\n"
             f"  Kafka         {stack.bootstrap_servers}\n"
             f"  PostgreSQL    {stack.database_url.split('@')[-1]}\n"

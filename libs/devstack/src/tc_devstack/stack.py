@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from uuid import UUID
 
 import httpx
 
 from tc_common.clock import Clock, ShiftedClock, system_or_shifted
 from tc_common.health import LIVEZ_PATH
+from tc_common.settings import KafkaSettings
+from tc_devstack.demo_account import fleet_vins, open_demo_account_sync
 from tc_devstack.kafka import LocalKafka
 from tc_devstack.net import free_port, wait_for_port
 from tc_devstack.postgres import LocalPostgres
@@ -97,6 +100,8 @@ class Stack:
         self.tessie_base_url = ""
         self.tessie_token = ""
         self.api_key = ""
+        self.operator_key = ""
+        self.demo_account_id: UUID | None = None
         self.simulated = False
         self.market_fakes_url: str | None = None
         self._market_token = ""
@@ -117,6 +122,7 @@ class Stack:
             self._start_tessie()
             self._start_market_feeds()
             self.api_key = self._api_key()
+            self.operator_key = self._persistent_secret("operator-key")
             # The store first, until it serves HTTP: its startup migrates the database the api
             # reads, and uvicorn answers only once that ran. Then everything else side by side:
             # a service is ready (/healthz) only once its consumers joined their groups, 5-30 s
@@ -125,6 +131,15 @@ class Stack:
             # earliest offset, so what ingest publishes meanwhile is consumed once they are in.
             self.start_service("store", wait=False)
             self.wait_answering("store", LIVEZ_PATH)
+            # The printed key is the demo account's, which owns the fleet: it sees what a
+            # customer's key would. The operator's key (across accounts) is in operator-key.
+            self.demo_account_id = open_demo_account_sync(
+                self.database_url,
+                KafkaSettings(bootstrap_servers=self.bootstrap_servers),
+                fleet_vins(self.tessie_base_url, self.tessie_token),
+                self.api_key,
+                at=self.clock.now(),
+            )
             for service in SERVICES:
                 if service != "store":
                     self.start_service(service, wait=False)
@@ -259,7 +274,7 @@ class Stack:
         if service in ("store", "api", "provisioner"):
             env[f"{prefix}_POSTGRES__URL"] = self.database_url
         if service == "api":
-            env["API_API_KEYS"] = json.dumps([self.api_key])
+            env["API_API_KEYS"] = json.dumps([self.operator_key])
         if service == "ingest":
             env["INGEST_TESSIE__BASE_URL"] = self.tessie_base_url
             env["INGEST_TESSIE__TOKEN"] = self.tessie_token
