@@ -18,7 +18,7 @@ import httpx
 from tc_devstack.net import free_port, wait_for_port
 
 START_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
