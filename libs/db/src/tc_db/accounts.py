@@ -323,6 +323,18 @@ async def _touch(conn: AsyncConnection[Any], account_id: UUID, at: datetime) -> 
     )
 
 
+async def _insert_key(
+    conn: AsyncConnection[Any], account_id: UUID, digest: str, label: str, at: datetime
+) -> UUID:
+    key_id = uuid.uuid4()
+    await conn.execute(
+        b"INSERT INTO api_keys (key_id, account_id, key_sha256, label, issued_at) "
+        b"VALUES (%s, %s, %s, %s, %s)",
+        (key_id, account_id, digest, label, at),
+    )
+    return key_id
+
+
 async def issue_key(
     conn: AsyncConnection[Any], account_id: UUID, *, label: str = "", at: datetime
 ) -> IssuedKey:
@@ -331,12 +343,8 @@ async def issue_key(
     async with conn.transaction():
         account = await _locked_account(conn, account_id)
         _changeable(account_id, account["state"], ("active",), "issue a key")
-        key, key_id = new_api_key(), uuid.uuid4()
-        await conn.execute(
-            b"INSERT INTO api_keys (key_id, account_id, key_sha256, label, issued_at) "
-            b"VALUES (%s, %s, %s, %s, %s)",
-            (key_id, account_id, api_key_sha256(key), label, at),
-        )
+        key = new_api_key()
+        key_id = await _insert_key(conn, account_id, api_key_sha256(key), label, at)
         return IssuedKey(key=key, event=await _key_event(conn, key_id))
 
 
@@ -361,12 +369,7 @@ async def register_key(
             conn, "SELECT key_id, account_id FROM api_keys WHERE key_sha256 = %s", (digest,)
         )
         if held is None:
-            key_id = uuid.uuid4()
-            await conn.execute(
-                b"INSERT INTO api_keys (key_id, account_id, key_sha256, label, issued_at) "
-                b"VALUES (%s, %s, %s, %s, %s)",
-                (key_id, account_id, digest, label, at),
-            )
+            key_id = await _insert_key(conn, account_id, digest, label, at)
         elif held["account_id"] != account_id:
             raise InvalidInputError("that key is held by another account; choose another")
         else:
