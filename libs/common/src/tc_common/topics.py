@@ -34,6 +34,8 @@ CHARGE_PLAN_PUBLISHED_V1: Final = "forecast.plans.v1"
 VEHICLE_ACTIVITY_OBSERVED_V1: Final = "vehicle.activity.v1"
 ACCOUNT_CHANGED_V1: Final = "accounts.changes.v1"
 API_KEY_CHANGED_V1: Final = "accounts.api_keys.v1"
+TESSIE_TOKEN_CHANGED_V1: Final = "accounts.tessie_tokens.v1"
+TESSIE_ACCESS_CHANGED_V1: Final = "accounts.tessie_access.v1"
 # The forecast service's own memory: compacted changelogs of what it learns from, keyed by
 # entity (a drive, a charge, a zone's delivery day), so that it never depends on the raw
 # topics' retention.
@@ -60,6 +62,8 @@ ALL_TOPICS: Final = (
     VEHICLE_ACTIVITY_OBSERVED_V1,
     ACCOUNT_CHANGED_V1,
     API_KEY_CHANGED_V1,
+    TESSIE_TOKEN_CHANGED_V1,
+    TESSIE_ACCESS_CHANGED_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
@@ -137,6 +141,17 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
     API_KEY_CHANGED_V1: TopicPolicy(
         None,
         "every API key's newest state (key: key id), as its digest, never the key",
+        compacted=True,
+    ),
+    TESSIE_TOKEN_CHANGED_V1: TopicPolicy(
+        None,
+        "every account's newest Tessie token (key: account id), as ciphertext only; ingest "
+        "reads it whole at start; a revoked token's ciphertext goes with compaction",
+        compacted=True,
+    ),
+    TESSIE_ACCESS_CHANGED_V1: TopicPolicy(
+        None,
+        "whether Tessie accepts each account's token (key: account id)",
         compacted=True,
     ),
 }

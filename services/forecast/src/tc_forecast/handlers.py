@@ -50,9 +50,11 @@ from tc_forecast.price_runner import PriceForecastRunner
 from tc_forecast.vehicle_memory import VehicleMemory, VehicleRemembered
 
 GROUP_ID = "forecast"
-CHANGELOG_GROUP_ID = "forecast.changelog"
-"""The group that copies drives, charges and prices into the changelogs: apart from the
-telemetry group, so neither makes the other rebalance."""
+CHANGELOG_GROUP_PREFIX = "forecast.changelog"
+"""The groups that copy drives, charges and prices into the changelogs, one per source topic
+(``forecast.changelog.<topic>``) and apart from the telemetry group: each has one member per
+instance, so a consumer joining or leaving one never makes another rebalance. (One group for
+all three held a restart's joins past a minute on the test broker.)"""
 
 
 def build_router(
@@ -247,7 +249,7 @@ def _copy_into_changelog(
 
     @router.subscriber(
         source,
-        group_id=CHANGELOG_GROUP_ID,
+        group_id=f"{CHANGELOG_GROUP_PREFIX}.{source}",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         title=f"{source}:forecast.changelog",

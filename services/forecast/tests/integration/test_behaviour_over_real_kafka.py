@@ -50,7 +50,7 @@ def clock(moment: Moment) -> ShiftedClock:
 @pytest.fixture
 async def running_app(kafka: LocalKafka, clock: ShiftedClock) -> AsyncIterator[AsgiFastStream]:
     settings = ForecastSettings(
-        # Each test starts a new app in the groups "forecast" and "forecast.changelog": while
+        # Each test starts a new app in the groups "forecast" and "forecast.changelog.*": while
         # the previous app's consumers are still members, the broker holds the joins for up to
         # the rebalance timeout, which follows max_poll_interval (5 min by default), and the app
         # is not ready until they are in. These handlers never take 20 s.

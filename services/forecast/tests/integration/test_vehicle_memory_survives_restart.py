@@ -52,7 +52,10 @@ async def forecast_service(
     kafka: LocalKafka, clock: ShiftedClock, *, plan_interval_s: float = 3600.0
 ) -> AsyncIterator[None]:
     settings = ForecastSettings(
-        kafka={"bootstrap_servers": kafka.bootstrap_servers},
+        # The restarted app joins the groups its predecessor just left: should the broker still
+        # count the old consumers in, it holds the joins for the rebalance timeout, which
+        # follows max_poll_interval (5 min by default). These handlers never take 20 s.
+        kafka={"bootstrap_servers": kafka.bootstrap_servers, "max_poll_interval_ms": 20_000},
         behaviour_debounce_s=0.5,
         plan_tick_s=0.2,
         plan_startup_grace_s=0,

@@ -14,7 +14,7 @@ import secrets
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tc_common.events.base import Event
 
@@ -78,3 +78,95 @@ class ApiKeyChanged(Event):
 
     def kafka_key(self) -> bytes:
         return str(self.key_id).encode()
+
+
+TessieTokenStatus = Literal["registered", "revoked"]
+TessieAccess = Literal["accepted", "rejected"]
+
+
+class SealedTokenRecord(BaseModel):
+    """A Tessie token as ciphertext: ``tc_vault.SealedToken.to_json_dict()``, field by field.
+
+    Opened only by a holder of the key-encryption keys (``tc_vault.Vault.open``), and only
+    where it is bound: the account id and token id are authenticated as associated data.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    format: Literal[1] = Field(description="The record's wire format.")
+    account_id: UUID = Field(description="The account the token belongs to.")
+    token_id: UUID = Field(description="The token's id: changes with every new token.")
+    kek_version: int = Field(
+        ge=1, description="Which key-encryption key version wrapped the data key."
+    )
+    wrapped_data_key: str = Field(
+        description="The token's data key, wrapped by the key-encryption key (base64)."
+    )
+    ciphertext: str = Field(
+        description="Nonce, AES-256-GCM ciphertext and tag of the token (base64)."
+    )
+    sealed_at: AwareDatetime = Field(description="When the token was sealed (UTC).")
+
+
+class TessieTokenChanged(Event):
+    """An account's Tessie token registered (as ciphertext) or revoked.
+
+    The newest message per account is what ingest polls with: a ``registered`` one carries
+    the sealed token, a ``revoked`` one carries none. Compaction then drops the ciphertext of
+    a revoked token from the bus; an erasure ends the key with a tombstone.
+    """
+
+    schema_version: Literal[1] = 1
+    account_id: UUID = Field(description="The tenant.")
+    token_id: UUID = Field(description="The token this change is about.")
+    status: TessieTokenStatus = Field(description="Registered (poll with it) or revoked.")
+    sealed_token: SealedTokenRecord | None = Field(
+        default=None, description="The token as ciphertext while registered; none if revoked."
+    )
+    vehicle_ids: tuple[str, ...] = Field(
+        default=(), description="The VINs Tessie listed for this token when it was checked."
+    )
+    changed_at: AwareDatetime = Field(description="When the change was made (UTC).")
+    reason: str = Field(
+        max_length=200,
+        description="Who or what made the change, in words an operator can act on; no "
+        "personal data, never the token.",
+        examples=["registered by the customer", "revoked by an operator", "re-wrapped (key 2)"],
+    )
+
+    @model_validator(mode="after")
+    def _sealed_iff_registered(self) -> "TessieTokenChanged":
+        if (self.status == "registered") != (self.sealed_token is not None):
+            raise ValueError("a registered token carries its sealed token, a revoked one none")
+        if self.sealed_token is not None and (
+            self.sealed_token.account_id != self.account_id
+            or self.sealed_token.token_id != self.token_id
+        ):
+            raise ValueError("the sealed token belongs to another account or token id")
+        return self
+
+    def kafka_key(self) -> bytes:
+        return str(self.account_id).encode()
+
+
+class TessieAccessChanged(Event):
+    """Whether Tessie accepts an account's token, as ingest last found it: on a change only.
+
+    ``rejected`` (Tessie answered 401/403) marks every vehicle of the account: no telemetry
+    comes until the customer registers a new token. Other accounts are not affected.
+    """
+
+    schema_version: Literal[1] = 1
+    account_id: UUID = Field(description="The tenant.")
+    token_id: UUID = Field(description="The token Tessie accepted or rejected.")
+    access: TessieAccess = Field(description="What Tessie answered to that token.")
+    vehicle_ids: tuple[str, ...] = Field(
+        default=(), description="The account's vehicles this affects."
+    )
+    http_status: int | None = Field(
+        default=None, ge=100, le=599, description="Tessie's HTTP status when it rejected."
+    )
+    observed_at: AwareDatetime = Field(description="When ingest saw it (UTC).")
+
+    def kafka_key(self) -> bytes:
+        return str(self.account_id).encode()
