@@ -1,6 +1,7 @@
 """Invitation-only onboarding decisions, fed scripts of requests."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -249,3 +250,30 @@ def test_new_invitation_codes_carry_128_random_bits() -> None:
     codes = {new_invitation_code() for _ in range(100)}
     assert len(codes) == 100
     assert all(len(c) >= 22 for c in codes)
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "outcome"),
+    [
+        pytest.param(timedelta(days=14), "accepted", id="issued-and-open"),
+        pytest.param(timedelta(seconds=1), "accepted", id="open-for-one-more-second"),
+        pytest.param(timedelta(0), "rejected", id="expiring-this-instant"),
+        pytest.param(-timedelta(days=1), "rejected", id="expired-yesterday"),
+        pytest.param(None, "rejected", id="never-issued-or-withdrawn"),
+    ],
+)
+def test_an_operator_issued_code_is_valid_until_it_expires(
+    expires_in: timedelta | None, outcome: str
+) -> None:
+    issued = "issued-by-tc-admin-invite"  # not among the configured codes
+    known = Snapshot(
+        None,
+        0,
+        False,
+        False,
+        invitation_expires_at=None if expires_in is None else NOW + expires_in,
+    )
+    decision = decide_one(request(issued), known)
+    assert decision.answer.outcome == outcome
+    if outcome == "rejected":
+        assert decision.answer.reason == "rejected: the invitation code is not valid"

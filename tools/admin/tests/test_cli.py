@@ -12,6 +12,7 @@ import pytest
 
 from tc_admin.cli import main
 from tc_common.events.accounts import AccountChanged, ApiKeyChanged, api_key_sha256
+from tc_common.events.provisioning import invitation_sha256
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
 from tc_db import apply_migrations
 from tc_testkit.kafka import consume, keyed
@@ -216,3 +217,36 @@ async def test_an_unreachable_broker_changes_nothing(
     assert code == 1
     assert "nothing changed" in err
     assert await rows(migrated, "SELECT count(*) FROM accounts") == [(0,)]
+
+
+async def test_an_invitation_is_shown_once_stored_as_its_digest_listed_and_withdrawn(
+    env: None, migrated: str
+) -> None:
+    code, out, err = await tc_admin("invite", "--valid-days", "7", "--label", "wave 2")
+    assert code == 0, err
+    shown = out.splitlines()[1]
+    digest = invitation_sha256(shown)
+    assert out.splitlines()[0].startswith(f"invitation {digest[:12]} expires ")
+    stored = await rows(migrated, "SELECT invitation_sha256, label FROM invitations")
+    assert (digest, "wave 2") in stored
+    assert all(shown not in str(row) for row in stored)
+
+    code, out, err = await tc_admin("invitations")
+    assert code == 0, err
+    (line,) = [line for line in out.splitlines() if line.startswith(digest[:12])]
+    assert " open " in line
+    assert shown not in out
+
+    code, out, err = await tc_admin("withdraw-invitation", digest[:10])
+    assert code == 0, err
+    assert " withdrawn " in out
+    code, out, err = await tc_admin("withdraw-invitation", "nothex!")
+    assert code == 2
+    assert "hex digits" in err
+
+
+async def test_an_invitation_valid_for_no_time_or_over_a_year_is_refused(env: None) -> None:
+    for days in ("0", "-1", "366", "soon"):
+        code, _, err = await tc_admin("invite", "--valid-days", days)
+        assert code == 2, days
+        assert "days" in err

@@ -35,13 +35,18 @@ class Snapshot:
     process or another) can change it: ``earlier`` is the answer already given to this request
     id, if any; ``seats_taken`` counts the accepted requests; ``seat_taken`` says whether the
     request's (email, device) already has a seat; ``invitation_used`` whether its invitation
-    code already took one.
+    code already took one; ``invitation_expires_at`` when the code, if an operator issued it
+    (``tc-admin invite``) and has not withdrawn it, stops being valid (None: not such a code).
     """
 
     earlier: ProvisioningAcknowledged | None
     seats_taken: int
     seat_taken: bool
     invitation_used: bool
+    invitation_expires_at: datetime | None = None
+
+    def invitation_issued_and_open(self, now: datetime) -> bool:
+        return self.invitation_expires_at is not None and now < self.invitation_expires_at
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,9 @@ def decide(
     unknown invitation code is rejected (telling a stranger nothing else); an (email, device)
     that already has a seat is rejected; a used invitation code is rejected; a full beta is
     rejected; otherwise the request takes the next seat and uses up its invitation code.
-    ``invitation_valid`` says whether the code is one of the configured ones
-    (``is_known_invitation``). ``now`` MUST be aware UTC.
+    A code is valid when it is one of the configured ones (``invitation_valid``, from
+    ``is_known_invitation``) or an issued one still open at ``now`` (``known``); an expired or
+    withdrawn code is as unknown as a made-up one. ``now`` MUST be aware UTC.
     """
     if known.earlier is not None:
         return Decision(answer=known.earlier, repeated=True)
@@ -99,7 +105,7 @@ def decide(
             )
         )
 
-    if not invitation_valid:
+    if not (invitation_valid or known.invitation_issued_and_open(now)):
         return rejected("the invitation code is not valid")
     if known.seat_taken:
         return rejected(f"device '{request.device_name}' already has a seat for this email")

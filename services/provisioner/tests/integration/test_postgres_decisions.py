@@ -16,6 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from tc_common.events import ProvisioningAcknowledged, ProvisioningRequested, invitation_sha256
+from tc_db import invitations
 from tc_provisioner.adapters.postgres import FAILURES, PostgresProvisioningDecisions
 from tc_provisioner.domain import Decision, Snapshot, decide, is_known_invitation
 from tc_provisioner.ports import Policy
@@ -171,3 +172,33 @@ async def test_a_decider_kept_waiting_for_the_lock_gives_up_with_a_transient_err
 
     assert FAILURES.kind_of(waited.value) == "transient"
     assert decision.answer.outcome == "accepted"
+
+
+async def test_an_issued_invitation_admits_once_until_it_expires_or_is_withdrawn(
+    database_url: str,
+) -> None:
+    """Codes from ``tc-admin invite`` live in the invitations table, not in settings: the
+    deciding transaction finds them, honours their expiry and withdrawal, and uses them up."""
+    async with provisioner(database_url) as decisions:
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            fresh = await invitations.issue_invitation(conn, at=NOW, valid_for=timedelta(days=7))
+            stale = await invitations.issue_invitation(conn, at=NOW, valid_for=timedelta(hours=1))
+            gone = await invitations.issue_invitation(conn, at=NOW, valid_for=timedelta(days=7))
+            await invitations.withdraw_invitation(conn, gone.digest[:12], at=NOW)
+
+        later = NOW + timedelta(days=1)
+
+        async def outcome(code: str, device: str) -> str:
+            r = request(code, device=device)
+            decision = await decisions.decide(r, policy_for(r, cap=5, now=later))
+            return decision.answer.outcome
+
+        assert await outcome(fresh.code, "pixel-8") == "accepted"
+        assert await outcome(fresh.code, "ipad") == "rejected"  # used up
+        assert await outcome(stale.code, "ipad") == "rejected"  # expired a day ago
+        assert await outcome(gone.code, "ipad") == "rejected"  # withdrawn
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            states = {
+                row.digest: row.state(later) for row in await invitations.list_invitations(conn)
+            }
+        assert [states[i.digest] for i in (fresh, stale, gone)] == ["used", "expired", "withdrawn"]

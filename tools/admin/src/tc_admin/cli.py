@@ -12,6 +12,7 @@ import contextlib
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 import psycopg
@@ -22,7 +23,7 @@ from tc_admin.settings import AdminSettings
 from tc_common.events.accounts import AccountChanged, ApiKeyChanged
 from tc_common.events.base import Event
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
-from tc_db import accounts
+from tc_db import accounts, invitations
 
 BAD_INPUT = 2
 FAILED = 1
@@ -38,8 +39,8 @@ def _uuid(text: str) -> uuid.UUID:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tc-admin",
-        description="Accounts, their vehicles and API keys. Settings: ADMIN_POSTGRES__URL, "
-        "ADMIN_KAFKA__BOOTSTRAP_SERVERS (and ADMIN_KAFKA__* TLS/SASL).",
+        description="Accounts, their vehicles and API keys; invitations. Settings: "
+        "ADMIN_POSTGRES__URL, ADMIN_KAFKA__BOOTSTRAP_SERVERS (and ADMIN_KAFKA__* TLS/SASL).",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("create-account", help="create (or find) the account of an email").add_argument(
@@ -62,7 +63,40 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("account_id", type=_uuid)
     issue.add_argument("--label", default="", help="the customer's name for the key")
     sub.add_parser("revoke-key", help="revoke an API key").add_argument("key_id", type=_uuid)
+    invite = sub.add_parser("invite", help="issue an invitation code; it is shown once")
+    invite.add_argument(
+        "--valid-days", type=_days, default=14, help="days until it expires (default 14)"
+    )
+    invite.add_argument("--label", default="", help="an operator's note, no personal data")
+    sub.add_parser("invitations", help="list invitations: digest prefix, state, expiry")
+    sub.add_parser(
+        "withdraw-invitation", help="withdraw an unused invitation before it expires"
+    ).add_argument("digest_prefix", help="8 or more hex digits of its digest (see invitations)")
     return p
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not 0 < days <= invitations.MAX_VALIDITY.days:
+        raise argparse.ArgumentTypeError(
+            f"an invitation is valid for more than 0 and at most "
+            f"{invitations.MAX_VALIDITY.days} days"
+        )
+    return days
+
+
+def _invitation_line(row: invitations.InvitationRow, now: datetime) -> str:
+    return (
+        f"{row.digest[:12]}  {row.state(now):<9} issued {row.issued_at.isoformat()}  "
+        f"expires {row.expires_at.isoformat()}  label {row.label!r}"
+    )
+
+
+# Commands that change nothing on the bus: no broker needed.
+_LOCAL = ("accounts", "keys", "invite", "invitations", "withdraw-invitation")
 
 
 def _account_line(event: AccountChanged) -> str:
@@ -100,6 +134,26 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
                         file=out,
                     )
                 return []
+            case "invite":
+                issued = await invitations.issue_invitation(
+                    conn, at=at, valid_for=timedelta(days=args.valid_days), label=args.label
+                )
+                # Shown now, once: only its digest is stored.
+                print(
+                    f"invitation {issued.digest[:12]} expires {issued.expires_at.isoformat()}",
+                    file=out,
+                )
+                print(issued.code, file=out)
+                print("This code cannot be shown again: hand it over now.", file=out)
+                return []
+            case "invitations":
+                for row in await invitations.list_invitations(conn):
+                    print(_invitation_line(row, at), file=out)
+                return []
+            case "withdraw-invitation":
+                row = await invitations.withdraw_invitation(conn, args.digest_prefix, at=at)
+                print(_invitation_line(row, at), file=out)
+                return []
             case "create-account":
                 event: Event = await accounts.create_account(conn, args.email, at=at)
             case "link-vehicle":
@@ -113,13 +167,13 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
             case "revoke-key":
                 event = await accounts.revoke_key(conn, args.key_id, at=at)
             case "issue-key":
-                issued = await accounts.issue_key(conn, args.account_id, label=args.label, at=at)
+                key = await accounts.issue_key(conn, args.account_id, label=args.label, at=at)
                 # Shown now, once, whatever happens next: it is valid from the commit on, and
                 # stored nowhere in clear.
-                print(_key_line(issued.event), file=out)
-                print(issued.key, file=out)
+                print(_key_line(key.event), file=out)
+                print(key.key, file=out)
                 print("This key cannot be shown again: hand it over now.", file=out)
-                return [(API_KEY_CHANGED_V1, issued.event)]
+                return [(API_KEY_CHANGED_V1, key.event)]
             case "republish":
                 account, keys = await accounts.current_events(conn, args.account_id)
                 print(_account_line(account), file=out)
@@ -135,7 +189,7 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
 
 
 async def _main(args: argparse.Namespace, settings: AdminSettings, out: TextIO, err: TextIO) -> int:
-    writes = args.command not in ("accounts", "keys")
+    writes = args.command not in _LOCAL
     if writes:
         try:
             # Before the change: a broker that cannot be reached leaves the database untouched.

@@ -1,4 +1,5 @@
-"""The provisioner's decisions in PostgreSQL (table ``provisioning_decisions``, migration 0009):
+"""The provisioner's decisions in PostgreSQL (table ``provisioning_decisions``, migration 0009;
+the operator's issued invitations, ``invitations``, migration 0012, are read with them):
 the one arbiter of every provisioner process, however many run and however long ago they
 decided."""
 
@@ -53,6 +54,10 @@ _SNAPSHOT = """
         EXISTS (
             SELECT 1 FROM provisioning_decisions
             WHERE outcome = 'accepted' AND invitation_sha256 = %(digest)s
+        ),
+        (
+            SELECT expires_at FROM invitations
+            WHERE invitation_sha256 = %(digest)s AND withdrawn_at IS NULL
         )
 """
 
@@ -120,13 +125,14 @@ class PostgresProvisioningDecisions(PostgresPool):
             )
             counts = await cur.fetchone()
             assert counts is not None  # a SELECT without FROM returns one row
-            seats_taken, seat_taken, invitation_used = counts
+            seats_taken, seat_taken, invitation_used, invitation_expires_at = counts
             decision = policy(
                 Snapshot(
                     earlier=_answer(request.request_id, earlier) if earlier else None,
                     seats_taken=int(seats_taken),
                     seat_taken=bool(seat_taken),
                     invitation_used=bool(invitation_used),
+                    invitation_expires_at=invitation_expires_at,
                 )
             )
             if not decision.repeated:
