@@ -36,6 +36,7 @@ ACCOUNT_CHANGED_V1: Final = "accounts.changes.v1"
 API_KEY_CHANGED_V1: Final = "accounts.api_keys.v1"
 TESSIE_TOKEN_CHANGED_V1: Final = "accounts.tessie_tokens.v1"
 TESSIE_ACCESS_CHANGED_V1: Final = "accounts.tessie_access.v1"
+ERASURE_STEP_DONE_V1: Final = "accounts.erasure.v1"
 # The forecast service's own memory: compacted changelogs of what it learns from, keyed by
 # entity (a drive, a charge, a zone's delivery day), so that it never depends on the raw
 # topics' retention.
@@ -64,6 +65,7 @@ ALL_TOPICS: Final = (
     API_KEY_CHANGED_V1,
     TESSIE_TOKEN_CHANGED_V1,
     TESSIE_ACCESS_CHANGED_V1,
+    ERASURE_STEP_DONE_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
@@ -153,5 +155,10 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
         None,
         "whether Tessie accepts each account's token (key: account id)",
         compacted=True,
+    ),
+    ERASURE_STEP_DONE_V1: TopicPolicy(
+        timedelta(days=30),
+        "each service's part of an erasure done; counts only, no personal data (the store "
+        "keeps the audit record)",
     ),
 }

@@ -23,6 +23,7 @@ from tc_common.events.behaviour import (
     WeekdayRhythm,
 )
 from tc_common.events.deadletter import MessageDeadLettered
+from tc_common.events.erasure import ERASURE_STEPS, ErasureStep, ErasureStepDone
 from tc_common.events.market import (
     ExchangeRatesPublished,
     SpotPriceSlot,
@@ -44,6 +45,7 @@ from tc_common.events.telemetry import TelemetrySampled
 from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
 
 __all__ = [
+    "ERASURE_STEPS",
     "AccountChanged",
     "AccountState",
     "ApiKeyChanged",
@@ -52,6 +54,8 @@ __all__ = [
     "ChargeRecorded",
     "ChargingLocation",
     "DriveRecorded",
+    "ErasureStep",
+    "ErasureStepDone",
     "Event",
     "ExchangeRatesPublished",
     "LearningState",
