@@ -313,8 +313,15 @@ class TestTelemetry:
 
     @pytest.mark.parametrize(
         "params",
-        [{"order": "sideways"}, {"limit": "many"}, {"from": "yesterday"}],
-        ids=["order", "limit-not-a-number", "from-not-a-time"],
+        [
+            {"order": "sideways"},
+            {"limit": "many"},
+            {"from": "yesterday"},
+            # Pydantic alone would read a number as seconds since 1970.
+            {"from": "1764000000"},
+            {"to": "-9.99e-59"},
+        ],
+        ids=["order", "limit-not-a-number", "from-not-a-time", "from-a-number", "to-a-number"],
     )
     async def test_a_malformed_parameter_is_422_naming_it(
         self, client: httpx.AsyncClient, params: dict[str, str]
@@ -324,6 +331,17 @@ class TestTelemetry:
         assert response.status_code == 422
         [error] = response.json()["detail"]
         assert error["loc"] == ["query", *params]
+
+    async def test_an_unknown_query_parameter_is_422_listing_the_ones_the_route_takes(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        # A misspelt 'from' would otherwise be ignored and the default window served.
+        response = await client.get(f"/v1/vehicles/{VIN}/telemetry", params={"form": "x"})
+
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", "form"]
+        assert error["msg"] == "unknown query parameter; this route takes: from, limit, order, to"
 
     async def test_telemetry_of_an_unknown_vehicle_is_404(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/vehicles/NOPE/telemetry")

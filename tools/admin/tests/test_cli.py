@@ -4,6 +4,7 @@ leaves the right rows and the right event on its topic, and the key is shown onc
 import asyncio
 import io
 import uuid
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from tc_common.events.accounts import AccountChanged, ApiKeyChanged, api_key_sha
 from tc_common.events.provisioning import invitation_sha256
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
 from tc_db import apply_migrations
-from tc_testkit.kafka import consume, keyed
+from tc_testkit.kafka import consume, event_of, keyed
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +251,59 @@ async def test_an_invitation_valid_for_no_time_or_over_a_year_is_refused(env: No
         code, _, err = await tc_admin("invite", "--valid-days", days)
         assert code == 2, days
         assert "days" in err
+
+
+async def test_erase_marks_the_account_erasure_pending_revokes_its_keys_and_publishes_both(
+    env: None, migrated: str, kafka: Any
+) -> None:
+    account_id = await create(f"{uuid.uuid4().hex[:8]}@example.com")
+    code, _, err = await tc_admin("issue-key", str(account_id))
+    assert code == 0, err
+
+    code, out, err = await tc_admin("erase", str(account_id))
+    assert code == 0, err
+    assert f"account {account_id} erasure_pending" in out
+    assert await rows(
+        migrated,
+        "SELECT count(*) FROM api_keys WHERE account_id = %s AND revoked_at IS NULL",
+        (account_id,),
+    ) == [(0,)]
+    pending = await consume(
+        kafka.bootstrap_servers,
+        ACCOUNT_CHANGED_V1,
+        keyed(str(account_id).encode(), AccountChanged, lambda e: e.state == "erasure_pending"),
+        until=bool,
+    )
+    assert pending
+    revoked = await consume(
+        kafka.bootstrap_servers,
+        API_KEY_CHANGED_V1,
+        lambda r: (e := event_of(ApiKeyChanged, r)) and e.account_id == account_id and e.revoked_at,
+        until=bool,
+    )
+    assert revoked
+
+    code, out, err = await tc_admin("erase", str(account_id))  # again: the same request
+    assert code == 0, err
+
+
+async def test_export_writes_the_accounts_archive_with_progress_and_refuses_to_overwrite(
+    env: None, tmp_path: Any
+) -> None:
+    account_id = await create(f"{uuid.uuid4().hex[:8]}@example.com")
+    target = tmp_path / "export.zip"
+
+    code, out, err = await tc_admin("export", str(account_id), "--out", str(target))
+    assert code == 0, err
+    assert "  telemetry.csv: 0 of 0 rows" in out
+    assert out.splitlines()[-1].startswith("exported ")
+    with zipfile.ZipFile(target) as archive:
+        assert "manifest.json" in archive.namelist()
+
+    code, _, err = await tc_admin("export", str(account_id), "--out", str(target))
+    assert code == 2
+    assert "exists" in err
+    code, _, err = await tc_admin("export", str(uuid.uuid4()), "--out", str(tmp_path / "n.zip"))
+    assert code == 2
+    assert "no account" in err
+    assert not (tmp_path / "n.zip").exists()

@@ -8,7 +8,9 @@ The dependencies are ``async`` only so FastAPI runs them on the loop, not in a t
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Security, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 
 from tc_api.domain import OPERATOR, Principal
@@ -145,3 +147,39 @@ HistoryDep = Annotated[HistoryReader, Depends(get_history)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 Authenticated = Depends(require_api_key)
 VisibleVehicleId = Annotated[str, Depends(visible_vehicle)]
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """422 for a query parameter the route does not take, as its OpenAPI operation lists
+    them: a misspelt ``form=`` would otherwise be ignored and the answer silently cover the
+    default window."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute):
+        return
+    known = _query_parameters(request.app).get((route.path, request.method.lower()), set())
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter; this route takes: {takes}",
+                }
+                for name in unknown
+            ]
+        )
+
+
+def _query_parameters(app: FastAPI) -> dict[tuple[str, str], set[str]]:
+    """(path template, method) → the query parameters its OpenAPI operation declares."""
+    cached: dict[tuple[str, str], set[str]] | None = getattr(app.state, "query_parameters", None)
+    if cached is None:
+        cached = {
+            (path, method): {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+            for path, item in app.openapi()["paths"].items()
+            for method, op in item.items()
+        }
+        app.state.query_parameters = cached
+    return cached

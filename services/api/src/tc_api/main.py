@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 import uvicorn
-from fastapi import FastAPI, Request, status
+from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 
@@ -14,6 +14,7 @@ from tc_api.adapters.postgres import PostgresTelemetryReader, open_pool
 from tc_api.adapters.postgres_accounts import PostgresAccountDirectory
 from tc_api.adapters.postgres_history import PostgresHistoryReader
 from tc_api.adapters.postgres_market import PostgresMarketReader
+from tc_api.deps import reject_unknown_query_parameters
 from tc_api.domain import AccountKey
 from tc_api.metrics import PrometheusMiddleware
 from tc_api.ports import (
@@ -102,6 +103,7 @@ def create_app(
         "rates and weather to the dashboard.",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     app.state.registry = registry
     if reader is not None:

@@ -15,22 +15,29 @@ from tc_common.logging import configure_logging, register_secret
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
 from tc_common.periodic import PeriodicTask
 from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
+    API_KEY_CHANGED_V1,
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     CHARGE_RECORDED_V1,
     DEAD_LETTER_V1,
     DRIVE_RECORDED_V1,
+    ERASURE_STEP_DONE_V1,
     EXCHANGE_RATES_PUBLISHED_V1,
     PRICE_ANOMALY_DETECTED_V1,
     PRICE_FORECAST_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
     TELEMETRY_SAMPLED_V1,
+    TESSIE_ACCESS_CHANGED_V1,
+    TESSIE_TOKEN_CHANGED_V1,
     VEHICLE_ACTIVITY_OBSERVED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
 from tc_store.adapters.postgres import DEFAULT_RETENTION_BATCH, FAILURES, PostgresTelemetryRepo
+from tc_store.adapters.postgres_erasure import PostgresAccountErasure
 from tc_store.adapters.postgres_history import PostgresVehicleHistoryRepo
 from tc_store.adapters.postgres_market import PostgresMarketRepo
+from tc_store.erasure_handlers import build_erasure_router, erasure_group_id
 from tc_store.handlers import build_market_router, build_router, market_group_id
 from tc_store.metrics import StoreMetrics
 from tc_store.retention import TelemetryRetention
@@ -48,7 +55,11 @@ CONSUMED_TOPICS = (
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     VEHICLE_ACTIVITY_OBSERVED_V1,
+    ACCOUNT_CHANGED_V1,
+    ERASURE_STEP_DONE_V1,
 )
+# Produced only: the erasure's tombstones.
+TOMBSTONED_TOPICS = (TESSIE_TOKEN_CHANGED_V1, TESSIE_ACCESS_CHANGED_V1, API_KEY_CHANGED_V1)
 
 
 log = logging.getLogger(__name__)
@@ -89,6 +100,15 @@ def create_app(
             max_poll_interval_ms=poll_ms,
         )
     )
+    broker.include_router(
+        build_erasure_router(
+            PostgresAccountErasure(repo),
+            clock,
+            settings.kafka,
+            group_id=erasure_group_id(settings.consumer_group),
+            max_poll_interval_ms=poll_ms,
+        )
+    )
 
     retention = TelemetryRetention(
         repo,
@@ -103,7 +123,7 @@ def create_app(
     )
 
     async def prepare() -> None:
-        await ensure_topics(settings.kafka, (*CONSUMED_TOPICS, DEAD_LETTER_V1))
+        await ensure_topics(settings.kafka, (*CONSUMED_TOPICS, *TOMBSTONED_TOPICS, DEAD_LETTER_V1))
         # Blocks until the database is reachable and migrated: consuming before that would
         # only pile up retries.
         await repo.start(retention_days=settings.telemetry_retention_days)

@@ -1,7 +1,10 @@
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
+from tc_common.events.erasure import ErasureStep
+from tc_db.erasure import ErasureFinished
 from tc_store.domain import (
     ActivityRow,
     ChargeRow,
@@ -99,4 +102,32 @@ class VehicleHistoryRepo(Protocol):
         not after the stored observation: the same stretch seen again (a heartbeat, a restart
         of ingest that could only say "since now"). Otherwise the new ``since`` is taken.
         """
+        ...
+
+
+class AccountErasure(Protocol):
+    """Where an account's data is erased (``tc_db.erasure``), the audit record kept, and the
+    account finished. Each call is one transaction, retried while the database is away, and
+    idempotent: a redelivered request or step does the same again harmlessly."""
+
+    async def erase_vehicles(self, vehicle_ids: Sequence[str]) -> dict[str, int]:
+        """Delete every row of these vehicles; rows deleted per table."""
+        ...
+
+    async def record_step(
+        self,
+        account_id: UUID,
+        requested_at: datetime,
+        step: ErasureStep,
+        *,
+        finished_at: datetime,
+        removed: dict[str, int],
+    ) -> bool:
+        """Note a step in the audit record; whether every step is now in."""
+        ...
+
+    async def finish(
+        self, account_id: UUID, requested_at: datetime, *, at: datetime
+    ) -> ErasureFinished:
+        """Blank the account (state ``erased``) and close the audit record."""
         ...

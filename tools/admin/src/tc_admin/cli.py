@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 import psycopg
@@ -23,7 +24,7 @@ from tc_admin.settings import AdminSettings
 from tc_common.events.accounts import AccountChanged, ApiKeyChanged
 from tc_common.events.base import Event
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
-from tc_db import accounts, invitations
+from tc_db import accounts, erasure, export, invitations
 
 BAD_INPUT = 2
 FAILED = 1
@@ -63,6 +64,14 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("account_id", type=_uuid)
     issue.add_argument("--label", default="", help="the customer's name for the key")
     sub.add_parser("revoke-key", help="revoke an API key").add_argument("key_id", type=_uuid)
+    sub.add_parser(
+        "erase", help="erase an account and its vehicles' data (GDPR); cannot be undone"
+    ).add_argument("account_id", type=_uuid)
+    exp = sub.add_parser(
+        "export", help="write everything stored of an account to a zip (GDPR), with progress"
+    )
+    exp.add_argument("account_id", type=_uuid)
+    exp.add_argument("--out", type=Path, required=True, help="the zip file to write (new)")
     invite = sub.add_parser("invite", help="issue an invitation code; it is shown once")
     invite.add_argument(
         "--valid-days", type=_days, default=14, help="days until it expires (default 14)"
@@ -96,7 +105,7 @@ def _invitation_line(row: invitations.InvitationRow, now: datetime) -> str:
 
 
 # Commands that change nothing on the bus: no broker needed.
-_LOCAL = ("accounts", "keys", "invite", "invitations", "withdraw-invitation")
+_LOCAL = ("accounts", "keys", "export", "invite", "invitations", "withdraw-invitation")
 
 
 def _account_line(event: AccountChanged) -> str:
@@ -134,6 +143,26 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
                         file=out,
                     )
                 return []
+            case "export":
+                if args.out.exists():
+                    raise accounts.InvalidInputError(f"{args.out} exists: give a new file")
+
+                def shown(name: str, done: int, total: int) -> None:
+                    print(f"  {name}: {done} of {total} rows", file=out, flush=True)
+
+                try:
+                    manifest = await export.export_account(
+                        conn, args.account_id, args.out, at=at, progress=shown
+                    )
+                except BaseException:
+                    args.out.unlink(missing_ok=True)  # no half archive left behind
+                    raise
+                rows = sum(f["rows"] for f in manifest["files"])
+                print(
+                    f"exported {rows} rows in {len(manifest['files'])} files to {args.out}",
+                    file=out,
+                )
+                return []
             case "invite":
                 issued = await invitations.issue_invitation(
                     conn, at=at, valid_for=timedelta(days=args.valid_days), label=args.label
@@ -154,6 +183,17 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
                 row = await invitations.withdraw_invitation(conn, args.digest_prefix, at=at)
                 print(_invitation_line(row, at), file=out)
                 return []
+            case "erase":
+                requested = await erasure.request_erasure(conn, args.account_id, at=at)
+                print(_account_line(requested.account), file=out)
+                print(
+                    "Erasure requested: the services erase the account's data and the store "
+                    "marks it erased once every part is done (tc-admin accounts shows it).",
+                    file=out,
+                )
+                return [(ACCOUNT_CHANGED_V1, requested.account)] + [
+                    (API_KEY_CHANGED_V1, k) for k in requested.keys
+                ]
             case "create-account":
                 event: Event = await accounts.create_account(conn, args.email, at=at)
             case "link-vehicle":

@@ -17,6 +17,7 @@ from tc_api.deps import (
     VisibleVehicleId,
     unknown_vehicle,
 )
+from tc_api.params import IsoDateTime
 from tc_api.ports import HistoryReader
 from tc_api.schemas import (
     BehaviourProfileOut,
@@ -45,7 +46,7 @@ router = APIRouter(
 )
 
 From = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         alias="from",
         description="Inclusive start, ISO-8601 with a timezone "
@@ -54,7 +55,7 @@ From = Annotated[
     ),
 ]
 To = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         alias="to",
         description="Exclusive end, ISO-8601 with a timezone (default: now). Must be after "
@@ -63,7 +64,7 @@ To = Annotated[
     ),
 ]
 PlansFrom = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         alias="from",
         description="Inclusive start, ISO-8601 with a timezone "
@@ -72,7 +73,7 @@ PlansFrom = Annotated[
     ),
 ]
 PlansTo = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         alias="to",
         description="Exclusive end, ISO-8601 with a timezone (default: now). Must be after "

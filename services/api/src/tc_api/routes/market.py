@@ -1,7 +1,7 @@
 """Spot prices, price forecasts and anomalies, exchange rates and weather: read-only, for the
 dashboard and the planner's clients. Every route needs an API key."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 
 from tc_api import domain, examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, MarketDep
+from tc_api.params import IsoDate, IsoDateTime
 from tc_api.schemas import (
     ErrorBody,
     ExchangeRateOut,
@@ -45,7 +46,7 @@ Zone = Annotated[
     ),
 ]
 From = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         alias="from",
         description="Inclusive start, ISO-8601 with a timezone (default: "
@@ -56,7 +57,7 @@ From = Annotated[
     ),
 ]
 To = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         alias="to",
         description=f"Exclusive end, ISO-8601 with a timezone (default: "
@@ -182,7 +183,7 @@ async def get_exchange_rates(
     market: MarketDep,
     clock: ClockDep,
     from_date: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             alias="from",
             description=f"First day, inclusive (default: {domain.DEFAULT_RATE_DAYS} days "
@@ -191,7 +192,7 @@ async def get_exchange_rates(
         ),
     ] = None,
     to_date: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             alias="to",
             description="Last day, exclusive (default: tomorrow in UTC). Must be after 'from', "

@@ -1,7 +1,6 @@
 """Vehicles and their telemetry, for the customer's dashboard. Every route needs an API key, and
 answers only about the vehicles that key may see (``deps.visible_vehicle``)."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -17,6 +16,7 @@ from tc_api.deps import (
     VisibleVehicleId,
     unknown_vehicle,
 )
+from tc_api.params import IsoDateTime
 from tc_api.schemas import (
     ErrorBody,
     LatestSample,
@@ -84,7 +84,7 @@ async def get_telemetry(
     reader: ReaderDep,
     clock: ClockDep,
     from_at: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(
             alias="from",
             description="Inclusive start, ISO-8601 with a timezone "
@@ -94,7 +94,7 @@ async def get_telemetry(
         ),
     ] = None,
     to_at: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(
             alias="to",
             description="Exclusive end, ISO-8601 with a timezone (default: now). Must be after "
