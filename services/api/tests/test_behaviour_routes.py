@@ -356,7 +356,25 @@ class TestPlans:
         assert (everything["limit"], everything["count"]) == (100, 3)
         assert everything["from"] == "2026-11-18T12:00:00Z"
         assert [p["issued_at"] for p in today["plans"]] == ["2026-11-25T11:00:00Z"]
-        assert history.plan_queries[-1].limit == 1
+        assert (today["limit"], today["count"]) == (1, 1)
+
+    async def test_plan_history_pages_on_by_cursor_newest_first_each_plan_once(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        everything = (await client.get(f"/v1/vehicles/{VIN}/plans")).json()
+        pages = [(await client.get(f"/v1/vehicles/{VIN}/plans", params={"limit": 1})).json()]
+        while pages[-1]["next_cursor"] is not None:
+            cursor = pages[-1]["next_cursor"]
+            response = await client.get(
+                f"/v1/vehicles/{VIN}/plans", params={"cursor": cursor, "limit": 1}
+            )
+            assert response.status_code == 200, response.text
+            pages.append(response.json())
+
+        walked = [p["issued_at"] for page in pages for p in page["plans"]]
+        assert walked == [p["issued_at"] for p in everything["plans"]]
+        assert len(pages) == 3
+        assert everything["next_cursor"] is None
 
     @pytest.mark.parametrize(
         ("params", "loc"),

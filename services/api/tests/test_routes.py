@@ -265,11 +265,12 @@ class TestTelemetry:
         assert (body["from"], body["to"]) == ("2026-11-25T10:00:00Z", "2026-11-25T12:00:00Z")
         assert body["count"] == 1
         assert body["samples"][0]["sampled_at"] == "2026-11-25T11:50:00Z"
+        # One more than the page holds: to know whether a next page exists.
         assert reader.queries == [
             TelemetryQuery(
                 from_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
                 to_at=NOW,
-                limit=1,
+                limit=2,
                 order="desc",
             )
         ]
@@ -341,7 +342,9 @@ class TestTelemetry:
         assert response.status_code == 422
         [error] = response.json()["detail"]
         assert error["loc"] == ["query", "form"]
-        assert error["msg"] == "unknown query parameter; this route takes: from, limit, order, to"
+        assert error["msg"] == (
+            "unknown query parameter; this route takes: cursor, from, limit, order, to"
+        )
 
     async def test_telemetry_of_an_unknown_vehicle_is_404(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/vehicles/NOPE/telemetry")
@@ -454,3 +457,56 @@ def test_a_sample_has_exactly_the_field_names_of_the_telemetry_event() -> None:
     event_fields = set(TelemetrySampled.model_fields) - {"schema_version"}
 
     assert set(TelemetrySample.model_fields) == event_fields
+
+
+class TestTelemetryPaging:
+    @pytest.mark.parametrize("order", ["asc", "desc"])
+    async def test_pages_walked_by_cursor_hold_every_sample_once_in_order(
+        self, client: httpx.AsyncClient, order: str
+    ) -> None:
+        window = {"from": "2026-11-25T00:00:00Z", "to": "2026-11-26T00:00:00Z"}
+        whole = (
+            await client.get(f"/v1/vehicles/{VIN}/telemetry", params={**window, "order": order})
+        ).json()
+        pages = [
+            (
+                await client.get(
+                    f"/v1/vehicles/{VIN}/telemetry", params={**window, "order": order, "limit": 1}
+                )
+            ).json()
+        ]
+        while pages[-1]["next_cursor"] is not None:
+            response = await client.get(
+                f"/v1/vehicles/{VIN}/telemetry",
+                params={"cursor": pages[-1]["next_cursor"], "limit": 1},
+            )
+            assert response.status_code == 200, response.text
+            pages.append(response.json())
+
+        walked = [s["sampled_at"] for page in pages for s in page["samples"]]
+        assert len(whole["samples"]) >= 2
+        assert walked == [s["sampled_at"] for s in whole["samples"]]
+        assert whole["next_cursor"] is None
+        assert {page["order"] for page in pages} == {order}
+
+    @pytest.mark.parametrize(
+        ("params", "message"),
+        [
+            pytest.param({"cursor": "bm90IGEgY3Vyc29y"}, "not a cursor", id="not-ours"),
+            pytest.param({"cursor": "%%%"}, "not a cursor", id="not-base64"),
+            pytest.param(
+                {"cursor": "eyJ2IjoxfQ", "from": "2026-11-25T00:00:00Z"},
+                "without from",
+                id="cursor-and-from",
+            ),
+        ],
+    )
+    async def test_a_cursor_not_ours_or_mixed_with_a_window_is_422(
+        self, client: httpx.AsyncClient, params: dict[str, str], message: str
+    ) -> None:
+        response = await client.get(f"/v1/vehicles/{VIN}/telemetry", params=params)
+
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", "cursor"]
+        assert message in error["msg"]

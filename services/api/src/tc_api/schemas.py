@@ -21,6 +21,7 @@ from tc_api.domain import (
     Vehicle,
     WeatherForecast,
 )
+from tc_api.paging import NEXT_CURSOR_DESCRIPTION
 from tc_common.events import (
     BehaviourProfileUpdated,
     ChargePlanPublished,
@@ -151,7 +152,7 @@ class LatestSample(TelemetrySample):
 
 
 class TelemetryPage(_Response):
-    """Samples of one vehicle in ``[from, to)``; ``count == limit`` means there may be more."""
+    """Samples of one vehicle in ``[from, to)``; when more remain, ``next_cursor`` pages on."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -162,10 +163,15 @@ class TelemetryPage(_Response):
     limit: int = Field(description="The most samples this page may hold (a count of samples).")
     count: int = Field(description="Number of samples in this page.")
     samples: list[TelemetrySample] = Field(description="The samples, in the requested order.")
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR_DESCRIPTION)
 
     @classmethod
     def build(
-        cls, vehicle_id: str, query: TelemetryQuery, samples: list[TelemetrySampled]
+        cls,
+        vehicle_id: str,
+        query: TelemetryQuery,
+        samples: list[TelemetrySampled],
+        next_cursor: str | None = None,
     ) -> "TelemetryPage":
         return cls(
             vehicle_id=vehicle_id,
@@ -175,6 +181,7 @@ class TelemetryPage(_Response):
             limit=query.limit,
             count=len(samples),
             samples=[TelemetrySample.from_event(s) for s in samples],
+            next_cursor=next_cursor,
         )
 
 
@@ -578,8 +585,8 @@ class ChargePlanOut(_Response):
 
 
 class ChargePlansPage(_Response):
-    """Plans of one vehicle issued in ``[from, to)``, newest first; ``count == limit`` means
-    there may be more (ask again with ``to`` = the last ``issued_at``)."""
+    """Plans of one vehicle issued in ``[from, to)``, newest first; when more remain,
+    ``next_cursor`` pages on."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
@@ -589,3 +596,4 @@ class ChargePlansPage(_Response):
     limit: int = Field(description="The most plans this page may hold (a count of plans).")
     count: int = Field(description="Number of plans in this page.")
     plans: list[ChargePlanOut] = Field(description="The plans, newest first.")
+    next_cursor: str | None = Field(default=None, description=NEXT_CURSOR_DESCRIPTION)

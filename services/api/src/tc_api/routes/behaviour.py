@@ -2,13 +2,14 @@
 Every route needs an API key, and answers only about the vehicles that key may see
 (``deps.visible_vehicle``)."""
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 
-from tc_api import domain, examples
+from tc_api import domain, examples, paging
 from tc_api.deps import (
     API_KEY_HEADER,
     Authenticated,
@@ -218,6 +219,7 @@ async def get_plan(vehicle_id: VisibleVehicleId, history: HistoryDep) -> ChargeP
     responses={**_NOT_FOUND, **examples.ok(examples.PLANS)},
 )
 async def get_plans(
+    request: Request,
     vehicle_id: VisibleVehicleId,
     history: HistoryDep,
     clock: ClockDep,
@@ -231,21 +233,35 @@ async def get_plans(
             json_schema_extra={"minimum": domain.MIN_LIMIT, "maximum": domain.MAX_PLANS_LIMIT},
         ),
     ] = domain.DEFAULT_PLANS_LIMIT,
+    cursor: Annotated[str | None, Query(description=paging.CURSOR_DESCRIPTION)] = None,
 ) -> ChargePlansPage:
-    """Every plan issued in the window (at most 31 days), newest first."""
+    """Every plan issued in the window (at most 31 days), newest first, a page of at most
+    ``limit``; ``next_cursor`` pages on."""
     try:
+        paging.refuse_mixed(cursor, set(request.query_params))
+        if cursor is not None:
+            from_at, to_at, _ = paging.decode(cursor)
         query = domain.resolve_plans_query(
             from_at=from_at, to_at=to_at, limit=limit, now=clock.now()
         )
     except domain.InvalidQueryError as error:
         _refuse(error)
     await _require_known(history, vehicle_id)
-    plans = await history.plans(vehicle_id, query)
+    # One more than the page holds: whether a next page exists, without asking again.
+    found = await history.plans(vehicle_id, replace(query, limit=query.limit + 1))
+    plans = found[: query.limit]
+    window = query.window
+    next_cursor = (
+        paging.rest_after(window.from_at, window.to_at, "desc", plans[-1].issued_at)
+        if len(found) > query.limit
+        else None
+    )
     return ChargePlansPage(
         vehicle_id=vehicle_id,
-        from_=query.window.from_at,
-        to=query.window.to_at,
+        from_=window.from_at,
+        to=window.to_at,
         limit=query.limit,
         count=len(plans),
         plans=[ChargePlanOut.from_event(p) for p in plans],
+        next_cursor=next_cursor,
     )

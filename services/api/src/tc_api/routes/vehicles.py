@@ -1,12 +1,13 @@
 """Vehicles and their telemetry, for the customer's dashboard. Every route needs an API key, and
 answers only about the vehicles that key may see (``deps.visible_vehicle``)."""
 
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 
-from tc_api import domain, examples
+from tc_api import domain, examples, paging
 from tc_api.deps import (
     API_KEY_HEADER,
     Authenticated,
@@ -80,6 +81,7 @@ async def get_latest_sample(vehicle_id: VisibleVehicleId, reader: ReaderDep) -> 
     responses={**_NOT_FOUND, **examples.ok(examples.TELEMETRY)},
 )
 async def get_telemetry(
+    request: Request,
     vehicle_id: VisibleVehicleId,
     reader: ReaderDep,
     clock: ClockDep,
@@ -115,8 +117,13 @@ async def get_telemetry(
     order: Annotated[domain.SortOrder, Query(description="By sampled_at.")] = (
         domain.DEFAULT_ORDER
     ),
+    cursor: Annotated[str | None, Query(description=paging.CURSOR_DESCRIPTION)] = None,
 ) -> TelemetryPage:
+    """Samples of the window in order, a page of at most ``limit``; ``next_cursor`` pages on."""
     try:
+        paging.refuse_mixed(cursor, set(request.query_params))
+        if cursor is not None:
+            from_at, to_at, order = paging.decode(cursor)
         query = domain.resolve_query(
             from_at=from_at, to_at=to_at, limit=limit, order=order, now=clock.now()
         )
@@ -127,4 +134,12 @@ async def get_telemetry(
         ) from error
     if await reader.get_vehicle(vehicle_id) is None:
         raise unknown_vehicle(vehicle_id)
-    return TelemetryPage.build(vehicle_id, query, await reader.samples(vehicle_id, query))
+    # One more than the page holds: whether a next page exists, without asking again.
+    samples = await reader.samples(vehicle_id, replace(query, limit=query.limit + 1))
+    page, more = samples[: query.limit], len(samples) > query.limit
+    next_cursor = (
+        paging.rest_after(query.from_at, query.to_at, query.order, page[-1].sampled_at)
+        if more
+        else None
+    )
+    return TelemetryPage.build(vehicle_id, query, page, next_cursor)
