@@ -1,8 +1,8 @@
 """``make run``'s demo account: the tenant that owns the fleet ``make run`` polls.
 
 It is opened the way an operator opens any account (``tc_db.accounts``, the events on the
-accounts topics through ``tc-admin``'s publisher), so the API key ``make run`` prints is an
-account's key and sees that account's vehicles only, as a customer's would.
+accounts topics through ``tc_common.publishing``, as tc-admin does), so the API key ``make run``
+prints is an account's key and sees that account's vehicles only, as a customer's would.
 """
 
 import asyncio
@@ -12,8 +12,8 @@ from uuid import UUID
 import httpx
 import psycopg
 
-from tc_admin.publish import prepare, publish
 from tc_common.events.base import Event
+from tc_common.publishing import prepare, publish
 from tc_common.settings import KafkaSettings
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
 from tc_db import accounts

@@ -17,10 +17,10 @@ from typing import Any, TextIO
 import psycopg
 from pydantic import ValidationError
 
-from tc_admin.publish import PublishFailedError, prepare, publish
 from tc_admin.settings import AdminSettings
 from tc_common.events.accounts import AccountChanged, ApiKeyChanged
 from tc_common.events.base import Event
+from tc_common.publishing import PublishFailedError, prepare, publish
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
 from tc_db import accounts
 
