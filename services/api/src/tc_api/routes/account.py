@@ -158,7 +158,7 @@ async def patch_account(
     try:
         event = await registry.change_email(account_id, body.email, clock.now())
     except InvalidInputError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     except EmailTakenError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     except AccountNotChangeableError as error:
@@ -204,7 +204,7 @@ async def put_tessie_token(
         vehicle_ids = await tessie.vehicle_ids(token)
     except TessieRefusedError as refused:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"Tessie refused this token (HTTP {refused.http_status}): check that it is the "
             "access token of your Tessie account (Tessie: Settings, API) and that it has not "
             "been revoked; nothing was stored",
