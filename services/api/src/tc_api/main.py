@@ -62,9 +62,7 @@ async def _on_invalid_request(_request: Request, error: Exception) -> JSONRespon
         {k: v for k, v in e.items() if not (k == "input" and e.get("loc", ("",))[0] == "body")}
         for e in error.errors()
     ]
-    return JSONResponse(
-        {"detail": jsonable_encoder(errors)}, status_code=422
-    )
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
 
 class NoAccounts:
