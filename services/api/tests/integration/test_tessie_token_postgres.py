@@ -6,6 +6,7 @@ simulator (tools/tessie-sim) served over HTTP; the api's clock is fixed.
 """
 
 import base64
+import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -155,7 +156,10 @@ async def test_an_accepted_token_is_stored_and_published_only_as_ciphertext(
     tessie: RunningSimulator,
     kafka: Any,
     vault_settings: VaultSettings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+
     response = await _put(client, tenants.a_key, tessie.token)
 
     assert response.status_code == 200, response.text
@@ -198,6 +202,9 @@ async def test_an_accepted_token_is_stored_and_published_only_as_ciphertext(
     for form in _forms(tessie.token):
         assert await topics_holding(kafka.bootstrap_servers, form) == set()
     assert not [form for form in _forms(tessie.token) if form in response.content]
+    # Not even logged (before redaction): by the api, httpx, aiokafka or psycopg.
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records).encode()
+    assert not [form for form in _forms(tessie.token) if form in logged]
 
 
 async def test_a_token_tessie_refuses_is_422_and_nothing_is_stored_or_published(
