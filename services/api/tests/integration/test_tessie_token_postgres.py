@@ -108,12 +108,20 @@ def vault_settings() -> VaultSettings:
 
 
 def _settings(
-    tenants: Tenants, kafka: Any, vault: VaultSettings, tessie_base_url: str
+    tenants: Tenants,
+    bootstrap_servers: str,
+    vault: VaultSettings,
+    tessie_base_url: str,
+    request_timeout_ms: int = 30_000,
 ) -> ApiSettings:
     return ApiSettings(
         postgres={"url": tenants.url},
         api_keys=[KEY],
-        kafka={"bootstrap_servers": kafka.bootstrap_servers, "partitions": 1},
+        kafka={
+            "bootstrap_servers": bootstrap_servers,
+            "partitions": 1,
+            "request_timeout_ms": request_timeout_ms,
+        },
         vault=vault,
         tessie_base_url=tessie_base_url,
         tessie_timeout_s=3,
@@ -125,7 +133,8 @@ async def client(
     tenants: Tenants, kafka: Any, vault_settings: VaultSettings, tessie: RunningSimulator
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
-        _settings(tenants, kafka, vault_settings, tessie.base_url), clock=FixedClock(NOW)
+        _settings(tenants, kafka.bootstrap_servers, vault_settings, tessie.base_url),
+        clock=FixedClock(NOW),
     )
     async with client_of(app) as http:
         yield http
@@ -241,7 +250,9 @@ async def test_tessie_unreachable_is_503_with_retry_after_and_nothing_is_stored(
     tenants: Tenants, kafka: Any, vault_settings: VaultSettings
 ) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
-    app = create_app(_settings(tenants, kafka, vault_settings, nowhere), clock=FixedClock(NOW))
+    app = create_app(
+        _settings(tenants, kafka.bootstrap_servers, vault_settings, nowhere), clock=FixedClock(NOW)
+    )
     async with client_of(app) as client:
         response = await _put(client, tenants.a_key, f"tessie-{secrets.token_hex(16)}")
 
@@ -348,3 +359,37 @@ async def test_the_customer_rectifies_their_email_and_it_is_published(
         timeout_s=20,
     )
     assert event.email == new
+
+
+async def test_a_token_listing_another_accounts_vehicle_is_409_and_nothing_is_stored(
+    client: httpx.AsyncClient, tenants: Tenants, tessie: RunningSimulator, kafka: Any
+) -> None:
+    with psycopg.connect(tenants.url, autocommit=True) as conn:
+        insert_rows(
+            conn,
+            "account_vehicles",
+            [{"vehicle_id": tessie.vins[0], "account_id": tenants.b, "linked_at": NOW}],
+        )
+
+    response = await _put(client, tenants.a_key, tessie.token)
+
+    assert response.status_code == 409
+    assert "belongs to another account" in response.json()["detail"]
+    assert _rows(tenants.url, "SELECT 1 FROM tessie_tokens") == []
+    assert _rows(tenants.url, "SELECT account_id FROM account_vehicles") == [(tenants.b,)]
+    assert await _token_events(kafka, tenants.a, until=0) == []
+
+
+async def test_a_broker_that_does_not_acknowledge_is_a_503_asking_to_repeat(
+    tenants: Tenants, vault_settings: VaultSettings, tessie: RunningSimulator
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    settings = _settings(tenants, nowhere, vault_settings, tessie.base_url, request_timeout_ms=1000)
+    app = create_app(settings, clock=FixedClock(NOW))
+    async with client_of(app) as client:
+        response = await _put(client, tenants.a_key, tessie.token)
+
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert "repeat the same request" in response.json()["detail"]
+    assert tessie.token not in response.text

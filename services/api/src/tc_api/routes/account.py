@@ -10,13 +10,14 @@ line, checked with Tessie, sealed by the vault, and never put in an answer, an e
 """
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 
 from tc_api import examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, PrincipalDep
+from tc_api.domain import Principal
 from tc_api.ports import (
     AccountRegistry,
     EventSink,
@@ -104,15 +105,14 @@ def _unavailable(detail: str, retry_after_s: int) -> HTTPException:
     )
 
 
-def _own_account(principal: Any) -> UUID:
+def _own_account(principal: Principal) -> UUID:
     if principal.account_id is None:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             "the operator key has no account: these routes act on the caller's own account, "
             "with an account key (an operator revokes a token with tc-admin revoke-token)",
         )
-    account_id: UUID = principal.account_id
-    return account_id
+    return principal.account_id
 
 
 async def _publish(events: EventSink, messages: list[tuple[str, Event]]) -> None:
