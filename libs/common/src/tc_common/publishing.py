@@ -77,9 +77,13 @@ class EventPublisher:
     The topics are ensured once, with the producer.
     """
 
-    def __init__(self, kafka: KafkaSettings, topics: Sequence[str]) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, topics: Sequence[str], *, timeout_s: float | None = None
+    ) -> None:
         self._kafka = kafka
         self._topics = tuple(topics)
+        # A request waits for its acknowledgement: at most this long, then it is told to retry.
+        self._timeout_s = timeout_s if timeout_s is not None else deadline_s(kafka)
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
@@ -100,7 +104,7 @@ class EventPublisher:
         """Send each ``(topic, event)``, in order, each acknowledged before the next; raise
         ``PublishFailedError`` when the broker does not acknowledge within the deadline."""
         try:
-            async with asyncio.timeout(deadline_s(self._kafka)):
+            async with asyncio.timeout(self._timeout_s):
                 await _send_all(await self._started(), messages)
         except Exception as error:
             raise PublishFailedError(f"{error!r}") from error

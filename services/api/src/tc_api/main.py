@@ -117,7 +117,11 @@ def create_app(
         app.state.history = PostgresHistoryReader(pool)
         app.state.accounts = PostgresAccountDirectory(pool)
         app.state.account_registry = PostgresAccountRegistry(pool)
-        events = EventPublisher(settings.kafka, [ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1])
+        events = EventPublisher(
+            settings.kafka,
+            [ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1],
+            timeout_s=settings.publish_timeout_s,
+        )
         app.state.events = events
         tessie_client = httpx.AsyncClient(timeout=settings.tessie_timeout_s, follow_redirects=False)
         app.state.tessie = HttpTessieFleet(tessie_client, settings.tessie_base_url)

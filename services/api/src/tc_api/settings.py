@@ -63,6 +63,14 @@ class ApiSettings(ServiceSettings):
         description="How long the check of a token with Tessie may take before 503.",
     )
 
+    publish_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long a change waits for the broker's acknowledgement before 503 "
+        "(the change is saved; the customer repeats the request).",
+    )
+
     @model_validator(mode="after")
     def _vault_in_production(self) -> "ApiSettings":
         if self.environment == "production" and self.vault is None:

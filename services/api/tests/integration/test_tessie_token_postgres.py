@@ -112,7 +112,7 @@ def _settings(
     bootstrap_servers: str,
     vault: VaultSettings,
     tessie_base_url: str,
-    request_timeout_ms: int = 30_000,
+    publish_timeout_s: float = 10,
 ) -> ApiSettings:
     return ApiSettings(
         postgres={"url": tenants.url},
@@ -120,11 +120,11 @@ def _settings(
         kafka={
             "bootstrap_servers": bootstrap_servers,
             "partitions": 1,
-            "request_timeout_ms": request_timeout_ms,
         },
         vault=vault,
         tessie_base_url=tessie_base_url,
         tessie_timeout_s=3,
+        publish_timeout_s=publish_timeout_s,
     )
 
 
@@ -384,7 +384,7 @@ async def test_a_broker_that_does_not_acknowledge_is_a_503_asking_to_repeat(
     tenants: Tenants, vault_settings: VaultSettings, tessie: RunningSimulator
 ) -> None:
     nowhere = f"127.0.0.1:{free_port()}"
-    settings = _settings(tenants, nowhere, vault_settings, tessie.base_url, request_timeout_ms=1000)
+    settings = _settings(tenants, nowhere, vault_settings, tessie.base_url, publish_timeout_s=2)
     app = create_app(settings, clock=FixedClock(NOW))
     async with client_of(app) as client:
         response = await _put(client, tenants.a_key, tessie.token)
