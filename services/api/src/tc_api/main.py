@@ -158,6 +158,7 @@ def create_app(
     app.add_middleware(PrometheusMiddleware, registry=registry)
     app.add_exception_handler(TelemetryUnavailableError, _on_unavailable)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
+    app.add_exception_handler(account.RetryLaterError, account.on_retry_later)
     app.include_router(health.router)
     app.include_router(vehicles.router)
     app.include_router(behaviour.router)

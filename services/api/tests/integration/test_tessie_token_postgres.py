@@ -241,6 +241,7 @@ async def test_tessie_failing_is_503_with_retry_after_and_nothing_is_stored(
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
+    assert response.json()["retry_after_s"] == 7
     assert f"Tessie answered {status}" in response.json()["detail"]
     assert _rows(tenants.url, "SELECT 1 FROM tessie_tokens") == []
     assert await _token_events(kafka, tenants.a, until=0) == []

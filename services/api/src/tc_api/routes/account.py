@@ -14,6 +14,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from tc_api import examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, PrincipalDep
@@ -97,12 +98,27 @@ TessieDep = Annotated[TessieFleet, Depends(get_tessie)]
 VaultDep = Annotated[Vault, Depends(get_vault)]
 
 
-def _unavailable(detail: str, retry_after_s: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        detail,
-        headers={"Retry-After": str(retry_after_s)},
+class RetryLaterError(Exception):
+    """Answered 503 with ``Retry-After`` and the ``UnavailableBody`` the document declares."""
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+
+
+async def on_retry_later(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RetryLaterError)
+    body = UnavailableBody(detail=error.detail, retry_after_s=error.retry_after_s)
+    return JSONResponse(
+        body.model_dump(),
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(error.retry_after_s)},
     )
+
+
+def _unavailable(detail: str, retry_after_s: int) -> RetryLaterError:
+    return RetryLaterError(detail, retry_after_s)
 
 
 def _own_account(principal: Principal) -> UUID:
