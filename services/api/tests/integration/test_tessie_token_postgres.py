@@ -5,6 +5,7 @@ Against a real PostgreSQL migrated by tc_db, a real Kafka-protocol broker and th
 simulator (tools/tessie-sim) served over HTTP; the api's clock is fixed.
 """
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -394,3 +395,29 @@ async def test_a_broker_that_does_not_acknowledge_is_a_503_asking_to_repeat(
     assert int(response.headers["Retry-After"]) > 0
     assert "repeat the same request" in response.json()["detail"]
     assert tessie.token not in response.text
+
+
+async def test_tessie_not_answering_in_time_is_503_and_nothing_is_stored(
+    tenants: Tenants, kafka: Any, vault_settings: VaultSettings
+) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    def accept_and_say_nothing(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(accept_and_say_nothing, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    settings = _settings(
+        tenants, kafka.bootstrap_servers, vault_settings, f"http://127.0.0.1:{port}"
+    )
+    try:
+        async with client_of(create_app(settings, clock=FixedClock(NOW))) as client:
+            response = await _put(client, tenants.a_key, f"tessie-{secrets.token_hex(16)}")
+    finally:
+        for writer in held:
+            writer.close()
+        silent.close()
+
+    assert response.status_code == 503
+    assert "did not answer in time" in response.json()["detail"]
+    assert _rows(tenants.url, "SELECT 1 FROM tessie_tokens") == []
