@@ -20,7 +20,7 @@ from tc_common.topics import ALL_TOPICS
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
 SERVICES = ("ingest", "store", "forecast", "api", "provisioner")
-KAFKA_SERVICES = ("ingest", "store", "forecast", "provisioner")
+KAFKA_SERVICES = ("ingest", "store", "forecast", "api", "provisioner")
 DATABASE_SERVICES = ("store", "api", "provisioner")
 
 # Secret settings -> (Kubernetes Secret, key). Compose reads them from .env.
@@ -31,9 +31,10 @@ SECRET_SETTINGS = {
     "PROVISIONER_POSTGRES__URL": ("tc-postgres", "provisioner-url"),
     "API_API_KEYS": ("tc-api-keys", "api-keys"),
     "PROVISIONER_INVITATION_SHA256": ("tc-invitations", "sha256"),
+    "API_VAULT__KEYS": ("tc-vault", "keys"),
     **{
         f"{service.upper()}_KAFKA__SASL_PASSWORD": ("tc-kafka", f"{service}-password")
-        for service in ("ingest", "store", "forecast", "provisioner")
+        for service in ("ingest", "store", "forecast", "api", "provisioner")
     },
 }
 
@@ -591,8 +592,3 @@ def test_k8s_kafka_clients_use_sasl_ssl_with_their_own_user_and_the_mounted_ca(
         "secretName": "tc-kafka-ca",
         "items": [{"key": "ca.crt", "path": "ca.crt"}],
     }
-
-
-def test_k8s_gives_no_kafka_setting_to_the_api() -> None:
-    data = find(RENDERED["base"], "ConfigMap", "tc-config")["data"]
-    assert [k for k in data if k.startswith("API_KAFKA__")] == []

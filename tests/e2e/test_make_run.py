@@ -98,6 +98,11 @@ def run_make_run_and_check(
         )
         assert operator.status_code == 200, operator.text
         assert sorted(v["vehicle_id"] for v in operator.json()) == sorted(first)
+        # The fleet is the demo account's through its Tessie token, registered as a customer
+        # registers one; the account says so, and never shows the token.
+        account = client.get("/v1/account").json()
+        assert account["tessie_token"]["registered"] is True
+        assert sorted(account["vehicle_ids"]) == sorted(first)
         _check_every_car_is_told_truly(client)
         eventually(
             lambda: _every_car_grows_or_sleeps(client, first),

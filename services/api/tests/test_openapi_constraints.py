@@ -25,7 +25,8 @@ DOCUMENT = openapi_doc.document()
 def _bounded_query_parameters() -> list[tuple[str, str, int, int]]:
     found = []
     for path, operations in sorted(DOCUMENT["paths"].items()):
-        for parameter in operations["get"].get("parameters", []):
+        # Only the reads take query parameters (the account's PUT/PATCH/DELETE take a body).
+        for parameter in operations.get("get", {}).get("parameters", []):
             schema = parameter["schema"]
             if parameter["in"] == "query" and "minimum" in schema and "maximum" in schema:
                 found.append((path, parameter["name"], schema["minimum"], schema["maximum"]))

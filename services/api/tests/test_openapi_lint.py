@@ -143,6 +143,8 @@ def _has_example(operation: dict[str, Any]) -> bool:
     for code, response in operation.get("responses", {}).items():
         if not code.startswith("2"):
             continue
+        if code == "204":  # no content: nothing to show
+            return True
         for media in response.get("content", {}).values():
             if "example" in media or "examples" in media:
                 return True

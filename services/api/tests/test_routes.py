@@ -383,6 +383,8 @@ class TestDocsAndMetrics:
             "/v1/prices/{zone}/anomalies",
             "/v1/exchange-rates",
             "/v1/weather/{location_id}",
+            "/v1/account",
+            "/v1/account/tessie-token",
         }
         scheme = spec["components"]["securitySchemes"]["APIKeyHeader"]
         assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")

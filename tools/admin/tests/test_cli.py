@@ -15,26 +15,11 @@ from tc_admin.cli import main
 from tc_common.events.accounts import AccountChanged, ApiKeyChanged, api_key_sha256
 from tc_common.events.provisioning import invitation_sha256
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
-from tc_db import apply_migrations
 from tc_testkit.kafka import consume, event_of, keyed
 
 pytestmark = pytest.mark.integration
 
 Run = Callable[..., Any]
-
-
-@pytest.fixture
-async def migrated(database_url: str) -> str:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await apply_migrations(conn)
-    return database_url
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, migrated: str, kafka: Any) -> None:
-    monkeypatch.setenv("ADMIN_POSTGRES__URL", migrated)
-    monkeypatch.setenv("ADMIN_KAFKA__BOOTSTRAP_SERVERS", kafka.bootstrap_servers)
-    monkeypatch.setenv("ADMIN_KAFKA__PARTITIONS", "1")
 
 
 async def tc_admin(*argv: str) -> tuple[int, str, str]:

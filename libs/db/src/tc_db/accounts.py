@@ -268,6 +268,43 @@ async def link_vehicle(
         return await _account_event(conn, account_id, "a vehicle linked by an operator")
 
 
+async def link_vehicles(
+    conn: AsyncConnection[Any],
+    account_id: UUID,
+    vins: tuple[str, ...],
+    *,
+    at: datetime,
+    by: str,
+) -> AccountChanged:
+    """Give an active account every vehicle of ``vins`` at once (those it has stay), or none
+    when one of them belongs to another account. ``by`` says who linked them, for the event."""
+    vins = tuple(checked_vehicle_id(v) for v in vins)
+    async with conn.transaction():
+        account = await _locked_account(conn, account_id)
+        _changeable(account_id, account["state"], ("active",), "link vehicles")
+        cur = await conn.execute(
+            b"SELECT vehicle_id FROM account_vehicles WHERE vehicle_id = ANY(%s) "
+            b"AND account_id <> %s ORDER BY vehicle_id",
+            (list(vins), account_id),
+        )
+        taken = [v for (v,) in await cur.fetchall()]
+        if taken:
+            raise VehicleOwnedElsewhereError(
+                f"vehicle {taken[0]} belongs to another account; the operator can unlink it there"
+            )
+        linked = 0
+        for vin in vins:
+            cur = await conn.execute(
+                b"INSERT INTO account_vehicles (vehicle_id, account_id, linked_at) "
+                b"VALUES (%s, %s, %s) ON CONFLICT (vehicle_id) DO NOTHING",
+                (vin, account_id, at),
+            )
+            linked += cur.rowcount
+        if linked:
+            await _touch(conn, account_id, at)
+        return await _account_event(conn, account_id, f"vehicles linked by {by}")
+
+
 async def unlink_vehicle(
     conn: AsyncConnection[Any], account_id: UUID, vin: str, *, at: datetime
 ) -> AccountChanged:
@@ -289,6 +326,40 @@ async def unlink_vehicle(
                 f"vehicle {vin} belongs to another account, not this one"
             )
         return await _account_event(conn, account_id, "a vehicle unlinked by an operator")
+
+
+class EmailTakenError(AccountError):
+    pass
+
+
+async def change_email(
+    conn: AsyncConnection[Any], account_id: UUID, email: str, *, at: datetime, by: str
+) -> AccountChanged:
+    """Rectify the account's address (idempotent); refused when another account has it."""
+    kept, casefold = normalised_email(email)
+    async with conn.transaction():
+        account = await _locked_account(conn, account_id)
+        _changeable(account_id, account["state"], ("active", "suspended"), "change its email")
+        if account["email"] != kept:
+            taken = await _one(
+                conn,
+                "SELECT 1 FROM accounts WHERE email_casefold = %s AND state <> 'erased' "
+                "AND account_id <> %s",
+                (casefold, account_id),
+            )
+            if taken is not None:
+                raise EmailTakenError("another account has that email address")
+            await conn.execute(
+                b"UPDATE accounts SET email = %s, email_casefold = %s, "
+                b"changed_at = GREATEST(created_at, %s) WHERE account_id = %s",
+                (kept, casefold, at, account_id),
+            )
+        return await _account_event(conn, account_id, f"email rectified by {by}")
+
+
+async def account_event(conn: AsyncConnection[Any], account_id: UUID) -> AccountChanged:
+    """The account's current state as an event (for reading; ``reason`` says so)."""
+    return await _account_event(conn, account_id, "read")
 
 
 async def suspend(conn: AsyncConnection[Any], account_id: UUID, *, at: datetime) -> AccountChanged:

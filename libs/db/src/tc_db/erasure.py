@@ -39,8 +39,7 @@ VEHICLE_TABLES: tuple[str, ...] = (
     "charge_plan_history",
     "vehicles",
 )
-# Tables of the account itself that go with the erasure, where they exist (a later migration
-# may add one; looked up so this module does not depend on its number).
+# Tables of the account itself that go with the erasure (the account row stays, blanked).
 ACCOUNT_TABLES: tuple[str, ...] = ("tessie_tokens", "account_vehicles", "api_keys")
 
 
@@ -179,13 +178,10 @@ async def finish_erasure(
         )
         key_ids = [k for (k,) in await cur.fetchall()]
         for table in ACCOUNT_TABLES:
-            cur = await conn.execute(b"SELECT to_regclass(%s)", (table,))
-            found = await cur.fetchone()
-            if found is not None and found[0] is not None:
-                await conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE account_id = %s").format(sql.Identifier(table)),
-                    (account_id,),
-                )
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE account_id = %s").format(sql.Identifier(table)),
+                (account_id,),
+            )
         if account["email_casefold"]:
             # The seat and the used invitation stay counted (the beta cap and single use hold);
             # who held them does not.

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +25,7 @@ from typing import IO, Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 
 from tc_db.accounts import AccountNotFoundError
 
@@ -64,6 +65,15 @@ PARTS: tuple[ExportPart, ...] = (
         "issued_at, key_id",
         "the account's API keys: id, label, issued, revoked, last used (never the key)",
         columns="key_id, label, issued_at, revoked_at, last_used_at",
+    ),
+    ExportPart(
+        "tessie_token.csv",
+        "tessie_tokens",
+        "account_id = %(account_id)s",
+        "token_id",
+        "the Tessie token registered: id, the VINs Tessie listed, when registered or revoked "
+        "(never the token, not even encrypted)",
+        columns="token_id, vehicle_ids, registered_at, updated_at, revoked_at",
     ),
     ExportPart(
         "provisioning.csv",
@@ -135,6 +145,119 @@ class _CsvMember:
         self.member.write(chunk)
 
 
+class _Chunks:
+    """A write-only, non-seekable sink the zip writes into; ``take`` hands over what came."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes, /) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        taken, self._parts = b"".join(self._parts), []
+        return taken
+
+
+class AccountArchive:
+    """The account's archive as a stream of zip bytes (``chunks``), for a file or an HTTP
+    response alike; ``manifest`` once the stream ended.
+
+    Read in one REPEATABLE READ, read-only transaction: every file shows the same moment.
+    ``open`` checks the account exists before a byte is produced, so a caller can still answer
+    404 instead of a broken download."""
+
+    def __init__(
+        self,
+        conn: AsyncConnection[Any],
+        account_id: UUID,
+        *,
+        at: datetime,
+        progress: Progress | None = None,
+    ) -> None:
+        self._conn, self._account_id, self._at, self._progress = conn, account_id, at, progress
+        self.manifest: dict[str, Any] | None = None
+        self._account: dict[str, Any] | None = None
+        self._params: dict[str, Any] = {}
+
+    async def open(self) -> None:
+        """Begin the snapshot and read the account; AccountNotFoundError if there is none."""
+        conn = self._conn
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.commit()
+        await conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cur = await conn.execute(
+            b"SELECT email, email_casefold, state, created_at, changed_at "
+            b"FROM accounts WHERE account_id = %s",
+            (self._account_id,),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            await conn.execute(b"ROLLBACK")
+            raise AccountNotFoundError(f"no account {self._account_id}")
+        email, email_casefold, state, created_at, changed_at = row
+        cur = await conn.execute(
+            b"SELECT vehicle_id FROM account_vehicles WHERE account_id = %s ORDER BY vehicle_id",
+            (self._account_id,),
+        )
+        vehicles = [v for (v,) in await cur.fetchall()]
+        self._params = {
+            "account_id": self._account_id,
+            "vehicles": vehicles,
+            "email": email_casefold,
+        }
+        self._account = {
+            "account_id": str(self._account_id),
+            "email": email,
+            "state": state,
+            "created_at": created_at.isoformat(),
+            "changed_at": changed_at.isoformat(),
+            "vehicle_ids": vehicles,
+        }
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The zip, a batch of rows at a time; ends the snapshot's transaction."""
+        if self._account is None:
+            await self.open()
+        assert self._account is not None
+        sink = _Chunks()
+        files: list[dict[str, Any]] = []
+        try:
+            with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                files.append(_write_json(archive, "account.json", self._account, "the account"))
+                for part in PARTS:
+                    async for entry in _write_part(
+                        self._conn, archive, part, self._params, self._progress
+                    ):
+                        if entry is not None:
+                            files.append(entry)
+                        if chunk := sink.take():
+                            yield chunk
+                manifest = {
+                    "format_version": FORMAT_VERSION,
+                    "account_id": str(self._account_id),
+                    "generated_at": self._at.isoformat(),
+                    "files": files,
+                    "not_included": [
+                        "API keys' digests and the Tessie token's ciphertext (secrets, not "
+                        "data about you); the key and token metadata are in api_keys.csv and "
+                        "tessie_token.csv",
+                    ],
+                }
+                archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+            self.manifest = manifest
+            yield sink.take()
+        finally:
+            await self._conn.execute(b"ROLLBACK")  # read only: nothing to keep
+
+
 async def export_account(
     conn: AsyncConnection[Any],
     account_id: UUID,
@@ -143,50 +266,14 @@ async def export_account(
     at: datetime,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Write the account's archive to ``destination`` (a zip); returns its manifest.
-
-    Read in one REPEATABLE READ, read-only transaction: every file shows the same moment."""
-    async with conn.transaction():
-        await conn.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        cur = await conn.execute(
-            b"SELECT account_id, email, email_casefold, state, created_at, changed_at "
-            b"FROM accounts WHERE account_id = %s",
-            (account_id,),
-        )
-        row = await cur.fetchone()
-        if row is None:
-            raise AccountNotFoundError(f"no account {account_id}")
-        _, email, email_casefold, state, created_at, changed_at = row
-        cur = await conn.execute(
-            b"SELECT vehicle_id FROM account_vehicles WHERE account_id = %s", (account_id,)
-        )
-        vehicles = [v for (v,) in await cur.fetchall()]
-        params = {"account_id": account_id, "vehicles": vehicles, "email": email_casefold}
-        account = {
-            "account_id": str(account_id),
-            "email": email,
-            "state": state,
-            "created_at": created_at.isoformat(),
-            "changed_at": changed_at.isoformat(),
-            "vehicle_ids": vehicles,
-        }
-        files: list[dict[str, Any]] = []
-        with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            files.append(_write_json(archive, "account.json", account, "the account"))
-            for part in PARTS:
-                files.append(await _write_part(conn, archive, part, params, progress))
-            manifest = {
-                "format_version": FORMAT_VERSION,
-                "account_id": str(account_id),
-                "generated_at": at.isoformat(),
-                "files": files,
-                "not_included": [
-                    "API keys' digests and the Tessie token's ciphertext (secrets, not data "
-                    "about you); the key metadata is in api_keys.csv",
-                ],
-            }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
-    return manifest
+    """Write the account's archive to ``destination`` (a new zip file); returns its manifest."""
+    archive = AccountArchive(conn, account_id, at=at, progress=progress)
+    await archive.open()
+    with destination.open("xb") as file:
+        async for chunk in archive.chunks():
+            file.write(chunk)
+    assert archive.manifest is not None
+    return archive.manifest
 
 
 def _write_json(
@@ -209,7 +296,9 @@ async def _write_part(
     part: ExportPart,
     params: dict[str, Any],
     progress: Progress | None,
-) -> dict[str, Any]:
+) -> AsyncIterator[dict[str, Any] | None]:
+    """Write one CSV member, yielding None after each batch (the bytes can go out) and the
+    member's manifest entry at the end."""
     table = sql.Identifier(part.table)
     where = sql.SQL(part.where)  # this module's constants, never input
     count = await conn.execute(
@@ -224,6 +313,7 @@ async def _write_part(
         sql.SQL(part.order),
     )
     written = 0
+    columns: list[str] = []
     with archive.open(part.name, "w") as member:
         sink = _CsvMember(member)
         # A named cursor: the server holds the result, this process a batch at a time.
@@ -236,9 +326,10 @@ async def _write_part(
                 written += len(batch)
                 if progress is not None:
                     progress(part.name, written, total)
+                yield None
     if progress is not None and written == 0:
         progress(part.name, 0, 0)
-    return {
+    yield {
         "name": part.name,
         "description": part.description,
         "columns": columns,

@@ -1,19 +1,21 @@
 """``make run``'s demo account: the tenant that owns the fleet ``make run`` polls.
 
 It is opened the way an operator opens any account (``tc_db.accounts``, the events on the
-accounts topics through ``tc-admin``'s publisher), so the API key ``make run`` prints is an
-account's key and sees that account's vehicles only, as a customer's would.
+accounts topics through ``tc_common.publishing``, as tc-admin does), so the API key ``make run``
+prints is an account's key and sees that account's vehicles only, as a customer's would.
 """
 
 import asyncio
+import time
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import httpx
 import psycopg
 
-from tc_admin.publish import prepare, publish
 from tc_common.events.base import Event
+from tc_common.publishing import prepare, publish
 from tc_common.settings import KafkaSettings
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
 from tc_db import accounts
@@ -21,28 +23,45 @@ from tc_db import accounts
 DEMO_EMAIL = "demo@teslaconnectivity.invalid"
 
 
-def fleet_vins(tessie_base_url: str, token: str) -> list[str]:
-    """The VINs the Tessie account of ``token`` holds (``/vehicles`` reads Tessie's cache and
-    never wakes a car)."""
-    response = httpx.get(
-        f"{tessie_base_url}/vehicles",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return [str(v["vin"]) for v in response.json()["results"]]
+# How long make run waits for the api to accept the demo token (Tessie or the broker may
+# answer 503 for a moment while they start).
+REGISTER_DEADLINE_S = 60.0
+
+
+def register_demo_token(api_url: str, key: str, token: str) -> dict[str, Any]:
+    """Hand the demo account's Tessie token to the api, as a customer does (``PUT
+    /v1/account/tessie-token`` with the account's key); the api links the cars Tessie lists.
+    Retries a 503 as its Retry-After says; any other refusal stops ``make run`` with the
+    api's reason."""
+    deadline = time.monotonic() + REGISTER_DEADLINE_S
+    while True:
+        response = httpx.put(
+            f"{api_url}/v1/account/tessie-token",
+            json={"token": token},
+            headers={"X-API-Key": key},
+            timeout=30,
+        )
+        if response.status_code == 200:
+            body: dict[str, Any] = response.json()
+            return body
+        wait_s = float(response.headers.get("retry-after", "1"))
+        if response.status_code != 503 or time.monotonic() + wait_s > deadline:
+            raise RuntimeError(
+                f"the api refused the demo account's Tessie token ({response.status_code}): "
+                f"{response.text}"
+            )
+        time.sleep(wait_s)
 
 
 async def open_demo_account(
-    database_url: str, kafka: KafkaSettings, vins: list[str], key: str, *, at: datetime
+    database_url: str, kafka: KafkaSettings, key: str, *, at: datetime
 ) -> UUID:
-    """The demo account with ``vins`` linked and ``key`` registered; idempotent, so a second
-    ``make run`` on the same run directory finds everything as it was."""
+    """The demo account with ``key`` registered; idempotent, so a second ``make run`` on the
+    same run directory finds everything as it was. Its cars come with its Tessie token
+    (``register_demo_token``)."""
     await prepare(kafka, [ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1])
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         account = await accounts.create_account(conn, DEMO_EMAIL, at=at)
-        for vin in vins:
-            account = await accounts.link_vehicle(conn, account.account_id, vin, at=at)
         key_state = await accounts.register_key(
             conn, account.account_id, key, label="make run", at=at
         )
@@ -55,6 +74,6 @@ async def open_demo_account(
 
 
 def open_demo_account_sync(
-    database_url: str, kafka: KafkaSettings, vins: list[str], key: str, *, at: datetime
+    database_url: str, kafka: KafkaSettings, key: str, *, at: datetime
 ) -> UUID:
-    return asyncio.run(open_demo_account(database_url, kafka, vins, key, at=at))
+    return asyncio.run(open_demo_account(database_url, kafka, key, at=at))

@@ -5,6 +5,7 @@ wiring the tests check. Embedded parts are replaced by real ones when configured
 (``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``, ``TESSIE_TOKEN``).
 """
 
+import base64
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ import httpx
 from tc_common.clock import Clock, ShiftedClock, system_or_shifted
 from tc_common.health import LIVEZ_PATH
 from tc_common.settings import KafkaSettings
-from tc_devstack.demo_account import fleet_vins, open_demo_account_sync
+from tc_devstack.demo_account import open_demo_account_sync, register_demo_token
 from tc_devstack.kafka import LocalKafka
 from tc_devstack.net import free_port, wait_for_port
 from tc_devstack.postgres import LocalPostgres
@@ -101,6 +102,7 @@ class Stack:
         self.tessie_token = ""
         self.api_key = ""
         self.operator_key = ""
+        self.vault_key = ""
         self.demo_account_id: UUID | None = None
         self.simulated = False
         self.market_fakes_url: str | None = None
@@ -123,6 +125,7 @@ class Stack:
             self._start_market_feeds()
             self.api_key = self._api_key()
             self.operator_key = self._persistent_secret("operator-key")
+            self.vault_key = self._vault_key()
             # The store first, until it serves HTTP: its startup migrates the database the api
             # reads, and uvicorn answers only once that ran. Then everything else side by side:
             # a service is ready (/healthz) only once its consumers joined their groups, 5-30 s
@@ -136,7 +139,6 @@ class Stack:
             self.demo_account_id = open_demo_account_sync(
                 self.database_url,
                 KafkaSettings(bootstrap_servers=self.bootstrap_servers),
-                fleet_vins(self.tessie_base_url, self.tessie_token),
                 self.api_key,
                 at=self.clock.now(),
             )
@@ -145,6 +147,10 @@ class Stack:
                     self.start_service(service, wait=False)
             for service in SERVICES:
                 self.wait_healthy(service)
+            # The fleet becomes the demo account's as a customer's does: its Tessie token is
+            # handed to the api, which checks it with Tessie, links the cars Tessie lists,
+            # stores it sealed and publishes it.
+            register_demo_token(self.api_url, self.api_key, self.tessie_token)
         except BaseException:
             self.stop()
             raise
@@ -255,6 +261,26 @@ class Stack:
         path.write_text(value + "\n")
         return value
 
+    def _vault_key(self) -> str:
+        """The vault's key-encryption key (version 1) of this run directory: base64 of 32
+        random bytes in ``<run-dir>/vault-key`` (mode 0600), kept so that tokens sealed on an
+        earlier start still open."""
+        path = self.run_dir / "vault-key"
+        if path.exists():
+            return path.read_text().strip()
+        value = base64.b64encode(secrets.token_bytes(32)).decode()
+        path.touch(mode=0o600)
+        path.write_text(value + "\n")
+        return value
+
+    def _vault_env(self, prefix: str) -> dict[str, str]:
+        if not self.vault_key:
+            self.vault_key = self._vault_key()
+        return {
+            f"{prefix}_VAULT__KEYS": json.dumps({"1": self.vault_key}),
+            f"{prefix}_VAULT__CURRENT_VERSION": "1",
+        }
+
     def _port_for(self, service: str) -> int:
         if service not in self.ports:
             self.ports[service] = free_port()
@@ -269,15 +295,18 @@ class Stack:
             f"{prefix}_LOG_LEVEL": self.config.log_level,
             f"{prefix}_CLOCK_OFFSET_S": repr(self.clock_offset_s),
         }
-        if service != "api":
-            env[f"{prefix}_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
+        env[f"{prefix}_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
         if service in ("store", "api", "provisioner"):
             env[f"{prefix}_POSTGRES__URL"] = self.database_url
         if service == "api":
             env["API_API_KEYS"] = json.dumps([self.operator_key])
+            env["API_TESSIE_BASE_URL"] = self.tessie_base_url
+            env.update(self._vault_env("API"))
         if service == "ingest":
             env["INGEST_TESSIE__BASE_URL"] = self.tessie_base_url
             env["INGEST_TESSIE__TOKEN"] = self.tessie_token
+            # The same keyring as the api's: ingest opens the tokens the api sealed.
+            env.update(self._vault_env("INGEST"))
             env["INGEST_POLL_INTERVAL_S"] = str(self.config.poll_interval_s)
             env["INGEST_MARKET__ENTSOE_TOKEN"] = self._market_token
             if self.market_fakes_url:

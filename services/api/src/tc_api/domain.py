@@ -457,3 +457,40 @@ def describe_duration(delta: timedelta) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{seconds} seconds"
+
+
+# --- The caller's account ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenState:
+    """The account's Tessie token as the customer sees it: never the token."""
+
+    token_id: UUID
+    registered_at: datetime
+    revoked_at: datetime | None
+    vehicle_ids: tuple[str, ...]
+
+    @property
+    def registered(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account_id: UUID
+    email: str
+    state: str
+    vehicle_ids: tuple[str, ...]
+    created_at: datetime
+    token: TokenState | None
+
+
+def retry_after_s(header: str | None, default_s: int, cap_s: int = 300) -> int:
+    """Seconds to wait from an upstream ``Retry-After`` (seconds only; a date or garbage is the
+    default), at least 1 and at most ``cap_s``."""
+    try:
+        value = int(header) if header is not None else default_s
+    except ValueError:
+        value = default_s
+    return max(1, min(value, cap_s))

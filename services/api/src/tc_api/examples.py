@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from tc_api.schemas import (
+    AccountOut,
     Alive,
     BehaviourProfileOut,
     ChargePlanOut,
@@ -22,6 +23,7 @@ from tc_api.schemas import (
     PriceForecastOut,
     PricesPage,
     TelemetryPage,
+    TessieTokenOut,
     VehicleOut,
     WeatherForecastOut,
 )
@@ -343,5 +345,32 @@ WEATHER = _checked(
                 "precipitation_mm": 0.3,
             }
         ],
+    },
+)
+
+
+TESSIE_TOKEN = _checked(
+    TessieTokenOut,
+    {
+        "token_id": "0b7c2f4e-5d1a-4c3b-9e8f-7a6b5c4d3e2f",
+        "vehicle_ids": [VIN, "7SAYGDEE2PF010003"],
+        "registered_at": "2026-11-25T11:58:00Z",
+    },
+)
+ACCOUNT = _checked(
+    AccountOut,
+    {
+        "account_id": "3f2e1d0c-9b8a-4f6e-8d7c-6b5a4f3e2d1c",
+        "email": "ola.nordmann@example.com",
+        "state": "active",
+        "vehicle_ids": [VIN, "7SAYGDEE2PF010003"],
+        "created_at": "2026-10-01T09:00:00Z",
+        "tessie_token": {
+            "token_id": "0b7c2f4e-5d1a-4c3b-9e8f-7a6b5c4d3e2f",
+            "registered": True,
+            "registered_at": "2026-11-25T11:58:00Z",
+            "revoked_at": None,
+            "vehicle_ids": [VIN, "7SAYGDEE2PF010003"],
+        },
     },
 )

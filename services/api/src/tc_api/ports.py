@@ -1,12 +1,14 @@
 """The api's ports: read-only access to stored telemetry, market and weather data, drive and
 charge history, behaviour profiles and charge plans."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from tc_api.domain import (
     AccountKey,
+    AccountView,
     DateWindow,
     ExchangeRate,
     HistoryCounts,
@@ -27,6 +29,10 @@ from tc_common.events import (
     DriveRecorded,
     TelemetrySampled,
 )
+from tc_common.events.accounts import AccountChanged, TessieTokenChanged
+from tc_common.events.base import Event
+from tc_db.tokens import Registered
+from tc_vault import SealedToken
 
 
 class TelemetryUnavailableError(Exception):
@@ -153,3 +159,58 @@ class AccountDirectory(Protocol):
     async def owns(self, account_id: UUID, vehicle_id: str) -> bool:
         """Whether the vehicle is linked to the account."""
         ...
+
+
+# --- The customer's own account and Tessie token (the api's writes) -----------------------------
+
+
+class TessieRefusedError(Exception):
+    """Tessie refused the token (401/403): it is not a valid token of a Tessie account."""
+
+    def __init__(self, http_status: int) -> None:
+        super().__init__(f"Tessie answered {http_status}")
+        self.http_status = http_status
+
+
+class TessieUnavailableError(Exception):
+    """Tessie could not say whether the token is valid (unreachable, timed out, 429, 5xx, an
+    answer that is not a vehicle list); ``retry_after_s`` is when to ask again."""
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class TessieFleet(Protocol):
+    """Asks Tessie which vehicles a token gives access to (``GET /vehicles``, Tessie's cache:
+    never wakes a car)."""
+
+    async def vehicle_ids(self, token: str) -> tuple[str, ...]:
+        """The VINs, or ``TessieRefusedError`` / ``TessieUnavailableError``. The token MUST NOT
+        appear in anything raised."""
+        ...
+
+
+class AccountRegistry(Protocol):
+    """The caller's account and its Tessie token, read and written through ``tc_db``.
+
+    Raises ``TelemetryUnavailableError`` when the database cannot be reached, and
+    ``tc_db.accounts.AccountError`` subclasses for a refused change."""
+
+    async def account(self, account_id: UUID) -> AccountView: ...
+
+    async def register_token(
+        self, sealed: SealedToken, vehicle_ids: tuple[str, ...], at: datetime
+    ) -> Registered: ...
+
+    async def revoke_token(self, account_id: UUID, at: datetime) -> TessieTokenChanged: ...
+
+    async def change_email(self, account_id: UUID, email: str, at: datetime) -> AccountChanged: ...
+
+
+class EventSink(Protocol):
+    """Hands events to the broker; returns once every one is acknowledged, else raises
+    ``tc_common.publishing.PublishFailedError``."""
+
+    async def publish(self, messages: Sequence[tuple[str, Event]]) -> None: ...

@@ -3,17 +3,20 @@
 import json
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from tc_common.settings import PostgresSettings, ServiceSettings, reject_placeholder
+from tc_vault import VaultSettings
 
 MIN_API_KEY_LENGTH = 16
 
 
 class ApiSettings(ServiceSettings):
     """Read from ``API_POSTGRES__URL``, ``API_API_KEYS`` (comma-separated or a JSON list),
-    ``API_HTTP__PORT``, ``API_DB_TIMEOUT_S`` and ``API_LOG_LEVEL``."""
+    ``API_HTTP__PORT``, ``API_DB_TIMEOUT_S``, ``API_LOG_LEVEL``, the token intake's
+    ``API_VAULT__KEYS``/``API_VAULT__CURRENT_VERSION``, ``API_TESSIE_BASE_URL`` and
+    ``API_TESSIE_TIMEOUT_S``, and the broker's ``API_KAFKA__*``."""
 
     model_config = SettingsConfigDict(
         env_prefix="API_",
@@ -24,8 +27,9 @@ class ApiSettings(ServiceSettings):
         hide_input_in_errors=True,
     )
 
-    # The api reads PostgreSQL only; the Kafka settings it inherits are unused.
-    uses_kafka: ClassVar[bool] = False
+    # The api publishes what a customer changes (accounts, Tessie tokens) and waits for the
+    # broker's acknowledgement before it answers.
+    uses_kafka: ClassVar[bool] = True
 
     postgres: PostgresSettings
     # NoDecode: a plain comma-separated env value must reach the validator below instead of
@@ -40,6 +44,38 @@ class ApiSettings(ServiceSettings):
         le=60,
         description="How long a request waits for a database connection before answering 503.",
     )
+
+    vault: VaultSettings | None = Field(
+        default=None,
+        description="The key-encryption keys that seal customers' Tessie tokens (the same "
+        "keyring as ingest's). Unset: PUT /v1/account/tessie-token answers 503. Production "
+        "requires it.",
+    )
+    tessie_base_url: str = Field(
+        default="https://api.tessie.com",
+        description="Where a customer's Tessie token is checked (GET /vehicles) before it is "
+        "stored.",
+    )
+    tessie_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="How long the check of a token with Tessie may take before 503.",
+    )
+
+    publish_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long a change waits for the broker's acknowledgement before 503 "
+        "(the change is saved; the customer repeats the request).",
+    )
+
+    @model_validator(mode="after")
+    def _vault_in_production(self) -> "ApiSettings":
+        if self.environment == "production" and self.vault is None:
+            raise ValueError("production needs vault (API_VAULT__KEYS, API_VAULT__CURRENT_VERSION)")
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

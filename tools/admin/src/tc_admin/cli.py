@@ -3,7 +3,8 @@
 Exit codes: 0 done; 2 bad input (arguments, settings, a change refused), with a message and no
 traceback; 1 the broker or the database failed. A change whose publish failed after its commit
 is saved: the message says so and how to publish it again (re-running the same command does,
-as every change is idempotent; after ``issue-key``, ``republish ACCOUNT_ID``).
+as every change is idempotent; after ``issue-key`` or ``rotate-keys``, ``republish
+ACCOUNT_ID``).
 """
 
 import argparse
@@ -19,12 +20,13 @@ from typing import Any, TextIO
 import psycopg
 from pydantic import ValidationError
 
-from tc_admin.publish import PublishFailedError, prepare, publish
 from tc_admin.settings import AdminSettings
-from tc_common.events.accounts import AccountChanged, ApiKeyChanged
+from tc_common.events.accounts import AccountChanged, ApiKeyChanged, TessieTokenChanged
 from tc_common.events.base import Event
-from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1
-from tc_db import accounts, erasure, export, invitations
+from tc_common.publishing import PublishFailedError, prepare, publish
+from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
+from tc_db import accounts, erasure, export, invitations, tokens
+from tc_vault import LocalKeyring, Vault, VaultError
 
 BAD_INPUT = 2
 FAILED = 1
@@ -40,8 +42,10 @@ def _uuid(text: str) -> uuid.UUID:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tc-admin",
-        description="Accounts, their vehicles and API keys; invitations. Settings: "
-        "ADMIN_POSTGRES__URL, ADMIN_KAFKA__BOOTSTRAP_SERVERS (and ADMIN_KAFKA__* TLS/SASL).",
+        description="Accounts, their vehicles, API keys and Tessie tokens; invitations; "
+        "GDPR export and erasure. Settings: ADMIN_POSTGRES__URL, "
+        "ADMIN_KAFKA__BOOTSTRAP_SERVERS (and ADMIN_KAFKA__* TLS/SASL); rotate-keys also "
+        "ADMIN_VAULT__KEYS and ADMIN_VAULT__CURRENT_VERSION.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("create-account", help="create (or find) the account of an email").add_argument(
@@ -57,13 +61,22 @@ def parser() -> argparse.ArgumentParser:
             "suspend": "suspend an account",
             "resume": "make a suspended account active again",
             "keys": "list an account's API keys",
-            "republish": "publish an account's and its keys' current state again",
+            "republish": "publish an account's, its keys' and its Tessie token's current "
+            "state again",
         }
         sub.add_parser(name, help=helps[name]).add_argument("account_id", type=_uuid)
     issue = sub.add_parser("issue-key", help="issue an API key; it is shown once")
     issue.add_argument("account_id", type=_uuid)
     issue.add_argument("--label", default="", help="the customer's name for the key")
     sub.add_parser("revoke-key", help="revoke an API key").add_argument("key_id", type=_uuid)
+    sub.add_parser(
+        "revoke-token", help="revoke an account's Tessie token (its ciphertext is erased)"
+    ).add_argument("account_id", type=_uuid)
+    sub.add_parser(
+        "rotate-keys",
+        help="re-wrap every stored Tessie token under the current key-encryption key "
+        "(the tokens are not decrypted) and publish each again",
+    )
     sub.add_parser(
         "erase", help="erase an account and its vehicles' data (GDPR); cannot be undone"
     ).add_argument("account_id", type=_uuid)
@@ -106,6 +119,57 @@ def _invitation_line(row: invitations.InvitationRow, now: datetime) -> str:
 
 # Commands that change nothing on the bus: no broker needed.
 _LOCAL = ("accounts", "keys", "export", "invite", "invitations", "withdraw-invitation")
+
+
+def _token_line(event: TessieTokenChanged) -> str:
+    version = event.sealed_token.kek_version if event.sealed_token else "-"
+    return f"token {event.token_id} account {event.account_id} {event.status} key version {version}"
+
+
+async def _rotate_keys(settings: AdminSettings, out: TextIO) -> None:
+    """Re-wrap, store (only if unchanged meanwhile) and publish, one token at a time, so that
+    what is printed as done is done, and an interrupted run is finished by running it again."""
+    if settings.vault is None:
+        raise accounts.InvalidInputError(
+            "rotate-keys needs ADMIN_VAULT__KEYS and ADMIN_VAULT__CURRENT_VERSION"
+        )
+    vault = Vault(LocalKeyring.from_settings(settings.vault))
+    current = settings.vault.current_version
+    async with await psycopg.AsyncConnection.connect(
+        settings.postgres.url.get_secret_value(), autocommit=True
+    ) as conn:
+        pending = await tokens.tokens_to_rewrap(conn, current)
+        print(f"{len(pending)} token(s) to re-wrap under key version {current}", file=out)
+        for index, stored in enumerate(pending, start=1):
+            where = f"[{index}/{len(pending)}] account {stored.account_id}"
+            try:
+                rewrapped = vault.rewrap(stored.sealed)
+            except VaultError as error:
+                raise accounts.InvalidInputError(
+                    f"{where}: cannot re-wrap ({error}); is key version {stored.kek_version} "
+                    "in ADMIN_VAULT__KEYS?"
+                ) from None
+            event = await tokens.store_rewrapped(conn, stored, rewrapped, at=settings.clock().now())
+            if event is None:
+                print(f"{where}: changed meanwhile (re-registered or revoked), skipped", file=out)
+                continue
+            try:
+                await publish(settings.kafka, [(TESSIE_TOKEN_CHANGED_V1, event)])
+            except PublishFailedError as error:
+                raise PublishFailedError(
+                    f"{where} was re-wrapped but NOT published ({error}); run tc-admin "
+                    f"republish {stored.account_id}, then rotate-keys again"
+                ) from error
+            print(f"{where}: key version {stored.kek_version} -> {current}, published", file=out)
+        left = await tokens.tokens_to_rewrap(conn, current)
+    if left:
+        print(f"{len(left)} token(s) still on other key versions: run rotate-keys again", file=out)
+    else:
+        print(
+            f"every token is wrapped by key version {current}; once ingest has read "
+            "accounts.tessie_tokens.v1, older key versions may be removed",
+            file=out,
+        )
 
 
 def _account_line(event: AccountChanged) -> str:
@@ -217,10 +281,22 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
             case "republish":
                 account, keys = await accounts.current_events(conn, args.account_id)
                 print(_account_line(account), file=out)
-                return [(ACCOUNT_CHANGED_V1, account)] + [(API_KEY_CHANGED_V1, k) for k in keys]
+                token = await tokens.current_token_event(conn, args.account_id, at=at)
+                republished: list[tuple[str, Event]] = [(ACCOUNT_CHANGED_V1, account)]
+                republished += [(API_KEY_CHANGED_V1, k) for k in keys]
+                if token is not None:
+                    print(_token_line(token), file=out)
+                    republished.append((TESSIE_TOKEN_CHANGED_V1, token))
+                return republished
+            case "revoke-token":
+                revoked = await tokens.revoke_token(
+                    conn, args.account_id, at=at, reason="revoked by an operator"
+                )
+                print(_token_line(revoked), file=out)
+                return [(TESSIE_TOKEN_CHANGED_V1, revoked)]
             case _:  # pragma: no cover - argparse allows only the commands above
                 raise accounts.InvalidInputError(f"unknown command {args.command}")
-    if isinstance(event, AccountChanged):
+    if isinstance(event, AccountChanged):  # the commands that change an account
         print(_account_line(event), file=out)
         return [(ACCOUNT_CHANGED_V1, event)]
     assert isinstance(event, ApiKeyChanged)
@@ -233,10 +309,25 @@ async def _main(args: argparse.Namespace, settings: AdminSettings, out: TextIO, 
     if writes:
         try:
             # Before the change: a broker that cannot be reached leaves the database untouched.
-            await prepare(settings.kafka, [ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1])
+            await prepare(
+                settings.kafka, [ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1]
+            )
         except PublishFailedError as error:
             print(f"tc-admin: nothing changed: {error}", file=err)
             return FAILED
+    if args.command == "rotate-keys":
+        try:
+            await _rotate_keys(settings, out)
+        except accounts.AccountError as error:
+            print(f"tc-admin: {error}", file=err)
+            return BAD_INPUT
+        except psycopg.Error as error:
+            print(f"tc-admin: database: {type(error).__name__}: {error}", file=err)
+            return FAILED
+        except PublishFailedError as error:
+            print(f"tc-admin: {error}", file=err)
+            return FAILED
+        return 0
     try:
         messages = await _run(args, settings, out)
     except accounts.AccountError as error:

@@ -1,13 +1,16 @@
 """tc-admin's settings: environment variables prefixed ``ADMIN_``, like the services'."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from tc_common.settings import PostgresSettings, ServiceSettings
+from tc_vault import VaultSettings
 
 
 class AdminSettings(ServiceSettings):
     """Read from ``ADMIN_POSTGRES__URL``, ``ADMIN_KAFKA__BOOTSTRAP_SERVERS`` (and the TLS/SASL
-    settings of ``KafkaSettings``: ``ADMIN_KAFKA__SECURITY_PROTOCOL``...)."""
+    settings of ``KafkaSettings``: ``ADMIN_KAFKA__SECURITY_PROTOCOL``...), and for
+    ``rotate-keys`` the keyring, ``ADMIN_VAULT__KEYS`` and ``ADMIN_VAULT__CURRENT_VERSION``."""
 
     model_config = SettingsConfigDict(
         env_prefix="ADMIN_",
@@ -18,3 +21,8 @@ class AdminSettings(ServiceSettings):
     )
 
     postgres: PostgresSettings
+    vault: VaultSettings | None = Field(
+        default=None,
+        description="The key-encryption keys (rotate-keys only): the current one and every "
+        "version a stored token may still be wrapped by.",
+    )

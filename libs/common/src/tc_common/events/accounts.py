@@ -21,6 +21,12 @@ from tc_common.events.base import Event
 AccountState = Literal["active", "suspended", "erasure_pending", "erased"]
 API_KEY_SHA256_PATTERN = r"^[0-9a-f]{64}$"
 VEHICLE_ID_PATTERN = r"^[A-Za-z0-9]{1,32}$"
+# An email address as the api takes it: one @, something on each side, no blank and no
+# control character anywhere. The blanks are spelt out rather than written \s, which JSON
+# Schema (ECMA) and Python read differently; they are exactly what str.isspace() calls blank,
+# so whatever matches also passes tc_db.accounts.normalised_email.
+_NOT_IN_EMAIL = "@\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+EMAIL_PATTERN = f"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+$"
 
 
 def api_key_sha256(key: str) -> str:
