@@ -99,7 +99,9 @@ async def tokens_erased_afterwards(kafka: LocalKafka, setup: Setup) -> AsyncIter
     )
 
 
-def settings_for(kafka: LocalKafka, sim: RunningSimulator) -> IngestSettings:
+def settings_for(
+    kafka: LocalKafka, sim: RunningSimulator, *, history: bool = False
+) -> IngestSettings:
     # No INGEST_TESSIE__TOKEN: only the accounts' tokens are polled.
     return IngestSettings(
         tessie=TessieSettings(base_url=sim.base_url),
@@ -108,7 +110,7 @@ def settings_for(kafka: LocalKafka, sim: RunningSimulator) -> IngestSettings:
         poll_interval_s=POLL_INTERVAL_S,
         market={"enabled": False},
         weather={"enabled": False},
-        history={"enabled": False},
+        history={"enabled": history, "backfill_days": 2},
     )
 
 
@@ -142,7 +144,7 @@ async def test_each_accounts_vehicles_are_sampled_with_its_own_token(
     a, b = setup.a, setup.b
     token_ids = await register(kafka, setup, a, b)
     since = setup.clock.now()
-    app = create_app(settings_for(kafka, setup.sim), clock=setup.clock)
+    app = create_app(settings_for(kafka, setup.sim, history=True), clock=setup.clock)
 
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
         seen = await consume(
@@ -161,6 +163,15 @@ async def test_each_accounts_vehicles_are_sampled_with_its_own_token(
             )
             for acc in (a, b)
         ]
+        # The history poller runs per account too: one /drives and one /charges per car.
+        cars = len(a.vins) + len(b.vins)
+        await eventually(
+            lambda: all(
+                setup.sim.stats()["requests"].get(kind, 0) >= cars for kind in ("drives", "charges")
+            ),
+            timeout_s=30,
+            what="every car's drives and charges being read",
+        )
 
     assert {e.vehicle_id for e in seen} == {*a.vins, *b.vins}
     # Which token read which car: each account's cars only with its own token, and the
