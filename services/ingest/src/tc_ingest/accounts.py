@@ -145,6 +145,9 @@ class AccountPollers:
     def on_access_known(self, event: TessieAccessChanged) -> None:
         """What was last published about an account's token (read back at start), so a
         restart does not say it again."""
+        if event.account_id in self._outbox:
+            # A newer finding of this process is still to be published: it wins.
+            return
         self._access[event.account_id] = AccessSeen(event.token_id, event.access, event.http_status)
 
     # lifecycle

@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from tc_common.clock import Clock, SystemClock
-from tc_common.logging import redact
+from tc_common.logging import redact, register_secret
 from tc_ingest.domain import VehicleState, is_transient, parse_retry_after, retry_delay_s
 from tc_ingest.domain.history import ChargeRecord, DriveRecord, HistoryKind
 from tc_ingest.errors import (
@@ -315,6 +315,7 @@ class TessieHttpClient:
         if token is None:
             if settings.token is None:
                 raise ValueError("a Tessie client needs a token provider or settings.tessie.token")
+            register_secret(settings.token.get_secret_value())
             token = settings.token.get_secret_value
         self._token = token
         self._http = httpx.AsyncClient(
@@ -428,11 +429,11 @@ class TessieHttpClient:
         attempts = self._settings.max_attempts
         for attempt in range(1, attempts + 1):
             retry_after_s: float | None = None
-            # Asked for every attempt: a token replaced meanwhile is used from now on.
-            token = self._token()
             try:
+                # Asked for every attempt, and not kept: a token replaced meanwhile is used
+                # from now on, and no opened token waits out a backoff in this frame.
                 response = await self._http.get(
-                    path, params=params, headers={"Authorization": f"Bearer {token}"}
+                    path, params=params, headers={"Authorization": f"Bearer {self._token()}"}
                 )
             except httpx.TimeoutException:
                 reason = "timeout"
@@ -475,7 +476,8 @@ class TessieHttpClient:
             log.info(
                 "GET %s: %s; retry %d/%d in %.1fs",
                 what,
-                redact(reason, [token]),
+                # The providers register their tokens as secrets of the redaction.
+                redact(reason),
                 attempt,
                 attempts - 1,
                 delay,
