@@ -1,5 +1,6 @@
 """Composition: settings from the environment, the AsyncAPI contract, the Kafka edge."""
 
+import base64
 import json
 
 import httpx
@@ -54,11 +55,41 @@ class TestSettings:
 
         assert IngestSettings().vins == ["5YJ3E7EB0KF000001", "5YJ3E7EB0KF000002"]
 
-    def test_the_token_is_required(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_without_a_token_or_vault_keys_the_settings_are_still_valid(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Unset, ingest polls only the accounts' tokens (none without vault keys).
         monkeypatch.delenv("INGEST_TESSIE__TOKEN", raising=False)
+        monkeypatch.delenv("INGEST_VAULT__KEYS", raising=False)
 
-        with pytest.raises(ValidationError):
+        settings = IngestSettings()
+
+        assert settings.tessie.token is None
+        assert settings.vault is None
+
+    def test_vault_keys_are_read_from_ingest_prefixed_variables(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        key = base64.b64encode(bytes(range(32))).decode()
+        monkeypatch.setenv("INGEST_VAULT__KEYS", json.dumps({"1": key}))
+        monkeypatch.setenv("INGEST_VAULT__CURRENT_VERSION", "1")
+
+        settings = IngestSettings()
+
+        assert settings.vault is not None
+        assert settings.vault.current_version == 1
+        assert key not in repr(settings)
+
+    def test_a_malformed_vault_key_is_refused_without_echoing_it(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("INGEST_VAULT__KEYS", '{"1": "c2hvcnQta2V5LXNlY3JldA=="}')
+        monkeypatch.setenv("INGEST_VAULT__CURRENT_VERSION", "1")
+
+        with pytest.raises(ValidationError) as raised:
             IngestSettings()
+
+        assert "c2hvcnQta2V5LXNlY3JldA" not in str(raised.value)
 
     def test_a_placeholder_token_is_refused_without_echoing_it(
         self, monkeypatch: pytest.MonkeyPatch

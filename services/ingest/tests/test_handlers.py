@@ -10,7 +10,11 @@ from prometheus_client import CollectorRegistry
 
 from tc_common.clock import FixedClock
 from tc_common.events import BehaviourProfileUpdated
-from tc_common.topics import BEHAVIOUR_PROFILE_UPDATED_V1
+from tc_common.topics import (
+    BEHAVIOUR_PROFILE_UPDATED_V1,
+    TESSIE_ACCESS_CHANGED_V1,
+    TESSIE_TOKEN_CHANGED_V1,
+)
 from tc_ingest.domain.weather import WeatherFetch
 from tc_ingest.handlers import build_router
 from tc_ingest.main import create_app
@@ -117,4 +121,11 @@ def test_the_asyncapi_document_lists_the_profile_subscription(weather: bool) -> 
         for op in document["operations"].values()
         if op.get("action") == "receive" and "http" not in op.get("bindings", {})
     ]
-    assert receives == [f"#/channels/{BEHAVIOUR_PROFILE_UPDATED_V1}:ingest"]
+    assert sorted(receives) == sorted(
+        f"#/channels/{topic}:ingest"
+        for topic in (
+            BEHAVIOUR_PROFILE_UPDATED_V1,
+            TESSIE_TOKEN_CHANGED_V1,
+            TESSIE_ACCESS_CHANGED_V1,
+        )
+    )

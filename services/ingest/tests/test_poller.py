@@ -338,6 +338,30 @@ class TestLoops:
         finally:
             await poller.stop()
 
+    async def test_whoever_runs_the_poller_is_told_of_each_refusal_and_acceptance(
+        self,
+        make_poller: MakePoller,
+        publisher: RecordingPublisher,
+        fake_tessie: FakeTessie,
+    ) -> None:
+        # An account's supervisor decides on these (stop, publish); the poller only reports.
+        answers: list[int | str] = []
+        fake_tessie.fail_next(403)
+        poller = make_poller(
+            vins=[VIN_A],
+            auth_backoff_s=0.05,
+            on_auth_rejected=answers.append,
+            on_auth_accepted=lambda: answers.append("accepted"),
+        )
+
+        await poller.start()
+        try:
+            await eventually(lambda: len(publisher.published) == 1)
+        finally:
+            await poller.stop()
+
+        assert answers[:2] == [403, "accepted"]
+
     async def test_a_vehicle_that_left_the_account_stops_being_polled(
         self,
         make_poller: MakePoller,

@@ -12,6 +12,7 @@ from tc_ingest.errors import (
     TessieVehicleNotFoundError,
 )
 from tc_ingest.metrics import IngestMetrics
+from tc_ingest.settings import TessieSettings
 from tc_testkit.recorders import RecordedSleeps
 
 from .support import TOKEN, VIN_A, VIN_B, FakeTessie
@@ -289,3 +290,56 @@ class TestErrors:
         assert TOKEN not in repr(raised.value)
         assert raised.value.__cause__ is None
         assert TOKEN not in caplog.text
+
+
+class TestTokenProvider:
+    """An account's client asks for its token before every request (opened from the sealed
+    record only then) instead of holding one."""
+
+    def make(self, fake_tessie: FakeTessie, token: Callable[[], str]) -> TessieHttpClient:
+        return TessieHttpClient(
+            TessieSettings(base_url="https://tessie.test"),
+            transport=fake_tessie.transport(),
+            token=token,
+            jitter=lambda: 0.5,
+        )
+
+    async def test_the_provider_is_asked_before_every_request_and_a_new_token_used_at_once(
+        self, fake_tessie: FakeTessie
+    ) -> None:
+        tokens = [TOKEN, TOKEN, "a-replacement-token-1"]
+        client = self.make(fake_tessie, lambda: tokens.pop(0))
+
+        await client.get_status(VIN_A)
+        await client.get_status(VIN_A)
+        with pytest.raises(TessieAuthError):
+            await client.get_status(VIN_A)
+
+        sent = [r.headers["Authorization"] for r in fake_tessie.requests]
+        assert sent == [f"Bearer {TOKEN}", f"Bearer {TOKEN}", "Bearer a-replacement-token-1"]
+        assert tokens == []
+
+    async def test_the_client_holds_no_token_between_requests(
+        self, fake_tessie: FakeTessie
+    ) -> None:
+        client = self.make(fake_tessie, lambda: TOKEN)
+
+        await client.get_status(VIN_A)
+
+        assert TOKEN not in repr(vars(client))
+        assert "Authorization" not in client._http.headers
+
+    async def test_a_provider_without_a_token_ends_the_call_before_any_request(
+        self, fake_tessie: FakeTessie
+    ) -> None:
+        def revoked() -> str:
+            raise TessieError("account has no Tessie token")
+
+        with pytest.raises(TessieError, match="no Tessie token"):
+            await self.make(fake_tessie, revoked).get_status(VIN_A)
+
+        assert fake_tessie.requests == []
+
+    def test_a_client_needs_a_token_from_somewhere(self) -> None:
+        with pytest.raises(ValueError, match="token provider"):
+            TessieHttpClient(TessieSettings(base_url="https://tessie.test"))

@@ -69,3 +69,40 @@ def test_the_simulator_refuses_to_start_without_a_token() -> None:
     )
     assert proc.returncode == 2
     assert "token" in proc.stderr
+
+
+def test_another_account_is_served_with_its_token_from_the_environment() -> None:
+    port = _free_port()
+    proc = _start(
+        ["--host", "127.0.0.1", "--port", str(port), "--vehicles", "1", "--account", "acme:2:7"],
+        {"TESSIE_SIM_TOKEN": "cli-token-abcdef", "TESSIE_SIM_TOKEN_ACME": "acme-token-123456"},
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        r = httpx.get(
+            f"http://127.0.0.1:{port}/vehicles",
+            headers={"Authorization": "Bearer acme-token-123456"},
+            timeout=10,
+        )
+        assert r.status_code == 200
+        assert len(r.json()["results"]) == 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_an_account_without_its_token_is_refused_at_start() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tc_tessie_sim", "--port", str(_free_port()), "--account", "x:1:7"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TESSIE_SIM_TOKEN": "cli-token-abcdef"},
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "TESSIE_SIM_TOKEN_X" in proc.stderr

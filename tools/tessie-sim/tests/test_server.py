@@ -437,3 +437,57 @@ class TestHistoryMatchesLiveState:
             assert k["odometer"] == pytest.approx(m["odometer"] * KM_PER_MILE, abs=0.02)
             assert k["miles_added"] == pytest.approx(m["miles_added"] * KM_PER_MILE, abs=0.02)
             assert k["energy_added"] == m["energy_added"]
+
+
+class TestAccounts:
+    OTHER = "other-token-98765432"
+
+    def test_each_token_lists_only_its_own_fleet(
+        self, sim: RunningSimulator, client: httpx.Client
+    ) -> None:
+        other_vins = sim.add_account("acme", self.OTHER, vehicles=2, seed=7)
+        mine = {v["vin"] for v in client.get("/vehicles").json()["results"]}
+        theirs = httpx.get(
+            f"{sim.base_url}/vehicles", headers={"Authorization": f"Bearer {self.OTHER}"}
+        ).json()["results"]
+        assert mine == set(sim.vins)
+        assert {v["vin"] for v in theirs} == set(other_vins)
+        assert not mine & set(other_vins)
+
+    def test_another_accounts_car_is_404(self, sim: RunningSimulator, client: httpx.Client) -> None:
+        other_vins = sim.add_account("acme", self.OTHER, vehicles=1, seed=7)
+        assert client.get(f"/{other_vins[0]}/status").status_code == 404
+
+    def test_requests_are_counted_per_account_and_car(
+        self, sim: RunningSimulator, client: httpx.Client
+    ) -> None:
+        other_vins = sim.add_account("acme", self.OTHER, vehicles=1, seed=7)
+        client.get(f"/{sim.vins[0]}/status")
+        httpx.get(
+            f"{sim.base_url}/{other_vins[0]}/state",
+            headers={"Authorization": f"Bearer {self.OTHER}"},
+        )
+        assert sim.requests_by_account() == {
+            "default": {sim.vins[0]: 1},
+            "acme": {other_vins[0]: 1},
+        }
+
+    def test_an_invalidated_token_is_refused_until_restored(
+        self, sim: RunningSimulator, client: httpx.Client
+    ) -> None:
+        sim.add_account("acme", self.OTHER, vehicles=1, seed=7)
+        r = httpx.post(f"{sim.base_url}/_sim/accounts/acme/token", json={"valid": False})
+        assert r.status_code == 200
+        other = {"Authorization": f"Bearer {self.OTHER}"}
+        assert httpx.get(f"{sim.base_url}/vehicles", headers=other).status_code == 401
+        assert client.get("/vehicles").status_code == 200
+        sim.restore_token("acme")
+        assert httpx.get(f"{sim.base_url}/vehicles", headers=other).status_code == 200
+
+    def test_a_token_cannot_serve_two_accounts(self, sim: RunningSimulator) -> None:
+        with pytest.raises(ValueError, match="token of its own"):
+            sim.add_account("acme", TOKEN, vehicles=1, seed=7)
+
+    def test_an_unknown_account_cannot_be_invalidated(self, sim: RunningSimulator) -> None:
+        r = httpx.post(f"{sim.base_url}/_sim/accounts/nobody/token", json={"valid": False})
+        assert r.status_code == 404

@@ -192,7 +192,10 @@ class AccountArchive:
         conn = self._conn
         if conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.commit()
-        await conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if conn.autocommit:
+            await conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:  # psycopg begins the transaction itself; this is its first statement
+            await conn.execute(b"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cur = await conn.execute(
             b"SELECT email, email_casefold, state, created_at, changed_at "
             b"FROM accounts WHERE account_id = %s",
@@ -200,7 +203,7 @@ class AccountArchive:
         )
         row = await cur.fetchone()
         if row is None:
-            await conn.execute(b"ROLLBACK")
+            await self._end()
             raise AccountNotFoundError(f"no account {self._account_id}")
         email, email_casefold, state, created_at, changed_at = row
         cur = await conn.execute(
@@ -255,7 +258,14 @@ class AccountArchive:
             self.manifest = manifest
             yield sink.take()
         finally:
-            await self._conn.execute(b"ROLLBACK")  # read only: nothing to keep
+            await self._end()
+
+    async def _end(self) -> None:
+        # Read only: nothing to keep.
+        if self._conn.autocommit:
+            await self._conn.execute(b"ROLLBACK")
+        else:
+            await self._conn.rollback()
 
 
 async def export_account(

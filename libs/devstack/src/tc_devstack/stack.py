@@ -303,9 +303,10 @@ class Stack:
             env["API_TESSIE_BASE_URL"] = self.tessie_base_url
             env.update(self._vault_env("API"))
         if service == "ingest":
+            # No token of its own: ingest polls the fleet with the demo account's token, as it
+            # polls every customer's, once the api has registered it. The same keyring as the
+            # api's: ingest opens the tokens the api sealed.
             env["INGEST_TESSIE__BASE_URL"] = self.tessie_base_url
-            env["INGEST_TESSIE__TOKEN"] = self.tessie_token
-            # The same keyring as the api's: ingest opens the tokens the api sealed.
             env.update(self._vault_env("INGEST"))
             env["INGEST_POLL_INTERVAL_S"] = str(self.config.poll_interval_s)
             env["INGEST_MARKET__ENTSOE_TOKEN"] = self._market_token

@@ -30,7 +30,8 @@ E = TypeVar("E", bound=Event)
 # aiokafka ships no type hints: a record has .topic, .partition, .offset, .timestamp, .key and
 # .value (bytes or None).
 Record = Any
-Message = Event | tuple[bytes | None, bytes]
+Message = Event | tuple[bytes | None, bytes | None]
+"""An event, or a raw ``(key, value)`` pair: a malformed message, or a tombstone (value None)."""
 Broker = str | KafkaSettings
 """Where the broker is: its bootstrap servers (plain TCP), or settings (TLS, SASL)."""
 
@@ -46,11 +47,13 @@ def options_of(broker: Broker) -> dict[str, Any]:
 
 async def produce(bootstrap_servers: Broker, topic: str, messages: Iterable[Message]) -> None:
     """Send ``messages`` to ``topic`` in order, each acknowledged before the next: an event as
-    JSON under its own key, a ``(key, value)`` pair as it is (a malformed message, say)."""
+    JSON under its own key, a ``(key, value)`` pair as it is (a malformed message, say, or a
+    tombstone: value None)."""
     producer = AIOKafkaProducer(**options_of(bootstrap_servers), acks="all")
     await producer.start()
     try:
         for message in messages:
+            value: bytes | None
             if isinstance(message, Event):
                 key, value = message.kafka_key(), message.model_dump_json().encode()
             else:
@@ -172,11 +175,19 @@ async def age_out(bootstrap_servers: Broker, topics: Sequence[str]) -> None:
 async def topics_holding(bootstrap_servers: Broker, needle: bytes) -> set[str]:
     """The topics on the broker with a record whose key or value contains ``needle``: every
     topic, from its start to its end now (internal ones, such as consumer offsets, included)."""
+    return (await topics_holding_any(bootstrap_servers, [needle]))[needle]
+
+
+async def topics_holding_any(
+    bootstrap_servers: Broker, needles: Sequence[bytes]
+) -> dict[bytes, set[str]]:
+    """``topics_holding`` for several needles in one read of the broker: per needle, the
+    topics with a record whose key or value contains it."""
     consumer = AIOKafkaConsumer(
         group_id=None, enable_auto_commit=False, **options_of(bootstrap_servers)
     )
     await consumer.start()
-    found: set[str] = set()
+    found: dict[bytes, set[str]] = {needle: set() for needle in needles}
     try:
         topics = await consumer.topics()
         partitions = [
@@ -191,8 +202,11 @@ async def topics_holding(bootstrap_servers: Broker, needle: bytes) -> set[str]:
             while left:
                 batch = await consumer.getmany(*left, timeout_ms=500)
                 for tp, records in batch.items():
-                    if any(needle in (r.key or b"") + b"\0" + (r.value or b"") for r in records):
-                        found.add(tp.topic)
+                    for r in records:
+                        text = (r.key or b"") + b"\0" + (r.value or b"")
+                        for needle in needles:
+                            if needle in text:
+                                found[needle].add(tp.topic)
                     if await consumer.position(tp) >= end[tp]:
                         left.discard(tp)
     finally:

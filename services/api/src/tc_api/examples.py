@@ -16,6 +16,7 @@ from tc_api.schemas import (
     ChargePlansPage,
     ChargesPage,
     DrivesPage,
+    ErasureAccepted,
     ExchangeRatesPage,
     Health,
     LatestSample,
@@ -374,3 +375,28 @@ ACCOUNT = _checked(
         },
     },
 )
+
+ERASURE = _checked(
+    ErasureAccepted,
+    {
+        "account_id": "3f2e1d0c-9b8a-4f6e-8d7c-6b5a4f3e2d1c",
+        "state": "erasure_pending",
+        "requested_at": "2026-11-25T11:58:00Z",
+    },
+)
+# What a zip's manifest.json says: the example a binary answer can show.
+EXPORT_MANIFEST = {
+    "format_version": 1,
+    "account_id": "3f2e1d0c-9b8a-4f6e-8d7c-6b5a4f3e2d1c",
+    "generated_at": "2026-11-25T11:58:00+00:00",
+    "files": [
+        {
+            "name": "telemetry.csv",
+            "description": "every telemetry sample of the vehicles (metric units, UTC)",
+            "columns": ["vehicle_id", "sampled_at", "battery_level_pct", "..."],
+            "rows": 20160,
+            "bytes": 2883412,
+            "sha256": "9f2c5a1e0b7d4c3a8e6f1b2d5c7a9e0f3b4d6c8a1e2f5b7d9c0a3e4f6b8d1c2a",
+        }
+    ],
+}

@@ -1,7 +1,7 @@
 """The api's ports: read-only access to stored telemetry, market and weather data, drive and
 charge history, behaviour profiles and charge plans."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -31,6 +31,7 @@ from tc_common.events import (
 )
 from tc_common.events.accounts import AccountChanged, TessieTokenChanged
 from tc_common.events.base import Event
+from tc_db.erasure import ErasureRequested
 from tc_db.tokens import Registered
 from tc_vault import SealedToken
 
@@ -207,6 +208,14 @@ class AccountRegistry(Protocol):
     async def revoke_token(self, account_id: UUID, at: datetime) -> TessieTokenChanged: ...
 
     async def change_email(self, account_id: UUID, email: str, at: datetime) -> AccountChanged: ...
+
+    async def request_erasure(self, account_id: UUID, at: datetime) -> ErasureRequested:
+        """Mark the account ``erasure_pending`` and revoke its keys (``tc_db.erasure``)."""
+        ...
+
+    def export(self, account_id: UUID, at: datetime) -> AsyncIterator[bytes]:
+        """The account's archive (``tc_db.export``), as zip bytes read from one snapshot."""
+        ...
 
 
 class EventSink(Protocol):

@@ -703,3 +703,13 @@ class AccountPatch(BaseModel):
         "control characters.",
         examples=["ola.nordmann@example.com"],
     )
+
+
+class ErasureAccepted(_Response):
+    """An erasure under way."""
+
+    account_id: UUID = Field(description="The account being erased.")
+    state: Literal["erasure_pending"] = Field(
+        description="erasure_pending until every service has erased its part; then erased."
+    )
+    requested_at: AwareDatetime = Field(description="When the erasure was requested (UTC).")

@@ -91,6 +91,7 @@ class HistoryPoller:
         auth_backoff_s: float = 600.0,
         error_backoff_base_s: float = 5.0,
         jitter: Callable[[], float] = random.random,
+        track_covered_ages: bool = True,
     ) -> None:
         self._source = source
         self._publisher = publisher
@@ -111,8 +112,10 @@ class HistoryPoller:
         self._synced: dict[str, int] = {}
         # VINs Tessie answered 404 for: not restarted until they left the list and came back.
         self._gone: set[str] = set()
-        for kind in HISTORY_KINDS:
-            metrics.covered_age.track(functools.partial(self.covered_ages, kind), kind)
+        # Off when several pollers run: the metric has one source per kind.
+        if track_covered_ages:
+            for kind in HISTORY_KINDS:
+                metrics.covered_age.track(functools.partial(self.covered_ages, kind), kind)
 
     # lifecycle
 

@@ -1,5 +1,7 @@
 """Composition root of the ingest service."""
 
+import functools
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -9,12 +11,8 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from tc_common.clock import Clock
-from tc_common.events import (
-    ChargeRecorded,
-    DriveRecorded,
-    TelemetrySampled,
-    VehicleActivityObserved,
-)
+from tc_common.consuming import FailurePolicy
+from tc_common.events import TessieAccessChanged
 from tc_common.events.market import BiddingZone, ExchangeRatesPublished, SpotPricesPublished
 from tc_common.events.weather import WeatherForecastPublished
 from tc_common.health import with_liveness
@@ -27,25 +25,29 @@ from tc_common.topics import (
     EXCHANGE_RATES_PUBLISHED_V1,
     SPOT_PRICES_PUBLISHED_V1,
     TELEMETRY_SAMPLED_V1,
+    TESSIE_ACCESS_CHANGED_V1,
+    TESSIE_TOKEN_CHANGED_V1,
     VEHICLE_ACTIVITY_OBSERVED_V1,
     WEATHER_FORECAST_PUBLISHED_V1,
 )
+from tc_ingest.accounts import AccountHooks, AccountPollers, AccountRun
 from tc_ingest.adapters.entsoe import EntsoeClient
 from tc_ingest.adapters.hvakosterstrommen import HvakosterstrommenClient
-from tc_ingest.adapters.kafka import KafkaEventPublisher, KafkaSamplePublisher
+from tc_ingest.adapters.kafka import KafkaEventPublisher
 from tc_ingest.adapters.met import MetClient
 from tc_ingest.adapters.norgesbank import CachedExchangeRates, NorgesBankClient
-from tc_ingest.adapters.tessie import TessieHttpClient
+from tc_ingest.domain.history import HISTORY_KINDS
 from tc_ingest.domain.market import ZONE_REFERENCE_POINTS
+from tc_ingest.fleets import FleetPublishers, FleetRun, build_fleet_run, covered_ages_of
 from tc_ingest.handlers import SetHomeArea, build_router
-from tc_ingest.history_poller import HistoryPoller
 from tc_ingest.market_poller import MarketPoller, WeatherLocation
-from tc_ingest.metrics import HistoryMetrics, IngestMetrics, MarketMetrics
-from tc_ingest.poller import TelemetryPoller
+from tc_ingest.metrics import AccountMetrics, IngestMetrics, MarketMetrics
 from tc_ingest.ports import PriceSource
 from tc_ingest.settings import IngestSettings
+from tc_vault import LocalKeyring, SealedTokenMalformedError, Vault
 
 SERVICE = "ingest"
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -54,48 +56,73 @@ def create_app(
     settings = settings or IngestSettings()
     clock = clock or settings.clock()
     # Also here, not only in run(): `faststream run --factory` and uvicorn never call run().
-    register_secret(settings.tessie.token.get_secret_value())
+    if settings.tessie.token is not None:
+        register_secret(settings.tessie.token.get_secret_value())
     if settings.market.entsoe_token is not None:
         # ENTSO-E wants the token in the query string: any logged URL would carry it.
         register_secret(settings.market.entsoe_token.get_secret_value())
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
-    broker = build_broker(settings.kafka, service=SERVICE, registry=registry)
-    publisher = broker.publisher(
-        TELEMETRY_SAMPLED_V1,
-        schema=TelemetrySampled,
-        title="TelemetrySampled",
-        description="One new telemetry snapshot per vehicle, metric units, keyed by VIN.",
+    broker = build_broker(
+        settings.kafka,
+        service=SERVICE,
+        registry=registry,
+        # A sealed token that is not one (bad base64, another format) will never be one.
+        failures=FailurePolicy(permanent=(SealedTokenMalformedError,)),
     )
-    activity = broker.publisher(
-        VEHICLE_ACTIVITY_OBSERVED_V1,
-        schema=VehicleActivityObserved,
-        title="VehicleActivityObserved",
-        description="What each vehicle is doing (asleep, awake, driving, charging, offline) and "
-        "since when; on change and as a heartbeat, keyed by VIN.",
-    )
-    tessie = TessieHttpClient(
-        settings.tessie,
-        on_error=metrics.count_tessie_error,
+    fleet = FleetPublishers(broker, registry)
+    # The operator's own fleet (INGEST_TESSIE__TOKEN), polled as before, with no account.
+    operator: FleetRun | None = None
+    if settings.tessie.token is not None:
+        operator = build_fleet_run(
+            settings, clock, metrics, fleet, token=None, own_metrics=True, vins=settings.vins
+        )
+
+    def make_run(hooks: AccountHooks) -> AccountRun:
+        run = build_fleet_run(
+            settings,
+            clock,
+            metrics,
+            fleet,
+            token=hooks.token,
+            own_metrics=False,
+            on_auth_rejected=hooks.on_auth_rejected,
+            on_auth_accepted=hooks.on_auth_accepted,
+        )
+        return run.as_account_run()
+
+    vault = None
+    if settings.vault is not None:
+        vault = Vault(LocalKeyring.from_settings(settings.vault))
+    accounts = AccountPollers(
+        vault,
+        make_run,
+        KafkaEventPublisher(
+            {
+                TessieAccessChanged: broker.publisher(
+                    TESSIE_ACCESS_CHANGED_V1,
+                    schema=TessieAccessChanged,
+                    title="TessieAccessChanged",
+                    description="Whether Tessie accepts an account's token (refused: 401/403, "
+                    "with the account's vehicles), on a change only; keyed by account id.",
+                )
+            }
+        ),
         clock=clock,
-        history_page_limit=settings.history.page_limit,
+        metrics=AccountMetrics(registry),
+        reconcile_interval_s=settings.poll_interval_s,
     )
-    poller = TelemetryPoller(
-        tessie,
-        KafkaSamplePublisher(publisher),
-        clock=clock,
-        metrics=metrics,
-        poll_interval_s=settings.poll_interval_s,
-        vins=settings.vins,
-        rediscover_interval_s=settings.rediscover_interval_s,
-        auth_backoff_s=settings.auth_backoff_s,
-        activity_publisher=KafkaEventPublisher({VehicleActivityObserved: activity}),
-        activity_heartbeat_s=settings.activity_heartbeat_s,
+    # One source per metric, over the operator's fleet and every account's.
+    metrics.last_sample_age.track(
+        lambda: [*(operator.telemetry.sample_ages() if operator else []), *accounts.sample_ages()]
     )
+    for kind in HISTORY_KINDS:
+        fleet.history_metrics.covered_age.track(
+            functools.partial(covered_ages_of, operator, accounts, kind), kind
+        )
 
     market_start, market_stop, set_home_area = _market_part(settings, broker, registry, clock)
-    broker.include_router(build_router(set_home_area))
-    history = _history_part(settings, broker, registry, clock, tessie, poller)
+    broker.include_router(build_router(set_home_area, accounts))
 
     async def create_topics() -> None:
         await ensure_topics(
@@ -108,17 +135,25 @@ def create_app(
                 WEATHER_FORECAST_PUBLISHED_V1,
                 DRIVE_RECORDED_V1,
                 CHARGE_RECORDED_V1,
+                TESSIE_ACCESS_CHANGED_V1,
                 # Consumed: subscribing without a group needs the topic's partitions.
                 BEHAVIOUR_PROFILE_UPDATED_V1,
+                TESSIE_TOKEN_CHANGED_V1,
             ],
         )
 
+    async def start_polling() -> None:
+        if operator is not None:
+            await operator.start()
+        else:
+            log.info("no INGEST_TESSIE__TOKEN: only customer accounts' tokens are polled")
+        await accounts.start()
+
     async def shut_down() -> None:
         await market_stop()
-        if history is not None:
-            await history.stop()
-        await poller.stop()
-        await tessie.aclose()
+        await accounts.stop()
+        if operator is not None:
+            await operator.stop()
 
     return with_liveness(
         asgi_app(
@@ -126,58 +161,9 @@ def create_app(
             registry,
             title="teslaconnectivity ingest",
             on_startup=[create_topics],
-            after_startup=[poller.start, market_start]
-            + ([history.start] if history is not None else []),
+            after_startup=[start_polling, market_start],
             on_shutdown=[shut_down],
         )
-    )
-
-
-def _history_part(
-    settings: IngestSettings,
-    broker: KafkaBroker,
-    registry: CollectorRegistry,
-    clock: Clock,
-    tessie: TessieHttpClient,
-    telemetry: TelemetryPoller,
-) -> HistoryPoller | None:
-    """The drive and charge history poller, or None when disabled.
-
-    The publishers are declared either way so the AsyncAPI document always lists the topics.
-    """
-    events = KafkaEventPublisher(
-        {
-            DriveRecorded: broker.publisher(
-                DRIVE_RECORDED_V1,
-                schema=DriveRecorded,
-                title="DriveRecorded",
-                description="One finished drive from Tessie's history (km, UTC), keyed by "
-                "VIN; re-published when fetched again changed (idempotent by drive_id).",
-            ),
-            ChargeRecorded: broker.publisher(
-                CHARGE_RECORDED_V1,
-                schema=ChargeRecorded,
-                title="ChargeRecorded",
-                description="One charging session from Tessie's history, keyed by VIN; "
-                "re-published when fetched again changed (idempotent by charge_id).",
-            ),
-        }
-    )
-    history = settings.history
-    if not history.enabled:
-        return None
-    return HistoryPoller(
-        tessie,
-        events,
-        clock=clock,
-        metrics=HistoryMetrics(registry),
-        vins=lambda: telemetry.vehicles,
-        backfill_days=history.backfill_days,
-        chunk=timedelta(days=history.backfill_chunk_days),
-        overlap=timedelta(seconds=history.overlap_s),
-        poll_interval_s=history.poll_interval_s,
-        auth_backoff_s=settings.auth_backoff_s,
-        error_backoff_base_s=history.error_backoff_base_s,
     )
 
 
@@ -282,7 +268,8 @@ async def _noop() -> None:
 
 def run() -> None:
     settings = IngestSettings()
-    register_secret(settings.tessie.token.get_secret_value())
+    if settings.tessie.token is not None:
+        register_secret(settings.tessie.token.get_secret_value())
     configure_logging(SERVICE, settings.log_level)
     uvicorn.run(
         create_app(settings), host=settings.http.host, port=settings.http.port, log_config=None

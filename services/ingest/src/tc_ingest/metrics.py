@@ -185,3 +185,26 @@ class HistoryMetrics:
             # Exported as 0 from the start, so a rate over them needs no first record.
             self.records_published.labels(kind=kind)
             self.records_skipped.labels(kind=kind)
+
+
+class AccountMetrics:
+    """Customer accounts polled with their own tokens. No account id is a label: accounts
+    grow without bound, and ``/metrics`` is unauthenticated."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.accounts_polled = Gauge(
+            "tc_ingest_accounts_polled",
+            "Customer accounts whose vehicles are being polled with the account's own token.",
+            registry=registry,
+        )
+        self.accounts_rejected = Gauge(
+            "tc_ingest_accounts_rejected",
+            "Customer accounts whose token Tessie refused (401/403): not polled until the "
+            "account registers a new token.",
+            registry=registry,
+        )
+        self.tokens_unreadable = Counter(
+            "tc_ingest_account_tokens_unreadable_total",
+            "Sealed account tokens that did not open (a missing key version, a damaged record).",
+            registry=registry,
+        )

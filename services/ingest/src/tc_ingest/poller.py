@@ -70,7 +70,14 @@ class TelemetryPoller:
         jitter: Callable[[], float] = random.random,
         activity_publisher: EventPublisher | None = None,
         activity_heartbeat_s: float = 300.0,
+        on_auth_rejected: Callable[[int], None] | None = None,
+        on_auth_accepted: Callable[[], None] | None = None,
+        track_sample_ages: bool = True,
     ) -> None:
+        """``on_auth_rejected(http_status)`` is called whenever Tessie refuses the token,
+        ``on_auth_accepted()`` after every request it answered with the token accepted.
+        ``track_sample_ages=False`` leaves the sample-age metric to whoever runs several
+        pollers (it has one source)."""
         self._source = source
         self._publisher = publisher
         self._clock = clock
@@ -88,7 +95,10 @@ class TelemetryPoller:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._supervisor: asyncio.Task[None] | None = None
         self._auth_rejected = False
-        metrics.last_sample_age.track(self.sample_ages)
+        self._on_auth_rejected = on_auth_rejected
+        self._on_auth_accepted = on_auth_accepted
+        if track_sample_ages:
+            metrics.last_sample_age.track(self.sample_ages)
 
     # lifecycle
 
@@ -305,12 +315,16 @@ class TelemetryPoller:
         return self._interval_s
 
     def _note_auth_rejected(self, error: TessieAuthError) -> None:
+        if self._on_auth_rejected is not None:
+            self._on_auth_rejected(error.status_code)
         # Every vehicle's loop hits the same bad token: say it once, not once per poll.
         if not self._auth_rejected:
             log.error("%s; polling paused for %.0fs at a time", error, self._auth_backoff_s)
             self._auth_rejected = True
 
     def _note_auth_accepted(self) -> None:
+        if self._on_auth_accepted is not None:
+            self._on_auth_accepted()
         if self._auth_rejected:
             log.info("Tessie accepts the access token again")
             self._auth_rejected = False

@@ -9,15 +9,24 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from tc_common.events.market import BiddingZone
 from tc_common.settings import HttpSettings, ServiceSettings
+from tc_vault import VaultSettings
 
 
 class TessieSettings(BaseModel):
-    """``INGEST_TESSIE__TOKEN`` (required), ``INGEST_TESSIE__BASE_URL``..."""
+    """``INGEST_TESSIE__TOKEN``, ``INGEST_TESSIE__BASE_URL``...
+
+    The token is the operator's own fleet, polled with no account. Unset, ingest polls only
+    the accounts' tokens (``accounts.tessie_tokens.v1``, opened with ``INGEST_VAULT__*``).
+    """
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
     base_url: str = Field(default="https://api.tessie.com", description="Tessie REST base URL.")
-    token: SecretStr = Field(description="Tessie personal access token (dash.tessie.com).")
+    token: SecretStr | None = Field(
+        default=None,
+        description="The operator's own Tessie access token (dash.tessie.com); unset: only "
+        "the accounts' tokens are polled.",
+    )
     timeout_s: float = Field(default=30.0, gt=0, le=120)
     max_attempts: int = Field(
         default=4, ge=1, le=10, description="Attempts per request for transient errors."
@@ -135,7 +144,7 @@ class WeatherSettings(HttpRetrySettings):
 
 
 class IngestSettings(ServiceSettings):
-    """Env: ``INGEST_TESSIE__TOKEN``, ``INGEST_POLL_INTERVAL_S``, ``INGEST_VINS``..."""
+    """Env: ``INGEST_TESSIE__TOKEN``, ``INGEST_VAULT__KEYS``, ``INGEST_POLL_INTERVAL_S``..."""
 
     model_config = SettingsConfigDict(
         env_prefix="INGEST_",
@@ -147,7 +156,12 @@ class IngestSettings(ServiceSettings):
     )
 
     http: HttpSettings = HttpSettings(port=8101)
-    tessie: TessieSettings
+    tessie: TessieSettings = TessieSettings()
+    vault: VaultSettings | None = Field(
+        default=None,
+        description="Key-encryption keys that open the accounts' sealed Tessie tokens "
+        "(INGEST_VAULT__KEYS, INGEST_VAULT__CURRENT_VERSION); unset: no account is polled.",
+    )
     market: MarketSettings = MarketSettings()
     weather: WeatherSettings = WeatherSettings()
     history: HistorySettings = HistorySettings()

@@ -1,8 +1,14 @@
 """The simulator's HTTP face: Tessie's vehicle endpoints plus loopback-only test controls.
 
-Vehicle endpoints need the token (``Authorization: Bearer`` or ``?access_token=``). The
+Vehicle endpoints need a token (``Authorization: Bearer`` or ``?access_token=``). The
 ``/_sim/*`` endpoints do not, but answer only loopback clients; they expose request counts and
 let tests make the next N vehicle requests fail.
+
+Several Tessie accounts can be served at once (``Simulator.add_account``): each has its own
+token and fleet, sees only its own cars (another account's VIN is a 404, as on Tessie) and
+its requests are counted per car (``requests_by_account`` in the stats), so a test can tell
+which token read which car. A test can make an account's token invalid (Tessie then answers
+401) and valid again. The token given at construction is the account ``default``.
 """
 
 from __future__ import annotations
@@ -48,6 +54,22 @@ class _Fault:
     retry_after_s: float | None
 
 
+DEFAULT_ACCOUNT = "default"
+
+
+@dataclass
+class SimAccount:
+    """One simulated Tessie account: its token, its cars, and whether the token still works."""
+
+    name: str
+    token: str
+    vins: frozenset[str]
+    token_valid: bool = True
+
+    def __repr__(self) -> str:
+        return f"SimAccount({self.name!r}, {len(self.vins)} cars, valid={self.token_valid})"
+
+
 @dataclass
 class Simulator:
     """The fleet plus everything the server remembers between requests. Thread-safe."""
@@ -64,11 +86,68 @@ class Simulator:
     _fault: _Fault | None = None
     _faults_served: int = 0
     _unauthorized: int = 0
+    _accounts: dict[str, SimAccount] = field(default_factory=dict, repr=False)
+    _requests_by_account: dict[str, Counter[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.token:
             raise ValueError("the simulator needs a non-empty token")
         self.cars = {vin: SimulatedCar(p) for vin, p in self.profiles.items()}
+        self._accounts[DEFAULT_ACCOUNT] = SimAccount(
+            DEFAULT_ACCOUNT, self.token, frozenset(self.profiles)
+        )
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        name: str,
+        token: str,
+        vehicles: int = 3,
+        seed: int = 1,
+        sentry_share: float = 1.0,
+        sentry_everywhere: bool = False,
+    ) -> list[str]:
+        """Serve another account with its own token and fleet; returns its VINs.
+
+        The fleet's VINs come from ``seed`` (``…<seed>0001``): give each account its own seed.
+        """
+        fleet = build_fleet(vehicles, seed, sentry_share, sentry_everywhere)
+        with self._lock:
+            if not token or any(a.token == token for a in self._accounts.values()):
+                raise ValueError("every account needs a token of its own")
+            if name in self._accounts:
+                raise ValueError(f"account {name!r} exists already")
+            if any(p.vin in self.cars for p in fleet):
+                raise ValueError(f"seed {seed} gives VINs another account has")
+            # One assignment, so a request reading the cars meanwhile sees old or new.
+            self.cars = {**self.cars, **{p.vin: SimulatedCar(p) for p in fleet}}
+            self._accounts[name] = SimAccount(name, token, frozenset(p.vin for p in fleet))
+        return [p.vin for p in fleet]
+
+    def account_of(self, token: str | None) -> SimAccount | None:
+        """The account whose token this is, valid or not; None for no or an unknown token."""
+        if token is None:
+            return None
+        with self._lock:
+            accounts = list(self._accounts.values())
+        found = None
+        for account in accounts:
+            # Compared with every account's token, so timing does not tell which matched.
+            if hmac.compare_digest(token.encode(), account.token.encode()):
+                found = account
+        return found
+
+    def set_token_valid(self, name: str, valid: bool) -> None:
+        """Make the account's token refused (401) or accepted again."""
+        with self._lock:
+            if name not in self._accounts:
+                raise KeyError(name)
+            self._accounts[name].token_valid = valid
+
+    def vins_of(self, name: str) -> list[str]:
+        with self._lock:
+            return sorted(self._accounts[name].vins)
 
     @classmethod
     def for_fleet(
@@ -91,6 +170,11 @@ class Simulator:
     def count_request(self, kind: str) -> None:
         with self._lock:
             self._requests[kind] += 1
+
+    def count_account_request(self, name: str, what: str) -> None:
+        """``what`` is the VIN asked about, or ``vehicles`` for the list."""
+        with self._lock:
+            self._requests_by_account.setdefault(name, Counter())[what] += 1
 
     def count_unauthorized(self) -> None:
         with self._lock:
@@ -119,6 +203,9 @@ class Simulator:
                 "faults_served": self._faults_served,
                 "faults_pending": self._fault.remaining if self._fault else 0,
                 "unauthorized": self._unauthorized,
+                "requests_by_account": {
+                    name: dict(counts) for name, counts in self._requests_by_account.items()
+                },
             }
 
     def last_poke(self, vin: str, t_s: int) -> int | None:
@@ -141,6 +228,10 @@ class Simulator:
             self._live_reads[vin] += 1
 
 
+class TokenValidity(BaseModel):
+    valid: bool
+
+
 class FaultRequest(BaseModel):
     status: int = Field(ge=400, le=599)
     count: int = Field(ge=0)
@@ -156,6 +247,11 @@ def _path_kind(path: str) -> str:
     return "other"
 
 
+def _vin_of(path: str) -> str | None:
+    parts = [p for p in path.split("/") if p]
+    return parts[0] if len(parts) == 2 else None
+
+
 def _token_of(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
@@ -166,7 +262,6 @@ def _token_of(request: Request) -> str | None:
 def create_app(sim: Simulator) -> FastAPI:
     """The ASGI app serving ``sim``."""
     app = FastAPI(title="Tessie simulator", docs_url=None, redoc_url=None, openapi_url=None)
-    expected = sim.token.encode()
 
     @app.exception_handler(StarletteHTTPException)
     async def _error_body(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -182,10 +277,16 @@ def create_app(sim: Simulator) -> FastAPI:
                 return JSONResponse({"error": "loopback only"}, status_code=403)
             return await call_next(request)
         sim.count_request(_path_kind(request.url.path))
-        given = _token_of(request)
-        if given is None or not hmac.compare_digest(given.encode(), expected):
+        account = sim.account_of(_token_of(request))
+        if account is None or not account.token_valid:
             sim.count_unauthorized()
             return JSONResponse({"error": "Invalid access token"}, status_code=401)
+        vin = _vin_of(request.url.path)
+        sim.count_account_request(account.name, vin or _path_kind(request.url.path))
+        if vin is not None and vin in sim.cars and vin not in account.vins:
+            # Another account's car: Tessie does not know it for this token.
+            return JSONResponse({"error": "Vehicle not found"}, status_code=404)
+        request.state.sim_account = account
         fault = sim.take_fault()
         if fault is not None:
             headers = {}
@@ -220,11 +321,22 @@ def create_app(sim: Simulator) -> FastAPI:
         sim.inject_faults(body.status, body.count, body.retry_after_s)
         return {"result": True}
 
+    @app.post("/_sim/accounts/{name}/token")
+    async def sim_token(name: str, body: TokenValidity) -> dict[str, Any]:
+        try:
+            sim.set_token_valid(name, body.valid)
+        except KeyError:
+            raise HTTPException(status_code=404, detail="no such account") from None
+        return {"result": True}
+
     @app.get("/vehicles")
-    async def vehicles(only_active: bool = False) -> dict[str, Any]:
+    async def vehicles(request: Request, only_active: bool = False) -> dict[str, Any]:
         now_s = sim.now_s()
         results = []
+        mine: frozenset[str] = request.state.sim_account.vins
         for vin, car in sim.cars.items():
+            if vin not in mine:
+                continue
             is_active = True  # every simulated car is active; none is archived
             if only_active and not is_active:
                 continue
@@ -363,6 +475,20 @@ class RunningSimulator:
         self, status: int = 500, count: int = 1, retry_after_s: float | None = None
     ) -> None:
         self.simulator.inject_faults(status, count, retry_after_s)
+
+    def add_account(self, name: str, token: str, **fleet: Any) -> list[str]:
+        """Another account (``Simulator.add_account``); returns its VINs."""
+        return self.simulator.add_account(name, token, **fleet)
+
+    def invalidate_token(self, name: str = DEFAULT_ACCOUNT) -> None:
+        self.simulator.set_token_valid(name, False)
+
+    def restore_token(self, name: str = DEFAULT_ACCOUNT) -> None:
+        self.simulator.set_token_valid(name, True)
+
+    def requests_by_account(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = self.stats()["requests_by_account"]
+        return result
 
 
 def server_for(sim: Simulator) -> uvicorn.Server:

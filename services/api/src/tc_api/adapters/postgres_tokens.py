@@ -18,7 +18,9 @@ from psycopg_pool import AsyncConnectionPool
 from tc_api.adapters.postgres import pooled_connection
 from tc_api.domain import AccountView, TokenState
 from tc_common.events.accounts import AccountChanged, TessieTokenChanged
-from tc_db import accounts, tokens
+from tc_db import accounts, erasure, tokens
+from tc_db.erasure import ErasureRequested
+from tc_db.export import AccountArchive
 from tc_db.tokens import Registered
 from tc_vault import SealedToken
 
@@ -70,3 +72,15 @@ class PostgresAccountRegistry:
     async def change_email(self, account_id: UUID, email: str, at: datetime) -> AccountChanged:
         async with self._writing() as conn:
             return await accounts.change_email(conn, account_id, email, at=at, by="the customer")
+
+    async def request_erasure(self, account_id: UUID, at: datetime) -> ErasureRequested:
+        async with self._writing() as conn:
+            return await erasure.request_erasure(conn, account_id, at=at)
+
+    async def export(self, account_id: UUID, at: datetime) -> AsyncIterator[bytes]:
+        # The connection is held while the archive streams out, its snapshot with it.
+        async with pooled_connection(self._pool) as conn:
+            archive = AccountArchive(conn, account_id, at=at)
+            await archive.open()
+            async for chunk in archive.chunks():
+                yield chunk

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from tc_api import examples
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, PrincipalDep
@@ -30,6 +30,7 @@ from tc_api.ports import (
 from tc_api.schemas import (
     AccountOut,
     AccountPatch,
+    ErasureAccepted,
     ErrorBody,
     TessieTokenIn,
     TessieTokenOut,
@@ -38,7 +39,7 @@ from tc_api.schemas import (
 from tc_common.events.base import Event
 from tc_common.logging import register_secret
 from tc_common.publishing import PublishFailedError
-from tc_common.topics import ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
+from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
 from tc_db.accounts import (
     AccountNotChangeableError,
     EmailTakenError,
@@ -290,3 +291,75 @@ async def delete_tessie_token(
         ) from None
     await _publish(events, [(TESSIE_TOKEN_CHANGED_V1, event)])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/account",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ErasureAccepted,
+    responses={
+        202: {
+            "description": "The erasure has started: every key of the account is revoked now "
+            "(this one too), and the account's data is erased by the services, well within the "
+            "7 days GDPR allows.",
+            "content": {"application/json": {"example": examples.ERASURE}},
+        },
+    },
+)
+async def delete_account(
+    principal: PrincipalDep, registry: RegistryDep, events: EventsDep, clock: ClockDep
+) -> ErasureAccepted:
+    """Erase the account and everything stored of its vehicles (GDPR art. 17). Cannot be
+    undone; export first (GET /v1/account/export) to keep a copy. The request is published
+    (accounts.changes.v1, the keys' revocation on accounts.api_keys.v1) before the answer."""
+    account_id = _own_account(principal)
+    try:
+        requested = await registry.request_erasure(account_id, clock.now())
+    except AccountNotChangeableError as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None
+    await _publish(
+        events,
+        [(ACCOUNT_CHANGED_V1, requested.account)]
+        + [(API_KEY_CHANGED_V1, key) for key in requested.keys],
+    )
+    return ErasureAccepted(
+        account_id=account_id, state="erasure_pending", requested_at=requested.requested_at
+    )
+
+
+@router.get(
+    "/account/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A zip: account.json, one CSV per table (vehicles, API keys, the "
+            "Tessie token's metadata, devices admitted, telemetry, activity, drives, charges, "
+            "behaviour profiles, charge plans) and manifest.json (each file's columns, rows "
+            "and SHA-256). Streamed as it is read, from one consistent snapshot.",
+            "content": {
+                "application/zip": {
+                    "schema": {"type": "string", "format": "binary"},
+                    # A zip cannot be shown; what its manifest.json says can.
+                    "examples": {
+                        "manifest.json": {
+                            "summary": "the archive's manifest.json",
+                            "value": examples.EXPORT_MANIFEST,
+                        }
+                    },
+                }
+            },
+        },
+    },
+)
+async def export_account(
+    principal: PrincipalDep, registry: RegistryDep, clock: ClockDep
+) -> StreamingResponse:
+    """Everything stored of the account, to download (GDPR art. 15 and 20)."""
+    account_id = _own_account(principal)
+    now = clock.now()
+    name = f"teslaconnectivity-export-{account_id}-{now:%Y%m%dT%H%M%SZ}.zip"
+    return StreamingResponse(
+        registry.export(account_id, now),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from tc_common.clock import Clock, SystemClock
-from tc_common.logging import redact
+from tc_common.logging import redact, register_secret
 from tc_ingest.domain import VehicleState, is_transient, parse_retry_after, retry_delay_s
 from tc_ingest.domain.history import ChargeRecord, DriveRecord, HistoryKind
 from tc_ingest.errors import (
@@ -31,6 +31,9 @@ from tc_ingest.settings import TessieSettings
 log = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
+
+TokenProvider = Callable[[], str]
+"""Returns the Tessie token to send with the next request; raises ``TessieError`` if none."""
 _R = TypeVar("_R", DriveRecord, ChargeRecord)
 
 # Far more pages than a window of a few days can fill; a bound so a misbehaving server can
@@ -288,6 +291,11 @@ class TessieHttpClient:
     ``max_attempts`` times per call with exponential backoff and jitter, honouring
     ``Retry-After``; then ``TessieUnavailableError`` is raised and the poller tries next cycle.
     401/403 raise ``TessieAuthError`` at once, 404 ``TessieVehicleNotFoundError``.
+
+    The token comes from ``token``, a callable asked right before every request (so a new
+    token of an account is used from the next request on, and a sealed one is opened only
+    for as long as a request needs it); without one, the settings' token. The client holds
+    no token itself: it is not in its headers, its repr or any error it raises.
     """
 
     def __init__(
@@ -300,18 +308,21 @@ class TessieHttpClient:
         on_error: Callable[[str], None] | None = None,
         clock: Clock | None = None,
         history_page_limit: int = DEFAULT_HISTORY_PAGE_LIMIT,
+        token: TokenProvider | None = None,
     ) -> None:
         self._settings = settings
         self._page_limit = history_page_limit
-        self._token = settings.token.get_secret_value()
+        if token is None:
+            if settings.token is None:
+                raise ValueError("a Tessie client needs a token provider or settings.tessie.token")
+            register_secret(settings.token.get_secret_value())
+            token = settings.token.get_secret_value
+        self._token = token
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=settings.timeout_s,
             transport=transport,
-            headers={
-                "Authorization": f"Bearer {self._token}",
-                "Accept": "application/json",
-            },
+            headers={"Accept": "application/json"},
             follow_redirects=False,
         )
         self._sleep = sleep
@@ -419,7 +430,11 @@ class TessieHttpClient:
         for attempt in range(1, attempts + 1):
             retry_after_s: float | None = None
             try:
-                response = await self._http.get(path, params=params)
+                # Asked for every attempt, and not kept: a token replaced meanwhile is used
+                # from now on, and no opened token waits out a backoff in this frame.
+                response = await self._http.get(
+                    path, params=params, headers={"Authorization": f"Bearer {self._token()}"}
+                )
             except httpx.TimeoutException:
                 reason = "timeout"
             except httpx.TransportError as error:
@@ -461,7 +476,8 @@ class TessieHttpClient:
             log.info(
                 "GET %s: %s; retry %d/%d in %.1fs",
                 what,
-                redact(reason, [self._token]),
+                # The providers register their tokens as secrets of the redaction.
+                redact(reason),
                 attempt,
                 attempts - 1,
                 delay,
