@@ -251,3 +251,33 @@ async def test_other_account_states_erase_nothing_and_report_nothing(wired: Wire
 
     assert (calls, tombstones.sent) == ([], [])
     assert behaviour.episodes(ERASED_CAR.vehicle_id) != []
+
+
+# --- a tombstone read back from a changelog ---------------------------------------------------
+
+
+async def test_a_tombstoned_episode_is_dropped_and_the_last_one_forgets_the_vehicle() -> None:
+    clock = FixedClock(NOW)
+    behaviour = BehaviourRunner(clock=clock, debounce_s=1.0)
+    drives, charges = commuter_history(date(2026, 1, 5), 3, car=ERASED_CAR)
+    for d in drives:
+        behaviour.on_drive(d)
+    for c in charges:
+        behaviour.on_charge(c)
+    clock.advance(timedelta(seconds=2))
+    behaviour.bind(publish=_ignore)
+    await behaviour.tick()
+    keys = behaviour.episodes(ERASED_CAR.vehicle_id)
+
+    await behaviour.forget_episode(keys[0])
+    assert keys[0] not in behaviour.episodes(ERASED_CAR.vehicle_id)
+    assert not behaviour.is_settled(ERASED_CAR.vehicle_id)  # rebuilt without it
+
+    for key in keys[1:]:
+        await behaviour.forget_episode(key)
+    assert behaviour.vehicles() == []
+    assert behaviour.profile(ERASED_CAR.vehicle_id) is None
+
+
+async def _ignore(_event: object) -> None:
+    pass

@@ -169,6 +169,8 @@ def build_router(
         # change is computed again instead of being swallowed by the already-updated state.
         if change is not None:
             await soc_changed.publish(change, key=change.kafka_key())
+            if eraser.is_erased(event.vehicle_id):
+                return  # erased while the change was on its way: nothing to remember
         if state is not None and state != previous:
             await repo.put(state)
         if plans is not None:
