@@ -101,6 +101,21 @@ async def test_the_latest_profile_wins_and_one_without_a_home_removes_it(
     assert [w.location_id for w in poller.weather_locations] == ["zone:NO3"]
 
 
+async def test_a_tombstone_of_a_profile_removes_the_vehicles_home_point(
+    poller: MarketPoller,
+) -> None:
+    # The forecast service's erasure of a vehicle ends its profile's key with a tombstone.
+    broker = KafkaBroker()
+    broker.include_router(build_router(poller.set_home_area))
+
+    async with TestKafkaBroker(broker) as br:
+        event = profile(VIN_A, ("home", 63.41, 10.4, 9))
+        await br.publish(event, BEHAVIOUR_PROFILE_UPDATED_V1, key=event.kafka_key())
+        await br.publish(None, BEHAVIOUR_PROFILE_UPDATED_V1, key=VIN_A.encode())
+
+    assert [w.location_id for w in poller.weather_locations] == ["zone:NO3"]
+
+
 @pytest.mark.parametrize("weather", [True, False])
 def test_the_asyncapi_document_lists_the_profile_subscription(weather: bool) -> None:
     settings = IngestSettings(

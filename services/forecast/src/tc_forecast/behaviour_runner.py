@@ -22,6 +22,7 @@ from tc_forecast.domain.behaviour.profile import (
     build_profile,
     profile_changed,
 )
+from tc_forecast.domain.changelog import EpisodeKey
 from tc_forecast.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class BehaviourRunner:
         self._built_at: dict[str, datetime] = {}
         self._published: dict[str, BehaviourProfile] = {}
         self._listeners: list[ProfileListener] = []
+        # Held while a profile is published: forgetting a vehicle waits for a publish under
+        # way, so no profile of it reaches the topic after its tombstone.
+        self._publishing = asyncio.Lock()
         self._loop = PeriodicTask("behaviour-runner", tick_s, self.tick, log)
 
     def bind(self, *, publish: Callable[[BehaviourProfileUpdated], Awaitable[None]]) -> None:
@@ -82,6 +86,30 @@ class BehaviourRunner:
         known[event.charge_id] = event
         self._dirty_since[event.vehicle_id] = self._clock.now()
 
+    async def forget(self, vehicle_id: str) -> dict[str, int]:
+        """Forget everything of the vehicle (its erasure); how many entries were forgotten."""
+        async with self._publishing:
+            forgotten = {
+                "memory.drives": len(self._drives.pop(vehicle_id, {})),
+                "memory.charges": len(self._charges.pop(vehicle_id, {})),
+                "memory.profiles": int(self._profiles.pop(vehicle_id, None) is not None),
+            }
+            for known in (self._dirty_since, self._built_at, self._published):
+                known.pop(vehicle_id, None)
+        return forgotten
+
+    async def forget_episode(self, key: EpisodeKey) -> None:
+        """Drop one drive or charge (its changelog key was tombstoned); a vehicle left with
+        none is forgotten whole, and one with others left is rebuilt without it."""
+        known = (self._drives if key.kind == "drive" else self._charges).get(key.vehicle_id, {})
+        if known.pop(key.episode_id, None) is None:
+            return
+        vin = key.vehicle_id
+        if self._drives.get(vin) or self._charges.get(vin):
+            self._dirty_since[vin] = self._clock.now()
+        else:
+            await self.forget(vin)
+
     # --- reading --------------------------------------------------------------------------
 
     def profile(self, vehicle_id: str) -> BehaviourProfile | None:
@@ -100,6 +128,12 @@ class BehaviourRunner:
 
     def vehicles(self) -> list[str]:
         return sorted(set(self._drives) | set(self._charges))
+
+    def episodes(self, vehicle_id: str) -> list[EpisodeKey]:
+        """The changelog keys of the vehicle's drives and charges known here."""
+        return [EpisodeKey(vehicle_id, "drive", i) for i in self._drives.get(vehicle_id, {})] + [
+            EpisodeKey(vehicle_id, "charge", i) for i in self._charges.get(vehicle_id, {})
+        ]
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -146,18 +180,21 @@ class BehaviourRunner:
         drives = list(self._drives.get(vin, {}).values())
         charges = list(self._charges.get(vin, {}).values())
         profile = await asyncio.to_thread(build_profile, vin, drives, charges, now, self.config)
-        # Episodes that arrived while building keep the vehicle dirty for the next tick.
-        if self._dirty_since.get(vin) == dirty_since:
-            self._dirty_since.pop(vin, None)
-        self._built_at[vin] = now
-        if profile is None:
-            return None
-        self._profiles[vin] = profile
-        if not profile_changed(self._published.get(vin), profile):
-            return None
-        event = profile.event()
-        await self._publish(event)
-        self._published[vin] = profile
+        async with self._publishing:
+            if vin not in self._drives and vin not in self._charges:
+                return None  # forgotten (erased) while it was being built
+            # Episodes that arrived while building keep the vehicle dirty for the next tick.
+            if self._dirty_since.get(vin) == dirty_since:
+                self._dirty_since.pop(vin, None)
+            self._built_at[vin] = now
+            if profile is None:
+                return None
+            self._profiles[vin] = profile
+            if not profile_changed(self._published.get(vin), profile):
+                return None
+            event = profile.event()
+            await self._publish(event)
+            self._published[vin] = profile
         log.info(
             "behaviour profile of %s: %s after %d days",
             vin[-6:],

@@ -10,17 +10,29 @@ its own: compacted topics keyed by entity, which keep every drive, charge and de
 however short the raw topics' retention. The raw topics are consumed in a consumer group (a
 restart resumes after the last copied message); the changelogs are read whole from the start
 on every start, which rebuilds the profiles and the price history at once.
+
+An account's erasure (``accounts.changes.v1``, state ``erasure_pending``) forgets its vehicles
+and tombstones their keys (``erasure.py``). A tombstone is a record whose value is null:
+FastStream would hand it to a typed handler as an empty body, which fails validation and would
+be dead-lettered, so the subscribers of compacted topics decode a null value as ``None``
+(``_null_is_tombstone``) and drop the key's memory.
 """
 
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
 from faststream import AckPolicy
-from faststream.kafka import KafkaRouter
+from faststream.kafka import KafkaMessage, KafkaRouter
 from faststream.kafka.publisher.usecase import DefaultPublisher
 
+from tc_common.clock import Clock, SystemClock
 from tc_common.events import (
+    AccountChanged,
     BehaviourProfileUpdated,
     ChargePlanPublished,
     ChargeRecorded,
     DriveRecorded,
+    ErasureStepDone,
     PriceAnomalyDetected,
     PriceForecastPublished,
     SpotPricesPublished,
@@ -28,10 +40,12 @@ from tc_common.events import (
     TelemetrySampled,
 )
 from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     CHARGE_RECORDED_V1,
     DRIVE_RECORDED_V1,
+    ERASURE_STEP_DONE_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
@@ -44,8 +58,10 @@ from tc_common.topics import (
 )
 from tc_forecast.behaviour_runner import BehaviourRunner
 from tc_forecast.domain import changelog_key, track_soc
+from tc_forecast.domain.changelog import parse_episode_key
+from tc_forecast.erasure import Forget, VehicleEraser
 from tc_forecast.plan_runner import PlanRunner
-from tc_forecast.ports import SocStateRepo
+from tc_forecast.ports import SocStateRepo, TombstoneSender
 from tc_forecast.price_runner import PriceForecastRunner
 from tc_forecast.vehicle_memory import VehicleMemory, VehicleRemembered
 
@@ -55,6 +71,24 @@ CHANGELOG_GROUP_PREFIX = "forecast.changelog"
 (``forecast.changelog.<topic>``) and apart from the telemetry group: each has one member per
 instance, so a consumer joining or leaving one never makes another rebalance. (One group for
 all three held a restart's joins past a minute on the test broker.)"""
+ERASURE_GROUP_ID = "forecast.erasure"
+"""The group that reads account changes for erasures: its offset is committed only once the
+step is done, so a request is never lost to a stop half-way (redoing it is harmless)."""
+
+
+async def _null_is_tombstone(
+    msg: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]
+) -> Any:
+    """Decode a tombstone (a null value) as ``None``; anything else as FastStream does. An
+    empty value is not a tombstone: it stays a malformed message."""
+    if getattr(msg.raw_message, "value", b"") is None:
+        return None
+    return await original(msg)
+
+
+def _key_of(message: KafkaMessage) -> bytes | None:
+    key = getattr(message.raw_message, "key", None)
+    return key if isinstance(key, bytes) else None
 
 
 def build_router(
@@ -64,8 +98,14 @@ def build_router(
     prices: PriceForecastRunner | None = None,
     behaviour: BehaviourRunner | None = None,
     plans: PlanRunner | None = None,
+    tombstones: TombstoneSender | None = None,
+    clock: Clock | None = None,
 ) -> KafkaRouter:
+    """The service's subscribers and publishers; with ``tombstones``, its erasure step too."""
     router = KafkaRouter()
+    eraser = VehicleEraser(
+        clock=clock or SystemClock(), send_tombstones=tombstones or _no_tombstones
+    )
     soc_changed = router.publisher(
         STATE_OF_CHARGE_CHANGED_V1,
         schema=StateOfChargeChanged,
@@ -86,17 +126,30 @@ def build_router(
     async def write(record: VehicleRemembered) -> None:
         await remembered.publish(record, key=record.kafka_key())
 
-    memory = VehicleMemory(repo, plans, write)
+    memory = VehicleMemory(repo, plans, write, erased=eraser.is_erased)
+    forgetters: list[Forget] = [memory.forget]
+    if behaviour is not None:
+        forgetters.append(behaviour.forget)
+    eraser.bind(forget=forgetters, episodes=behaviour.episodes if behaviour else None)
 
     # No consumer group: read whole at every start, like the other changelogs.
     @router.subscriber(
         FORECAST_VEHICLES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
+        decoder=_null_is_tombstone,
         title=f"{FORECAST_VEHICLES_CHANGELOG_V1}:forecast",
-        description="Restores what the service knew of each vehicle before a restart.",
+        description="Restores what the service knew of each vehicle before a restart; a "
+        "tombstone (null value, key VIN: the vehicle was erased) forgets it.",
     )
-    async def on_vehicle_remembered(record: VehicleRemembered) -> None:
+    async def on_vehicle_remembered(
+        record: VehicleRemembered | None, message: KafkaMessage
+    ) -> None:
+        if record is None:
+            key = _key_of(message)
+            if key:
+                await memory.forget(key.decode(errors="replace"))
+            return
         await memory.restore(record)
 
     @router.subscriber(
@@ -108,12 +161,16 @@ def build_router(
         description="Tracks each vehicle's latest state of charge from its telemetry samples.",
     )
     async def on_telemetry_sampled(event: TelemetrySampled) -> None:
+        if eraser.is_erased(event.vehicle_id):
+            return  # in flight when its account was erased: not learnt again
         previous = await repo.get(event.vehicle_id)
         state, change = track_soc(previous, event, step_pct=soc_step_pct)
         # Publish before remembering: if the publish fails the sample is redelivered and the
         # change is computed again instead of being swallowed by the already-updated state.
         if change is not None:
             await soc_changed.publish(change, key=change.kafka_key())
+            if eraser.is_erased(event.vehicle_id):
+                return  # erased while the change was on its way: nothing to remember
         if state is not None and state != previous:
             await repo.put(state)
         if plans is not None:
@@ -124,10 +181,45 @@ def build_router(
     if prices is not None or plans is not None:
         _add_price_routes(router, prices, plans)
     if behaviour is not None:
-        _add_behaviour_routes(router, behaviour)
+        _add_behaviour_routes(router, behaviour, eraser)
     if plans is not None:
         _add_plan_output(router, plans, memory)
+    if tombstones is not None:
+        _add_erasure_route(router, eraser)
     return router
+
+
+async def _no_tombstones(_tombstones: Iterable[tuple[str, bytes]]) -> int:
+    raise RuntimeError("no tombstone sender: the router was built without erasure")
+
+
+def _add_erasure_route(router: KafkaRouter, eraser: VehicleEraser) -> None:
+    done_out = router.publisher(
+        ERASURE_STEP_DONE_V1,
+        schema=ErasureStepDone,
+        title=f"{ERASURE_STEP_DONE_V1}:ErasureStepDone",
+        description='The forecast step of an account\'s erasure is done (step "forecast"): '
+        "its vehicles forgotten, their keys tombstoned. Keyed by account id.",
+    )
+
+    @router.subscriber(
+        ACCOUNT_CHANGED_V1,
+        group_id=ERASURE_GROUP_ID,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        decoder=_null_is_tombstone,
+        title=f"{ACCOUNT_CHANGED_V1}:forecast.erasure",
+        description="An account whose erasure is pending: its vehicles are forgotten and their "
+        "keys tombstoned on the service's compacted topics, then the step is reported. An "
+        "active account's vehicles are no longer treated as erased. A tombstone (an erased "
+        "account's end) is skipped.",
+    )
+    async def on_account_changed(change: AccountChanged | None) -> None:
+        if change is None:
+            return  # the account's erasure is finished; nothing of it is left here
+        done = await eraser.on_account_changed(change)
+        if done is not None:
+            await done_out.publish(done, key=done.kafka_key())
 
 
 def _add_price_routes(
@@ -176,18 +268,25 @@ def _add_price_routes(
         FORECAST_PRICES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
+        decoder=_null_is_tombstone,
         title=f"{FORECAST_PRICES_CHANGELOG_V1}:forecast",
         description="Collects published prices; refits the zone's forecast, flags anomalies "
-        "and re-plans the plugged-in vehicles of the zone.",
+        "and re-plans the plugged-in vehicles of the zone. A tombstone (null value) is skipped.",
     )
-    async def on_spot_prices_published(event: SpotPricesPublished) -> None:
+    async def on_spot_prices_published(event: SpotPricesPublished | None) -> None:
+        # Nothing tombstones a delivery day yet (prices are no one's personal data); should
+        # an operator, the day stays in this instance's history until its restart.
+        if event is None:
+            return
         if prices is not None:
             await prices.on_prices(event)
         if plans is not None:
             plans.on_prices(event)
 
 
-def _add_behaviour_routes(router: KafkaRouter, behaviour: BehaviourRunner) -> None:
+def _add_behaviour_routes(
+    router: KafkaRouter, behaviour: BehaviourRunner, eraser: VehicleEraser
+) -> None:
     profile_out = router.publisher(
         BEHAVIOUR_PROFILE_UPDATED_V1,
         schema=BehaviourProfileUpdated,
@@ -202,11 +301,38 @@ def _add_behaviour_routes(router: KafkaRouter, behaviour: BehaviourRunner) -> No
     behaviour.bind(publish=publish_profile)
 
     _copy_into_changelog(
-        router, DRIVE_RECORDED_V1, FORECAST_DRIVES_CHANGELOG_V1, DriveRecorded, "a drive"
+        router,
+        DRIVE_RECORDED_V1,
+        FORECAST_DRIVES_CHANGELOG_V1,
+        DriveRecorded,
+        "a drive",
+        erased=eraser.is_erased,
     )
     _copy_into_changelog(
-        router, CHARGE_RECORDED_V1, FORECAST_CHARGES_CHANGELOG_V1, ChargeRecorded, "a charge"
+        router,
+        CHARGE_RECORDED_V1,
+        FORECAST_CHARGES_CHANGELOG_V1,
+        ChargeRecorded,
+        "a charge",
+        erased=eraser.is_erased,
     )
+
+    async def on_episode(event: DriveRecorded | ChargeRecorded | None, key: bytes | None) -> None:
+        if event is None:
+            episode = parse_episode_key(key)
+            if episode is not None:
+                await behaviour.forget_episode(episode)
+            return
+        if eraser.is_erased(event.vehicle_id):
+            # Copied just before its vehicle was erased, so its erasure did not know it.
+            episode = parse_episode_key(changelog_key(event))
+            if episode is not None:
+                await eraser.on_late_episode(episode)
+            return
+        if isinstance(event, DriveRecorded):
+            behaviour.on_drive(event)
+        else:
+            behaviour.on_charge(event)
 
     # No consumer group, like the spot prices: the profiles are rebuilt from the whole
     # changelogs on every start (a few drives and charges per vehicle and day), so a changed
@@ -215,31 +341,42 @@ def _add_behaviour_routes(router: KafkaRouter, behaviour: BehaviourRunner) -> No
         FORECAST_DRIVES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
+        decoder=_null_is_tombstone,
         title=f"{FORECAST_DRIVES_CHANGELOG_V1}:forecast",
-        description="Collects each vehicle's drives for its behaviour profile.",
+        description="Collects each vehicle's drives for its behaviour profile; a tombstone "
+        "(null value) forgets the drive its key names.",
     )
-    async def on_drive_recorded(event: DriveRecorded) -> None:
-        behaviour.on_drive(event)
+    async def on_drive_recorded(event: DriveRecorded | None, message: KafkaMessage) -> None:
+        await on_episode(event, _key_of(message))
 
     @router.subscriber(
         FORECAST_CHARGES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
+        decoder=_null_is_tombstone,
         title=f"{FORECAST_CHARGES_CHANGELOG_V1}:forecast",
-        description="Collects each vehicle's charges for its behaviour profile.",
+        description="Collects each vehicle's charges for its behaviour profile; a tombstone "
+        "(null value) forgets the charge its key names.",
     )
-    async def on_charge_recorded(event: ChargeRecorded) -> None:
-        behaviour.on_charge(event)
+    async def on_charge_recorded(event: ChargeRecorded | None, message: KafkaMessage) -> None:
+        await on_episode(event, _key_of(message))
 
 
 Learned = DriveRecorded | ChargeRecorded | SpotPricesPublished
 
 
 def _copy_into_changelog(
-    router: KafkaRouter, source: str, changelog: str, schema: type[Learned], what: str
+    router: KafkaRouter,
+    source: str,
+    changelog: str,
+    schema: type[Learned],
+    what: str,
+    *,
+    erased: Callable[[str], bool] | None = None,
 ) -> None:
     """Copy every message of ``source`` into ``changelog`` under its entity key; the offset is
-    committed only once the copy is acknowledged, so nothing falls between the two."""
+    committed only once the copy is acknowledged, so nothing falls between the two. A drive
+    or charge of an ``erased`` vehicle is not copied."""
     copy: DefaultPublisher = router.publisher(
         changelog,
         schema=schema,
@@ -256,6 +393,9 @@ def _copy_into_changelog(
         description=f"Copies {what} into {changelog}.",
     )
     async def remember(event: schema) -> None:  # type: ignore[valid-type]
+        vehicle_id = getattr(event, "vehicle_id", None)
+        if erased is not None and vehicle_id is not None and erased(vehicle_id):
+            return
         await copy.publish(event, key=changelog_key(event))
 
 

@@ -10,12 +10,15 @@ from tc_common.clock import Clock
 from tc_common.health import with_liveness
 from tc_common.logging import configure_logging
 from tc_common.messaging import asgi_app, build_broker, ensure_topics
+from tc_common.tombstones import send_tombstones
 from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     CHARGE_RECORDED_V1,
     DEAD_LETTER_V1,
     DRIVE_RECORDED_V1,
+    ERASURE_STEP_DONE_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
@@ -61,6 +64,8 @@ def create_app(
             prices=prices,
             behaviour=behaviour,
             plans=plans,
+            tombstones=partial(send_tombstones, settings.kafka),
+            clock=clock,
         )
     )
 
@@ -82,6 +87,8 @@ def create_app(
                 FORECAST_VEHICLES_CHANGELOG_V1,
                 BEHAVIOUR_PROFILE_UPDATED_V1,
                 CHARGE_PLAN_PUBLISHED_V1,
+                ACCOUNT_CHANGED_V1,
+                ERASURE_STEP_DONE_V1,
             ],
         )
 

@@ -417,6 +417,9 @@ class PlanRunner:
         self._live: dict[str, LiveState] = {}
         self._pending: dict[str, Trigger] = {}
         self._published: dict[str, PublishedPlan] = {}
+        # Held while a plan is published and remembered: forgetting a vehicle waits for it, so
+        # nothing of the vehicle reaches a topic after its erasure.
+        self._publishing = asyncio.Lock()
         self._loop = PeriodicTask("plan-runner", tick_s, self.tick, log)
         behaviour.add_listener(self._on_profile)
 
@@ -545,21 +548,34 @@ class PlanRunner:
         if event is None:
             log.info("no plan for %s yet (no battery level or no prices)", vehicle_id[-6:])
             return None
-        last = self._published.get(vehicle_id)
-        if event.status in _QUIET_STATUSES and last is not None and last.status == event.status:
-            return None
-        try:
-            await self._publish(event)
-        except Exception as error:
-            raise PublishFailedError(f"{type(error).__name__}: {error}") from error
-        self._published[vehicle_id] = PublishedPlan(event.status, now, event.battery_level_pct)
-        if self._after_publish is not None:
+        async with self._publishing:
+            if vehicle_id not in self._live:
+                return None  # forgotten (erased) while the plan was being made
+            last = self._published.get(vehicle_id)
+            if event.status in _QUIET_STATUSES and last is not None and last.status == event.status:
+                return None
             try:
-                await self._after_publish(vehicle_id)
+                await self._publish(event)
             except Exception as error:
-                # The plan is out; only its memory is late: the next change writes it again.
-                log.warning("plan of a vehicle published but not remembered: %s", error)
+                raise PublishFailedError(f"{type(error).__name__}: {error}") from error
+            self._published[vehicle_id] = PublishedPlan(event.status, now, event.battery_level_pct)
+            if self._after_publish is not None:
+                try:
+                    await self._after_publish(vehicle_id)
+                except Exception as error:
+                    # The plan is out; only its memory is late: the next change writes it again.
+                    log.warning("plan of a vehicle published but not remembered: %s", error)
         return event
+
+    async def forget(self, vehicle_id: str) -> dict[str, int]:
+        """Forget the vehicle's live state, pending trigger and last plan (its erasure, or its
+        memory's tombstone); how many entries were forgotten."""
+        async with self._publishing:
+            self._pending.pop(vehicle_id, None)
+            return {
+                "memory.live_states": int(self._live.pop(vehicle_id, None) is not None),
+                "memory.plans": int(self._published.pop(vehicle_id, None) is not None),
+            }
 
     def snapshot(self, vehicle_id: str) -> tuple[LiveState | None, PublishedPlan | None]:
         """What a restart would need of the vehicle: its live state and its last plan."""

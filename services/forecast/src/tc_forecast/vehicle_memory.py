@@ -8,6 +8,7 @@ is written to a compacted changelog keyed by VIN (``forecast.changelog.vehicles.
 the service reads whole at its start, like the episode and price changelogs.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -71,25 +72,48 @@ class VehicleMemory:
         soc: SocStateRepo,
         plans: PlanRunner | None,
         write: Callable[[VehicleRemembered], Awaitable[None]],
+        *,
+        erased: Callable[[str], bool] = lambda _vehicle_id: False,
     ) -> None:
         self._soc = soc
         self._plans = plans
         self._write = write
+        self._erased = erased
         self._written: dict[str, VehicleRemembered] = {}
+        # Held while a record is written: forgetting a vehicle waits for a write under way, so
+        # no record of it reaches the changelog after its tombstone.
+        self._writing = asyncio.Lock()
 
     async def remember(self, vehicle_id: str) -> None:
         """Write the vehicle's state if it differs from what was last written or restored;
-        raises if the broker refuses it (the caller's message is then retried)."""
-        record = await self._snapshot(vehicle_id)
-        written = self._written.get(vehicle_id)
-        if written is not None and _gist(written) == _gist(record):
-            return
-        await self._write(record)
-        self._written[vehicle_id] = record
+        raises if the broker refuses it (the caller's message is then retried). An erased
+        vehicle is not written."""
+        async with self._writing:
+            if self._erased(vehicle_id):
+                return
+            record = await self._snapshot(vehicle_id)
+            written = self._written.get(vehicle_id)
+            if written is not None and _gist(written) == _gist(record):
+                return
+            await self._write(record)
+            self._written[vehicle_id] = record
+
+    async def forget(self, vehicle_id: str) -> dict[str, int]:
+        """Forget the vehicle's state of charge, plug state and last plan (its erasure, or a
+        tombstone of its record); how many entries were forgotten."""
+        async with self._writing:
+            self._written.pop(vehicle_id, None)
+            forgotten = {"memory.soc_states": int(await self._soc.forget(vehicle_id))}
+        if self._plans is not None:
+            forgotten |= await self._plans.forget(vehicle_id)
+        return forgotten
 
     async def restore(self, record: VehicleRemembered) -> None:
         """Take a record read back from the changelog; what is already newer here is kept
-        (the changelog is read while live telemetry already flows)."""
+        (the changelog is read while live telemetry already flows). An erased vehicle's is
+        ignored."""
+        if self._erased(record.vehicle_id):
+            return
         self._written[record.vehicle_id] = record
         if record.soc is not None:
             known = await self._soc.get(record.vehicle_id)

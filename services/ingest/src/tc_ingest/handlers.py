@@ -51,13 +51,25 @@ def build_router(
         BEHAVIOUR_PROFILE_UPDATED_V1,
         group_id=None,
         auto_offset_reset="earliest",
+        decoder=_tombstone_as_none,
         title=f"{BEHAVIOUR_PROFILE_UPDATED_V1}:ingest",
         description="Each vehicle's home (rounded to 0.01°, about 1 km) becomes a weather "
-        "point 'home:<vehicle_id>'; the latest profile wins, one without a home removes it.",
+        "point 'home:<vehicle_id>'; the latest profile wins, one without a home removes it, "
+        "and so does a tombstone (the vehicle's erasure).",
     )
-    async def on_behaviour_profile_updated(event: BehaviourProfileUpdated) -> None:
-        if set_home_area is not None:
+    async def on_behaviour_profile_updated(
+        event: BehaviourProfileUpdated | None, message: KafkaMessage
+    ) -> None:
+        if set_home_area is None:
+            return
+        if event is not None:
             set_home_area(event.vehicle_id, home_area(event.locations))
+            return
+        # A tombstone: the key (the VIN) is all it carries.
+        raw = message.raw_message
+        key = (raw[0] if isinstance(raw, tuple) else raw).key
+        if key:
+            set_home_area(key.decode() if isinstance(key, bytes) else str(key), None)
 
     # No consumer group, like the home areas: the sealed tokens live in memory only (never
     # written anywhere by ingest), so the whole compacted topic, one message per account, is

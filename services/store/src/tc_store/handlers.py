@@ -221,6 +221,10 @@ def build_market_router(
     async def on_market_event(message: KafkaMessage) -> None:
         record = message.raw_message
         assert isinstance(record, ConsumerRecord)  # a single-message subscriber, not a batch
+        if record.value is None:
+            # A tombstone on the compacted profiles topic: a vehicle's erasure, whose rows
+            # the store deletes itself (erasure_handlers).
+            return
         table, store = routes[record.topic]
         metrics.count_write(table, await store(message.body))
 

@@ -18,6 +18,7 @@ from tc_common.topics import (
     BEHAVIOUR_PROFILE_UPDATED_V1,
     CHARGE_PLAN_PUBLISHED_V1,
     CHARGE_RECORDED_V1,
+    DEAD_LETTER_V1,
     DRIVE_RECORDED_V1,
     ERASURE_STEP_DONE_V1,
     TELEMETRY_SAMPLED_V1,
@@ -26,7 +27,7 @@ from tc_common.topics import (
 from tc_db import accounts, erasure
 from tc_testkit import history
 from tc_testkit.events import telemetry_sample
-from tc_testkit.kafka import consume, event_of, first, produce
+from tc_testkit.kafka import consume, dead_letters_of, event_of, first, produce
 from tc_testkit.waiting import eventually
 
 from .support import STORE_TIMEOUT_S, query
@@ -179,13 +180,47 @@ async def test_erasing_one_of_two_accounts_leaves_nothing_of_it_and_all_of_the_o
             )
             assert records[-1] == (key, None), topic
 
+        # The forecast's tombstone of the car's profile, then a profile of the other car: the
+        # store skips the first (its rows are gone already) without a dead letter.
+        await produce(
+            bootstrap,
+            BEHAVIOUR_PROFILE_UPDATED_V1,
+            [
+                (gone_vin.encode(), None),
+                history.profile(AT + timedelta(hours=1), vehicle_id=kept_vin),
+            ],
+        )
+
+        async def newer_profile_stored() -> bool:
+            rows = await query(
+                database_url,
+                "SELECT count(*) FROM behaviour_profile_history WHERE vehicle_id = %s",
+                (kept_vin,),
+            )
+            return rows == [(2,)]
+
+        await eventually(newer_profile_stored, timeout_s=STORE_TIMEOUT_S, what="the next profile")
+        assert (
+            await consume(
+                bootstrap,
+                DEAD_LETTER_V1,
+                dead_letters_of(gone_vin.encode(), BEHAVIOUR_PROFILE_UPDATED_V1),
+                until=bool,
+                timeout_s=3,
+            )
+            == []
+        )
+
         # Nothing of the erased account in any row of any table; the other one whole.
         dump = await everything_in_the_database(database_url)
         assert gone_vin not in dump
         assert gone_email.casefold() not in dump.casefold()
         assert kept_vin in dump
         assert kept_email in dump
-        assert await vehicle_rows(database_url, kept_vin) == kept_before
+        assert await vehicle_rows(database_url, kept_vin) == {
+            **kept_before,
+            "behaviour_profile_history": kept_before["behaviour_profile_history"] + 1,
+        }
         ((steps, finished_at),) = await query(
             database_url,
             "SELECT steps, finished_at FROM erasures WHERE account_id = %s",

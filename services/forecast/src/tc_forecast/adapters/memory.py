@@ -14,3 +14,6 @@ class InMemorySocStateRepo:
 
     async def put(self, state: SocState) -> None:
         self._states[state.vehicle_id] = state
+
+    async def forget(self, vehicle_id: str) -> bool:
+        return self._states.pop(vehicle_id, None) is not None
