@@ -49,6 +49,10 @@ class StackConfig:
     sim_vehicles: int = 3
     sim_seed: int = 1
     sim_sentry_share: float = 1.0
+    # More simulated Tessie accounts besides the demo fleet, (name, vehicles, seed) each: a
+    # token and a fleet of their own (tests with several tenants); their tokens are in
+    # Stack.sim_account_tokens.
+    sim_accounts: tuple[tuple[str, int, int], ...] = ()
     # None: every process runs on the system clock. A moment: the simulated fleet, the market
     # fakes and the five services all play time from it (one offset, computed at start), so a
     # run or a test sees a weekday 07:30 or a DST night whatever the wall clock says.
@@ -100,6 +104,7 @@ class Stack:
         self.database_url = ""
         self.tessie_base_url = ""
         self.tessie_token = ""
+        self.sim_account_tokens: dict[str, str] = {}
         self.api_key = ""
         self.operator_key = ""
         self.vault_key = ""
@@ -177,6 +182,9 @@ class Stack:
             return
         self.simulated = True
         self.tessie_token = secrets.token_urlsafe(24)
+        self.sim_account_tokens = {
+            name: secrets.token_urlsafe(24) for name, _, _ in self.config.sim_accounts
+        }
         port = free_port()
         self.ports["tessie-sim"] = port
         self.tessie_base_url = f"http://127.0.0.1:{port}"
@@ -198,8 +206,19 @@ class Stack:
                 str(self.config.sim_sentry_share),
                 "--clock-offset-s",
                 repr(self.clock_offset_s),
+                *(
+                    arg
+                    for name, vehicles, seed in self.config.sim_accounts
+                    for arg in ("--account", f"{name}:{vehicles}:{seed}")
+                ),
             ],
-            {"TESSIE_SIM_TOKEN": self.tessie_token},
+            {
+                "TESSIE_SIM_TOKEN": self.tessie_token,
+                **{
+                    f"TESSIE_SIM_TOKEN_{name.upper()}": token
+                    for name, token in self.sim_account_tokens.items()
+                },
+            },
         )
         wait_for_port("127.0.0.1", port, 30)
 

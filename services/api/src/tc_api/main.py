@@ -19,6 +19,7 @@ from tc_api.adapters.postgres_history import PostgresHistoryReader
 from tc_api.adapters.postgres_market import PostgresMarketReader
 from tc_api.adapters.postgres_tokens import PostgresAccountRegistry
 from tc_api.adapters.tessie import HttpTessieFleet
+from tc_api.body_limit import BodyLimitMiddleware
 from tc_api.deps import reject_unknown_query_parameters
 from tc_api.domain import AccountKey
 from tc_api.metrics import PrometheusMiddleware
@@ -158,6 +159,8 @@ def create_app(
     )
     app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
     app.add_middleware(PrometheusMiddleware, registry=registry)
+    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimitMiddleware)
     app.add_exception_handler(TelemetryUnavailableError, _on_unavailable)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(account.RetryLaterError, account.on_retry_later)

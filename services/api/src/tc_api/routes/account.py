@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from tc_api import examples
+from tc_api.body_limit import MAX_BODY_BYTES
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, PrincipalDep
 from tc_api.domain import Principal
 from tc_api.ports import (
@@ -58,6 +59,10 @@ router = APIRouter(
     dependencies=[Authenticated],
     responses={
         400: {"model": ErrorBody, "description": "The body could not be read (not JSON)."},
+        413: {
+            "model": ErrorBody,
+            "description": f"The body is larger than {MAX_BODY_BYTES} bytes (any route).",
+        },
         401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
         403: {
             "model": ErrorBody,
