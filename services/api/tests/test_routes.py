@@ -386,6 +386,7 @@ class TestDocsAndMetrics:
             "/v1/weather/{location_id}",
             "/v1/account",
             "/v1/account/tessie-token",
+            "/v1/account/export",
         }
         scheme = spec["components"]["securitySchemes"]["APIKeyHeader"]
         assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
