@@ -292,3 +292,22 @@ async def test_export_writes_the_accounts_archive_with_progress_and_refuses_to_o
     assert code == 2
     assert "no account" in err
     assert not (tmp_path / "n.zip").exists()
+
+
+async def test_seats_lists_each_admitted_device_with_its_account(env: None, migrated: str) -> None:
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    account_id = await create(email)
+    await rows(
+        migrated,
+        "INSERT INTO provisioning_decisions (request_id, outcome, reason, seats_taken,"
+        " seats_total, decided_at, email_casefold, device_casefold, invitation_sha256)"
+        " VALUES (%s, 'accepted', 'accepted: seat 1 of 100', 1, 100, now(), %s, 'ipad', %s)"
+        " RETURNING 1",
+        (uuid.uuid4(), email, invitation_sha256(uuid.uuid4().hex)),
+    )
+
+    code, out, err = await tc_admin("seats")
+
+    assert code == 0, err
+    assert f"account {account_id}  device 'ipad'" in out
+    assert out.splitlines()[-1].endswith("seat(s) taken")

@@ -121,3 +121,23 @@ async def withdraw_invitation(conn: AsyncConnection, prefix: str, *, at: datetim
         withdrawn_at=at,
         used=False,
     )
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A device admitted to the beta: one accepted provisioning request."""
+
+    decided_at: datetime
+    device: str
+    account_id: str | None  # None: its account is erased (the seat stays counted)
+
+
+async def list_seats(conn: AsyncConnection) -> list[Seat]:
+    """Every seat taken, oldest first, with the account it belongs to."""
+    cur = await conn.execute(
+        "SELECT d.decided_at, d.device_casefold, a.account_id::text "
+        "FROM provisioning_decisions d "
+        "LEFT JOIN accounts a ON a.email_casefold = d.email_casefold AND a.state <> 'erased' "
+        "WHERE d.outcome = 'accepted' ORDER BY d.decided_at, d.request_id"
+    )
+    return [Seat(*row) for row in await cur.fetchall()]

@@ -91,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     )
     invite.add_argument("--label", default="", help="an operator's note, no personal data")
     sub.add_parser("invitations", help="list invitations: digest prefix, state, expiry")
+    sub.add_parser("seats", help="list the beta's seats: each device admitted, its account")
     sub.add_parser(
         "withdraw-invitation", help="withdraw an unused invitation before it expires"
     ).add_argument("digest_prefix", help="8 or more hex digits of its digest (see invitations)")
@@ -118,7 +119,7 @@ def _invitation_line(row: invitations.InvitationRow, now: datetime) -> str:
 
 
 # Commands that change nothing on the bus: no broker needed.
-_LOCAL = ("accounts", "keys", "export", "invite", "invitations", "withdraw-invitation")
+_LOCAL = ("accounts", "keys", "export", "invite", "invitations", "seats", "withdraw-invitation")
 
 
 def _token_line(event: TessieTokenChanged) -> str:
@@ -238,6 +239,16 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
                 )
                 print(issued.code, file=out)
                 print("This code cannot be shown again: hand it over now.", file=out)
+                return []
+            case "seats":
+                seats = await invitations.list_seats(conn)
+                for seat in seats:
+                    print(
+                        f"{seat.decided_at.isoformat()}  account {seat.account_id or '(erased)'}"
+                        f"  device {seat.device!r}",
+                        file=out,
+                    )
+                print(f"{len(seats)} seat(s) taken", file=out)
                 return []
             case "invitations":
                 for row in await invitations.list_invitations(conn):
