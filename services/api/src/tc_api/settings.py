@@ -7,9 +7,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from tc_common.settings import PostgresSettings, ServiceSettings, reject_placeholder
+from tc_db.accounts import MIN_CHOSEN_KEY_LENGTH
 from tc_vault import VaultSettings
 
-MIN_API_KEY_LENGTH = 16
+# One rule for every key the api accepts, chosen or issued (tc_db.accounts decides it).
+MIN_API_KEY_LENGTH = MIN_CHOSEN_KEY_LENGTH
 
 
 class ApiSettings(ServiceSettings):

@@ -66,14 +66,15 @@ from tc_forecast.price_runner import PriceForecastRunner
 from tc_forecast.vehicle_memory import VehicleMemory, VehicleRemembered
 
 GROUP_ID = "forecast"
-CHANGELOG_GROUP_PREFIX = "forecast.changelog"
-"""The groups that copy drives, charges and prices into the changelogs, one per source topic
-(``forecast.changelog.<topic>``) and apart from the telemetry group: each has one member per
-instance, so a consumer joining or leaving one never makes another rebalance. (One group for
-all three held a restart's joins past a minute on the test broker.)"""
-ERASURE_GROUP_ID = "forecast.erasure"
-"""The group that reads account changes for erasures: its offset is committed only once the
-step is done, so a request is never lost to a stop half-way (redoing it is harmless)."""
+"""The default prefix of the service's consumer groups (``ForecastSettings.consumer_group``):
+
+- ``<group>``: the telemetry;
+- ``<group>.changelog.<topic>``: the copies of drives, charges and prices into the changelogs,
+  one group per source topic and apart from the telemetry group: each has one member per
+  instance, so a consumer joining or leaving one never makes another rebalance (one group for
+  all three held a restart's joins past a minute on the test broker);
+- ``<group>.erasure``: account changes for erasures; its offset is committed only once the step
+  is done, so a request is never lost to a stop half-way (redoing it is harmless)."""
 
 
 async def _null_is_tombstone(
@@ -100,6 +101,7 @@ def build_router(
     plans: PlanRunner | None = None,
     tombstones: TombstoneSender | None = None,
     clock: Clock | None = None,
+    group_id: str = GROUP_ID,
 ) -> KafkaRouter:
     """The service's subscribers and publishers; with ``tombstones``, its erasure step too."""
     router = KafkaRouter()
@@ -154,7 +156,7 @@ def build_router(
 
     @router.subscriber(
         TELEMETRY_SAMPLED_V1,
-        group_id=GROUP_ID,
+        group_id=group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         title=f"{TELEMETRY_SAMPLED_V1}:forecast",
@@ -179,13 +181,13 @@ def build_router(
         await memory.remember(event.vehicle_id)
 
     if prices is not None or plans is not None:
-        _add_price_routes(router, prices, plans)
+        _add_price_routes(router, prices, plans, group_id)
     if behaviour is not None:
-        _add_behaviour_routes(router, behaviour, eraser)
+        _add_behaviour_routes(router, behaviour, eraser, group_id)
     if plans is not None:
         _add_plan_output(router, plans, memory)
     if tombstones is not None:
-        _add_erasure_route(router, eraser)
+        _add_erasure_route(router, eraser, group_id)
     return router
 
 
@@ -193,7 +195,7 @@ async def _no_tombstones(_tombstones: Iterable[tuple[str, bytes]]) -> int:
     raise RuntimeError("no tombstone sender: the router was built without erasure")
 
 
-def _add_erasure_route(router: KafkaRouter, eraser: VehicleEraser) -> None:
+def _add_erasure_route(router: KafkaRouter, eraser: VehicleEraser, group_id: str) -> None:
     done_out = router.publisher(
         ERASURE_STEP_DONE_V1,
         schema=ErasureStepDone,
@@ -204,7 +206,7 @@ def _add_erasure_route(router: KafkaRouter, eraser: VehicleEraser) -> None:
 
     @router.subscriber(
         ACCOUNT_CHANGED_V1,
-        group_id=ERASURE_GROUP_ID,
+        group_id=f"{group_id}.erasure",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         decoder=_null_is_tombstone,
@@ -223,7 +225,10 @@ def _add_erasure_route(router: KafkaRouter, eraser: VehicleEraser) -> None:
 
 
 def _add_price_routes(
-    router: KafkaRouter, prices: PriceForecastRunner | None, plans: PlanRunner | None
+    router: KafkaRouter,
+    prices: PriceForecastRunner | None,
+    plans: PlanRunner | None,
+    group_id: str,
 ) -> None:
     forecast_out = router.publisher(
         PRICE_FORECAST_PUBLISHED_V1,
@@ -254,6 +259,7 @@ def _add_price_routes(
 
     _copy_into_changelog(
         router,
+        group_id,
         SPOT_PRICES_PUBLISHED_V1,
         FORECAST_PRICES_CHANGELOG_V1,
         SpotPricesPublished,
@@ -285,7 +291,7 @@ def _add_price_routes(
 
 
 def _add_behaviour_routes(
-    router: KafkaRouter, behaviour: BehaviourRunner, eraser: VehicleEraser
+    router: KafkaRouter, behaviour: BehaviourRunner, eraser: VehicleEraser, group_id: str
 ) -> None:
     profile_out = router.publisher(
         BEHAVIOUR_PROFILE_UPDATED_V1,
@@ -302,6 +308,7 @@ def _add_behaviour_routes(
 
     _copy_into_changelog(
         router,
+        group_id,
         DRIVE_RECORDED_V1,
         FORECAST_DRIVES_CHANGELOG_V1,
         DriveRecorded,
@@ -310,6 +317,7 @@ def _add_behaviour_routes(
     )
     _copy_into_changelog(
         router,
+        group_id,
         CHARGE_RECORDED_V1,
         FORECAST_CHARGES_CHANGELOG_V1,
         ChargeRecorded,
@@ -367,6 +375,7 @@ Learned = DriveRecorded | ChargeRecorded | SpotPricesPublished
 
 def _copy_into_changelog(
     router: KafkaRouter,
+    group_id: str,
     source: str,
     changelog: str,
     schema: type[Learned],
@@ -386,7 +395,7 @@ def _copy_into_changelog(
 
     @router.subscriber(
         source,
-        group_id=f"{CHANGELOG_GROUP_PREFIX}.{source}",
+        group_id=f"{group_id}.changelog.{source}",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
         title=f"{source}:forecast.changelog",

@@ -66,6 +66,7 @@ def create_app(
             plans=plans,
             tombstones=partial(send_tombstones, settings.kafka),
             clock=clock,
+            group_id=settings.consumer_group,
         )
     )
 

@@ -22,6 +22,13 @@ class ForecastSettings(ServiceSettings):
     )
 
     http: HttpSettings = HttpSettings(port=8103)
+    consumer_group: str = Field(
+        default="forecast",
+        min_length=1,
+        description="Prefix of the Kafka consumer groups: <group> (telemetry), "
+        "<group>.changelog.<topic> (the changelog copies), <group>.erasure; change only to "
+        "read everything again from the start.",
+    )
     soc_step_pct: float = Field(
         default=1.0,
         gt=0,

@@ -50,10 +50,10 @@ def clock(moment: Moment) -> ShiftedClock:
 @pytest.fixture
 async def running_app(kafka: LocalKafka, clock: ShiftedClock) -> AsyncIterator[AsgiFastStream]:
     settings = ForecastSettings(
-        # Each test starts a new app in the groups "forecast" and "forecast.changelog.*": while
-        # the previous app's consumers are still members, the broker holds the joins for up to
-        # the rebalance timeout, which follows max_poll_interval (5 min by default), and the app
-        # is not ready until they are in. These handlers never take 20 s.
+        # Groups of this test's own: the session's broker is shared, and a join waits while an
+        # earlier app's consumers are still listed in the group (up to the rebalance timeout,
+        # which follows max_poll_interval: 5 min by default; these handlers never take 20 s).
+        consumer_group=f"forecast-it-{uuid.uuid4().hex[:8]}",
         kafka={"bootstrap_servers": kafka.bootstrap_servers, "max_poll_interval_ms": 20_000},
         behaviour_debounce_s=0.5,
         plan_tick_s=0.2,
