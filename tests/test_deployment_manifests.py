@@ -32,6 +32,7 @@ SECRET_SETTINGS = {
     "API_API_KEYS": ("tc-api-keys", "api-keys"),
     "PROVISIONER_INVITATION_SHA256": ("tc-invitations", "sha256"),
     "API_VAULT__KEYS": ("tc-vault", "keys"),
+    "INGEST_VAULT__KEYS": ("tc-vault", "keys"),
     **{
         f"{service.upper()}_KAFKA__SASL_PASSWORD": ("tc-kafka", f"{service}-password")
         for service in ("ingest", "store", "forecast", "api", "provisioner")
