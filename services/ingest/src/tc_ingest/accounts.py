@@ -130,7 +130,7 @@ class AccountPollers:
         if self._vault is None:
             log.error(
                 "account %s registered a Tessie token, but ingest has no vault keys "
-                "(INGEST_VAULT__KEYS, INGEST_VAULT__CURRENT_VERSION): the account is not polled",
+                "(INGEST_VAULT__* or INGEST_VAULT_KMS__*): the account is not polled",
                 account_id,
             )
             return
