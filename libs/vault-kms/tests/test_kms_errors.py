@@ -70,6 +70,12 @@ def test_a_version_without_a_key_id_is_unknown(keyring: AwsKmsKeyring) -> None:
         keyring.unwrap(3, b"wrapped", b"aad")
 
 
+def test_a_ciphertext_the_sdk_refuses_to_send_does_not_unwrap(keyring: AwsKmsKeyring) -> None:
+    # An empty blob is refused by botocore before sending: the record's fault, not an outage.
+    with pytest.raises(UnwrapFailedError):
+        keyring.unwrap(1, b"", b"aad")
+
+
 def test_a_ciphertext_kms_cannot_read_does_not_unwrap(keyring: AwsKmsKeyring) -> None:
     with pytest.raises(UnwrapFailedError) as caught:
         keyring.unwrap(1, b"not a kms ciphertext", b"aad")

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from tc_vault import KeyVersionUnknownError, UnwrapFailedError
 from tc_vault.keys import DATA_KEY_BYTES
@@ -133,6 +133,10 @@ def _kms_error(
 ) -> Exception:
     """The port's error for what KMS (or the way to it) answered; raised ``from None`` by the
     caller, since botocore's errors may quote request parameters."""
+    if isinstance(error, ParamValidationError) and does_not_unwrap:
+        # Checked before sending: a stored blob KMS would not even accept (empty, over 6144
+        # bytes) is a changed record, not an outage.
+        return UnwrapFailedError(version)
     if isinstance(error, BotoCoreError):
         # Connection refused or reset, timeouts, DNS, no credentials: named by class only.
         return KmsUnavailableError(operation, version, type(error).__name__)
