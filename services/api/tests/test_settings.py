@@ -1,3 +1,6 @@
+import base64
+import os
+
 import pytest
 from pydantic import ValidationError
 
@@ -63,3 +66,39 @@ def test_the_database_url_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ValidationError, match="postgres"):
         ApiSettings(api_keys=[GOOD_KEY])
+
+
+KMS_KEY = "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_the_vault_keys_may_live_in_kms_instead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_VAULT_KMS__REGION", "eu-central-1")
+    monkeypatch.setenv("API_VAULT_KMS__KEY_IDS", f'{{"1": "{KMS_KEY}"}}')
+    monkeypatch.setenv("API_VAULT_KMS__CURRENT_VERSION", "1")
+
+    settings = ApiSettings(postgres=POSTGRES, api_keys=[GOOD_KEY])
+
+    assert settings.vault is None
+    assert settings.vault_kms is not None
+    assert settings.vault_kms.key_ids == {1: KMS_KEY}
+
+
+def test_local_keys_and_kms_keys_at_once_stop_the_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "API_VAULT__KEYS", '{"1": "' + base64.b64encode(os.urandom(32)).decode() + '"}'
+    )
+    monkeypatch.setenv("API_VAULT__CURRENT_VERSION", "1")
+    monkeypatch.setenv("API_VAULT_KMS__REGION", "eu-central-1")
+    monkeypatch.setenv("API_VAULT_KMS__KEY_IDS", f'{{"1": "{KMS_KEY}"}}')
+    monkeypatch.setenv("API_VAULT_KMS__CURRENT_VERSION", "1")
+
+    with pytest.raises(ValidationError, match="not both"):
+        ApiSettings(postgres=POSTGRES, api_keys=[GOOD_KEY])
+
+
+def test_without_any_vault_settings_the_token_intake_stays_off() -> None:
+    settings = ApiSettings(postgres=POSTGRES, api_keys=[GOOD_KEY])
+
+    assert (settings.vault, settings.vault_kms) == (None, None)

@@ -27,6 +27,7 @@ from tc_ingest.handlers import build_router
 from tc_ingest.metrics import AccountMetrics
 from tc_testkit.recorders import RecordingPublisher
 from tc_vault import LocalKeyring, Vault, VaultSettings
+from tc_vault_kms import KmsUnavailableError
 
 from .accounts_support import (
     ACCOUNT_A,
@@ -36,6 +37,7 @@ from .accounts_support import (
     make_vault,
     registered,
     revoked,
+    vault_settings,
 )
 
 NOW = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
@@ -217,6 +219,39 @@ class TestWhichAccountsRun:
         assert len(errors) == 1
         assert "does not open" in errors[0].getMessage()
 
+    async def test_kms_away_skips_requests_without_calling_the_token_unreadable(
+        self,
+        runs: Runs,
+        published: RecordingPublisher[TessieAccessChanged],
+        registry: CollectorRegistry,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        keys = _KeysThatGoAway(LocalKeyring.from_settings(vault_settings()))
+        accounts = AccountPollers(
+            Vault(keys),
+            runs,
+            published,
+            clock=FixedClock(NOW),
+            metrics=AccountMetrics(registry),
+            reconcile_interval_s=10,
+        )
+        accounts.on_token_changed(ACCOUNT_A, registered(make_vault(), ACCOUNT_A, TOKEN_A))
+        await accounts.reconcile()
+        run = runs.running(ACCOUNT_A)
+        keys.away = True
+
+        for _ in range(3):
+            with pytest.raises(AccountTokenUnavailableError, match="cannot be opened now"):
+                run.hooks.token()
+        keys.away = False
+
+        assert run.hooks.token() == TOKEN_A
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1
+        assert "cannot be opened now" in warnings[0].getMessage()
+        assert not [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert registry.get_sample_value("tc_ingest_account_tokens_unreadable_total") == 0
+
 
 class TestTessiesAnswers:
     async def test_a_refused_token_is_published_once_with_the_accounts_vehicles_and_stops_it(
@@ -331,6 +366,26 @@ def _other_vault() -> Vault:
     key = base64.b64encode(bytes(range(100, 132))).decode()
     settings = VaultSettings.model_validate({"keys": {"1": key}, "current_version": 1})
     return Vault(LocalKeyring.from_settings(settings))
+
+
+class _KeysThatGoAway:
+    """The vault's key port, with KMS going away and coming back (as KmsUnavailableError)."""
+
+    def __init__(self, keys: LocalKeyring) -> None:
+        self._keys = keys
+        self.away = False
+
+    @property
+    def current_version(self) -> int:
+        return self._keys.current_version
+
+    def wrap(self, version: int, data_key: bytes, aad: bytes) -> bytes:
+        return self._keys.wrap(version, data_key, aad)
+
+    def unwrap(self, version: int, wrapped: bytes, aad: bytes) -> bytes:
+        if self.away:
+            raise KmsUnavailableError("Decrypt", version, "ThrottlingException")
+        return self._keys.unwrap(version, wrapped, aad)
 
 
 class TestOverTheBroker:

@@ -78,6 +78,32 @@ class TestSettings:
 
         assert settings.vault is not None
         assert settings.vault.current_version == 1
+
+    def test_the_vault_keys_may_live_in_kms_instead(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        arn = "arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        monkeypatch.delenv("INGEST_VAULT__KEYS", raising=False)
+        monkeypatch.setenv("INGEST_VAULT_KMS__REGION", "eu-central-1")
+        monkeypatch.setenv("INGEST_VAULT_KMS__KEY_IDS", json.dumps({"1": arn}))
+        monkeypatch.setenv("INGEST_VAULT_KMS__CURRENT_VERSION", "1")
+
+        settings = IngestSettings()
+
+        assert settings.vault is None
+        assert settings.vault_kms is not None
+        assert settings.vault_kms.key_ids == {1: arn}
+
+    def test_local_and_kms_vault_keys_at_once_stop_ingest(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        key = base64.b64encode(bytes(range(32))).decode()
+        monkeypatch.setenv("INGEST_VAULT__KEYS", json.dumps({"1": key}))
+        monkeypatch.setenv("INGEST_VAULT__CURRENT_VERSION", "1")
+        monkeypatch.setenv("INGEST_VAULT_KMS__REGION", "eu-central-1")
+        monkeypatch.setenv("INGEST_VAULT_KMS__KEY_IDS", '{"1": "alias/tc-vault-v1"}')
+        monkeypatch.setenv("INGEST_VAULT_KMS__CURRENT_VERSION", "1")
+
+        with pytest.raises(ValidationError, match="not both"):
+            IngestSettings()
         assert key not in repr(settings)
 
     def test_a_malformed_vault_key_is_refused_without_echoing_it(

@@ -12,14 +12,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
+from moto import mock_aws
 
 from tc_common.events.accounts import TessieTokenChanged
 from tc_common.topics import TESSIE_TOKEN_CHANGED_V1
 from tc_db import tokens
 from tc_testkit.kafka import consume, keyed
 from tc_vault import LocalKeyring, SealedToken, Vault
+from tc_vault_kms import AwsKmsKeyring
 
 from .test_cli import create, rows, tc_admin
 
@@ -197,3 +200,49 @@ async def test_revoking_where_no_token_was_registered_exits_2(env: None) -> None
 
     assert code == 2
     assert "has no Tessie token" in err
+
+
+async def test_rotation_with_the_keys_in_kms_rewraps_from_one_kms_key_to_the_next(
+    env: None,
+    migrated: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ADMIN_VAULT_KMS__* instead of ADMIN_VAULT__*: the same rotation, Encrypt/Decrypt in KMS
+    (moto's, in this process; the command's thread goes through it too)."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    with mock_aws():
+        kms = boto3.client("kms", region_name="eu-central-1")
+        key_1, key_2 = (kms.create_key()["KeyMetadata"]["Arn"] for _ in range(2))
+        before = Vault(AwsKmsKeyring(kms, {1: key_1}, 1))
+        account_id, sealed = await _register(migrated, before, "tessie-" + secrets.token_hex(16))
+        monkeypatch.setenv("ADMIN_VAULT_KMS__REGION", "eu-central-1")
+        monkeypatch.setenv("ADMIN_VAULT_KMS__KEY_IDS", json.dumps({"1": key_1, "2": key_2}))
+        monkeypatch.setenv("ADMIN_VAULT_KMS__CURRENT_VERSION", "2")
+
+        code, out, err = await tc_admin("rotate-keys")
+
+        assert code == 0, err
+        assert "1 token(s) to re-wrap under key version 2" in out
+        stored = await _stored(migrated, account_id)
+        assert stored.kek_version == 2
+        assert stored.ciphertext == sealed.ciphertext
+        assert Vault(AwsKmsKeyring(kms, {2: key_2}, 2)).open(stored).startswith("tessie-")
+
+
+async def test_both_keyrings_at_once_stop_the_command(
+    env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use_keys(monkeypatch, {1: _key()}, current=1)
+    monkeypatch.setenv("ADMIN_VAULT_KMS__REGION", "eu-central-1")
+    monkeypatch.setenv("ADMIN_VAULT_KMS__KEY_IDS", '{"1": "alias/tc-vault-v1"}')
+    monkeypatch.setenv("ADMIN_VAULT_KMS__CURRENT_VERSION", "1")
+
+    code, _, err = await tc_admin("rotate-keys")
+
+    assert code != 0
+    assert "not both" in err

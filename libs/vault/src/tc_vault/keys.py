@@ -5,9 +5,9 @@ data that names the token, its account and the KEK version (``tc_vault.aad``). K
 versioned; new data keys are always wrapped with ``current_version``, older versions stay
 only until every record has been re-wrapped (see the package's README).
 
-Production puts a KMS behind the same port (not written yet): ``wrap`` and ``unwrap`` become
-KMS calls (encrypt and decrypt with the associated data as encryption context), the version
-maps to a KMS key id or key version, and the key itself never leaves the KMS.
+Production puts AWS KMS behind the same port: ``tc_vault_kms.AwsKmsKeyring`` (``libs/vault-kms``,
+outside this pure package) makes ``wrap`` and ``unwrap`` KMS Encrypt and Decrypt with the
+associated data as encryption context, each version a KMS key that never leaves KMS.
 """
 
 import os

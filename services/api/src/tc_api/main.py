@@ -41,7 +41,8 @@ from tc_common.clock import Clock
 from tc_common.logging import configure_logging, register_secret
 from tc_common.publishing import EventPublisher
 from tc_common.topics import ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
-from tc_vault import LocalKeyring, Vault
+from tc_vault import Vault
+from tc_vault_kms import keyring_from
 
 
 async def _on_unavailable(_request: Request, _error: Exception) -> JSONResponse:
@@ -154,9 +155,8 @@ def create_app(
         app.state.events = events
         app.state.tessie = tessie
     app.state.clock = clock or settings.clock()
-    app.state.vault = (
-        Vault(LocalKeyring.from_settings(settings.vault)) if settings.vault is not None else None
-    )
+    keyring = keyring_from(settings.vault, settings.vault_kms)
+    app.state.vault = Vault(keyring) if keyring is not None else None
     app.state.api_keys = tuple(k.get_secret_value().encode() for k in settings.api_keys)
     app.add_middleware(PrometheusMiddleware, registry=registry)
     # Outermost: an oversized body is refused before anything reads it.

@@ -9,6 +9,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from tc_common.settings import PostgresSettings, ServiceSettings, reject_placeholder
 from tc_db.accounts import MIN_CHOSEN_KEY_LENGTH
 from tc_vault import VaultSettings
+from tc_vault_kms import KmsVaultSettings, check_one_keyring
 
 # One rule for every key the api accepts, chosen or issued (tc_db.accounts decides it).
 MIN_API_KEY_LENGTH = MIN_CHOSEN_KEY_LENGTH
@@ -17,7 +18,9 @@ MIN_API_KEY_LENGTH = MIN_CHOSEN_KEY_LENGTH
 class ApiSettings(ServiceSettings):
     """Read from ``API_POSTGRES__URL``, ``API_API_KEYS`` (comma-separated or a JSON list),
     ``API_HTTP__PORT``, ``API_DB_TIMEOUT_S``, ``API_LOG_LEVEL``, the token intake's
-    ``API_VAULT__KEYS``/``API_VAULT__CURRENT_VERSION``, ``API_TESSIE_BASE_URL`` and
+    ``API_VAULT__KEYS``/``API_VAULT__CURRENT_VERSION`` (or, keys in AWS KMS,
+    ``API_VAULT_KMS__REGION``/``API_VAULT_KMS__KEY_IDS``/``API_VAULT_KMS__CURRENT_VERSION``),
+    ``API_TESSIE_BASE_URL`` and
     ``API_TESSIE_TIMEOUT_S``, and the broker's ``API_KAFKA__*``."""
 
     model_config = SettingsConfigDict(
@@ -51,7 +54,12 @@ class ApiSettings(ServiceSettings):
         default=None,
         description="The key-encryption keys that seal customers' Tessie tokens (the same "
         "keyring as ingest's). Unset: PUT /v1/account/tessie-token answers 503. Production "
-        "requires it.",
+        "requires it, or vault_kms.",
+    )
+    vault_kms: KmsVaultSettings | None = Field(
+        default=None,
+        description="The same keyring with its keys in AWS KMS instead of in settings (the "
+        "same KMS keys as ingest's); exclusive with vault.",
     )
     tessie_base_url: str = Field(
         default="https://api.tessie.com",
@@ -75,8 +83,12 @@ class ApiSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _vault_in_production(self) -> "ApiSettings":
-        if self.environment == "production" and self.vault is None:
-            raise ValueError("production needs vault (API_VAULT__KEYS, API_VAULT__CURRENT_VERSION)")
+        check_one_keyring(self.vault, self.vault_kms)
+        if self.environment == "production" and self.vault is None and self.vault_kms is None:
+            raise ValueError(
+                "production needs vault (API_VAULT__KEYS, API_VAULT__CURRENT_VERSION) "
+                "or vault_kms (API_VAULT_KMS__REGION, __KEY_IDS, __CURRENT_VERSION)"
+            )
         return self
 
     @field_validator("api_keys", mode="before")

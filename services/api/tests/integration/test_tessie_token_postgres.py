@@ -15,9 +15,11 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import boto3
 import httpx
 import psycopg
 import pytest
+from moto import mock_aws
 
 from tc_api.main import create_app
 from tc_api.settings import ApiSettings
@@ -28,6 +30,7 @@ from tc_devstack.net import free_port
 from tc_tessie_sim.server import RunningSimulator, running_simulator
 from tc_testkit.kafka import consume, keyed, topics_holding
 from tc_vault import LocalKeyring, SealedToken, Vault, VaultSettings
+from tc_vault_kms import AwsKmsKeyring, KmsVaultSettings
 
 from ..support import KEY, NOW, client_of  # noqa: TID252
 from .support import insert_rows, seeding
@@ -423,3 +426,74 @@ async def test_tessie_not_answering_in_time_is_503_and_nothing_is_stored(
     assert response.status_code == 503
     assert "did not answer in time" in response.json()["detail"]
     assert _rows(tenants.url, "SELECT 1 FROM tessie_tokens") == []
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Never the developer's own AWS profile or credentials.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
+def _kms_settings(
+    tenants: Tenants, bootstrap_servers: str, vault_kms: KmsVaultSettings, tessie_base_url: str
+) -> ApiSettings:
+    return ApiSettings(
+        postgres={"url": tenants.url},
+        api_keys=[KEY],
+        kafka={"bootstrap_servers": bootstrap_servers, "partitions": 1},
+        vault_kms=vault_kms,
+        tessie_base_url=tessie_base_url,
+        tessie_timeout_s=3,
+    )
+
+
+async def test_with_the_keys_in_kms_the_stored_token_opens_only_through_kms(
+    tenants: Tenants, kafka: Any, tessie: RunningSimulator, aws_credentials: None
+) -> None:
+    with mock_aws():
+        kms = boto3.client("kms", region_name="eu-central-1")
+        key = kms.create_key()["KeyMetadata"]["Arn"]
+        vault_kms = KmsVaultSettings(region="eu-central-1", key_ids={1: key}, current_version=1)
+        app = create_app(
+            _kms_settings(tenants, kafka.bootstrap_servers, vault_kms, tessie.base_url),
+            clock=FixedClock(NOW),
+        )
+        async with client_of(app) as client:
+            response = await _put(client, tenants.a_key, tessie.token)
+
+        assert response.status_code == 200, response.text
+        [(sealed,)] = _rows(tenants.url, "SELECT sealed FROM tessie_tokens")
+        record = SealedToken.from_bytes(bytes(sealed))
+        assert record.kek_version == 1
+        assert Vault(AwsKmsKeyring(kms, {1: key}, 1)).open(record) == tessie.token
+
+
+async def test_kms_out_of_reach_is_503_and_nothing_is_stored_or_published(
+    tenants: Tenants, kafka: Any, tessie: RunningSimulator, aws_credentials: None
+) -> None:
+    vault_kms = KmsVaultSettings(
+        region="eu-central-1",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        key_ids={1: "alias/tc-vault-v1"},
+        current_version=1,
+        timeout_s=1,
+        max_attempts=1,
+    )
+    app = create_app(
+        _kms_settings(tenants, kafka.bootstrap_servers, vault_kms, tessie.base_url),
+        clock=FixedClock(NOW),
+    )
+    async with client_of(app) as client:
+        response = await _put(client, tenants.a_key, tessie.token)
+
+    assert response.status_code == 503
+    assert "cannot seal the token now" in response.json()["detail"]
+    assert "Retry-After" in response.headers
+    assert tessie.token not in response.text
+    assert _rows(tenants.url, "SELECT 1 FROM tessie_tokens") == []
+    assert await _token_events(kafka, tenants.a, until=0) == []

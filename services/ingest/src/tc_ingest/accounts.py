@@ -38,6 +38,7 @@ from tc_ingest.errors import TessieError
 from tc_ingest.metrics import AccountMetrics
 from tc_ingest.ports import EventPublisher
 from tc_vault import SealedToken, Vault, VaultError
+from tc_vault_kms import KmsUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class AccountPollers:
         self._outbox: dict[UUID, TessieAccessChanged] = {}
         self._runs: dict[UUID, AccountRun] = {}
         self._unreadable: set[UUID] = set()
+        # Accounts whose token KMS could not open just now (logged once per outage).
+        self._keys_away: set[UUID] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         metrics.accounts_polled.set_function(lambda: len(self._runs))
@@ -130,7 +133,7 @@ class AccountPollers:
         if self._vault is None:
             log.error(
                 "account %s registered a Tessie token, but ingest has no vault keys "
-                "(INGEST_VAULT__KEYS, INGEST_VAULT__CURRENT_VERSION): the account is not polled",
+                "(INGEST_VAULT__* or INGEST_VAULT_KMS__*): the account is not polled",
                 account_id,
             )
             return
@@ -192,6 +195,17 @@ class AccountPollers:
             raise AccountTokenUnavailableError(f"account {account_id} has no Tessie token")
         try:
             token = self._vault.open(registered.sealed)
+        except KmsUnavailableError as error:
+            # KMS away or throttling: the token is fine, the next request tries again. Not
+            # "unreadable": that would hide a real failure of this token later on.
+            if account_id not in self._keys_away:
+                log.warning(
+                    "account %s: its Tessie token cannot be opened now: %s", account_id, error
+                )
+                self._keys_away.add(account_id)
+            raise AccountTokenUnavailableError(
+                f"account {account_id}: Tessie token {registered.token_id} cannot be opened now"
+            ) from None
         except VaultError as error:
             # The error names account, token id and key version, never bytes.
             if account_id not in self._unreadable:
@@ -201,6 +215,7 @@ class AccountPollers:
             raise AccountTokenUnavailableError(
                 f"account {account_id}: Tessie token {registered.token_id} does not open"
             ) from None
+        self._keys_away.discard(account_id)
         register_secret(token)
         self._in_use[account_id] = registered.token_id
         return token

@@ -44,7 +44,8 @@ from tc_ingest.market_poller import MarketPoller, WeatherLocation
 from tc_ingest.metrics import AccountMetrics, IngestMetrics, MarketMetrics
 from tc_ingest.ports import PriceSource
 from tc_ingest.settings import IngestSettings
-from tc_vault import LocalKeyring, SealedTokenMalformedError, Vault
+from tc_vault import SealedTokenMalformedError, Vault
+from tc_vault_kms import keyring_from
 
 SERVICE = "ingest"
 log = logging.getLogger(__name__)
@@ -91,9 +92,8 @@ def create_app(
         )
         return run.as_account_run()
 
-    vault = None
-    if settings.vault is not None:
-        vault = Vault(LocalKeyring.from_settings(settings.vault))
+    keyring = keyring_from(settings.vault, settings.vault_kms)
+    vault = Vault(keyring) if keyring is not None else None
     accounts = AccountPollers(
         vault,
         make_run,

@@ -4,12 +4,13 @@ import json
 from datetime import time
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from tc_common.events.market import BiddingZone
 from tc_common.settings import HttpSettings, ServiceSettings
 from tc_vault import VaultSettings
+from tc_vault_kms import KmsVaultSettings, check_one_keyring
 
 
 class TessieSettings(BaseModel):
@@ -160,7 +161,13 @@ class IngestSettings(ServiceSettings):
     vault: VaultSettings | None = Field(
         default=None,
         description="Key-encryption keys that open the accounts' sealed Tessie tokens "
-        "(INGEST_VAULT__KEYS, INGEST_VAULT__CURRENT_VERSION); unset: no account is polled.",
+        "(INGEST_VAULT__KEYS, INGEST_VAULT__CURRENT_VERSION); unset (and vault_kms too): no "
+        "account is polled.",
+    )
+    vault_kms: KmsVaultSettings | None = Field(
+        default=None,
+        description="The same keyring with its keys in AWS KMS (INGEST_VAULT_KMS__REGION, "
+        "INGEST_VAULT_KMS__KEY_IDS, INGEST_VAULT_KMS__CURRENT_VERSION); exclusive with vault.",
     )
     market: MarketSettings = MarketSettings()
     weather: WeatherSettings = WeatherSettings()
@@ -197,3 +204,8 @@ class IngestSettings(ServiceSettings):
                 return json.loads(text)
             return [v.strip() for v in text.split(",") if v.strip()] or None
         return value
+
+    @model_validator(mode="after")
+    def _one_keyring(self) -> "IngestSettings":
+        check_one_keyring(self.vault, self.vault_kms)
+        return self

@@ -26,7 +26,8 @@ from tc_common.events.base import Event
 from tc_common.publishing import PublishFailedError, prepare, publish
 from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
 from tc_db import accounts, erasure, export, invitations, tokens
-from tc_vault import LocalKeyring, Vault, VaultError
+from tc_vault import Vault, VaultError
+from tc_vault_kms import keyring_from
 
 BAD_INPUT = 2
 FAILED = 1
@@ -130,12 +131,15 @@ def _token_line(event: TessieTokenChanged) -> str:
 async def _rotate_keys(settings: AdminSettings, out: TextIO) -> None:
     """Re-wrap, store (only if unchanged meanwhile) and publish, one token at a time, so that
     what is printed as done is done, and an interrupted run is finished by running it again."""
-    if settings.vault is None:
+    keyring = keyring_from(settings.vault, settings.vault_kms)
+    if keyring is None:
         raise accounts.InvalidInputError(
-            "rotate-keys needs ADMIN_VAULT__KEYS and ADMIN_VAULT__CURRENT_VERSION"
+            "rotate-keys needs ADMIN_VAULT__KEYS and ADMIN_VAULT__CURRENT_VERSION (or, keys in "
+            "AWS KMS, ADMIN_VAULT_KMS__REGION, ADMIN_VAULT_KMS__KEY_IDS and "
+            "ADMIN_VAULT_KMS__CURRENT_VERSION)"
         )
-    vault = Vault(LocalKeyring.from_settings(settings.vault))
-    current = settings.vault.current_version
+    vault = Vault(keyring)
+    current = keyring.current_version
     async with await psycopg.AsyncConnection.connect(
         settings.postgres.url.get_secret_value(), autocommit=True
     ) as conn:

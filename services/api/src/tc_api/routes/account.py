@@ -9,6 +9,8 @@ The token is a secret from the moment it arrives: registered for redaction from 
 line, checked with Tessie, sealed by the vault, and never put in an answer, an error or a log.
 """
 
+import asyncio
+import logging
 import uuid
 from typing import Annotated
 from uuid import UUID
@@ -48,11 +50,12 @@ from tc_db.accounts import (
     VehicleOwnedElsewhereError,
 )
 from tc_db.tokens import TokenNotFoundError
-from tc_vault import Vault
+from tc_vault import Vault, VaultError
 
 # When to repeat a change that was saved but not acknowledged by the broker.
 PUBLISH_RETRY_AFTER_S = 5
 
+_log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1",
     tags=["account"],
@@ -96,7 +99,11 @@ async def get_tessie(request: Request) -> TessieFleet:
 async def get_vault(request: Request) -> Vault:
     vault: Vault | None = request.app.state.vault
     if vault is None:
-        raise _unavailable("the token vault is not configured (API_VAULT__KEYS); retry later", 60)
+        raise _unavailable(
+            "the token vault is not configured (API_VAULT__KEYS or API_VAULT_KMS__KEY_IDS); "
+            "retry later",
+            60,
+        )
     return vault
 
 
@@ -250,7 +257,16 @@ async def put_tessie_token(
             unavailable.retry_after_s,
         ) from None
     now = clock.now()
-    sealed = vault.seal(account_id, uuid.uuid4(), token, now)
+    try:
+        # In a thread: with KMS keys, sealing is a network call (Encrypt) that must not hold
+        # up the event loop.
+        sealed = await asyncio.to_thread(vault.seal, account_id, uuid.uuid4(), token, now)
+    except VaultError as error:
+        # KMS unreachable, throttling or refusing: the error names the key version, no bytes.
+        _log.error("a Tessie token could not be sealed: %s", error)
+        raise _unavailable(
+            "the token vault cannot seal the token now; nothing was stored, retry later", 60
+        ) from None
     del token
     try:
         registered = await registry.register_token(sealed, vehicle_ids, now)
