@@ -8,15 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from tc_api.account_schemas import AccountOut, ErasureAccepted, TessieTokenOut
 from tc_api.schemas import (
-    AccountOut,
     Alive,
     BehaviourProfileOut,
     ChargePlanOut,
     ChargePlansPage,
     ChargesPage,
     DrivesPage,
-    ErasureAccepted,
     ExchangeRatesPage,
     Health,
     LatestSample,
@@ -24,7 +23,6 @@ from tc_api.schemas import (
     PriceForecastOut,
     PricesPage,
     TelemetryPage,
-    TessieTokenOut,
     VehicleOut,
     WeatherForecastOut,
 )

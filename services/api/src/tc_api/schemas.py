@@ -5,23 +5,19 @@ treat a stored sample and a streamed one alike. The models are declared here rat
 reused from the event: the HTTP contract changes only when we change it here.
 """
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Literal
-from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from tc_api.domain import (
-    AccountView,
     Activity,
     ForecastSlot,
     PriceForecast,
     SortOrder,
     SpotPrice,
     TelemetryQuery,
-    TokenState,
     Vehicle,
     WeatherForecast,
 )
@@ -33,17 +29,18 @@ from tc_common.events import (
     DriveRecorded,
     TelemetrySampled,
 )
-from tc_common.events.accounts import EMAIL_PATTERN
 from tc_common.events.activity import VehicleActivity
 from tc_common.events.behaviour import PlanTrigger, WeekdayRhythm
 from tc_common.events.telemetry import ChargingState, VehicleOnlineState
 
 
-class _Response(BaseModel):
+class ResponseModel(BaseModel):
+    """What every answer's body is: immutable once built."""
+
     model_config = ConfigDict(frozen=True)
 
 
-class ActivityOut(_Response):
+class ActivityOut(ResponseModel):
     """What the car is doing, as last seen. An asleep car sends no telemetry until it wakes:
     its samples stop growing while ``state`` is ``asleep``, and that is expected."""
 
@@ -72,7 +69,7 @@ class ActivityOut(_Response):
         )
 
 
-class VehicleOut(_Response):
+class VehicleOut(ResponseModel):
     vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
     first_sampled_at: AwareDatetime = Field(description="Time of the oldest stored sample (UTC).")
     last_sampled_at: AwareDatetime = Field(description="Time of the newest stored sample (UTC).")
@@ -91,7 +88,7 @@ class VehicleOut(_Response):
         )
 
 
-class TelemetrySample(_Response):
+class TelemetrySample(ResponseModel):
     """One telemetry snapshot of one vehicle; ``null`` means the car did not report the value."""
 
     vehicle_id: str = Field(description="The vehicle's VIN.")
@@ -156,7 +153,7 @@ class LatestSample(TelemetrySample):
         )
 
 
-class TelemetryPage(_Response):
+class TelemetryPage(ResponseModel):
     """Samples of one vehicle in ``[from, to)``; when more remain, ``next_cursor`` pages on."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -190,7 +187,7 @@ class TelemetryPage(_Response):
         )
 
 
-class Health(_Response):
+class Health(ResponseModel):
     status: Literal["ok", "unavailable"] = Field(
         description="ok while the api can serve requests, unavailable while it cannot."
     )
@@ -199,11 +196,11 @@ class Health(_Response):
     )
 
 
-class Alive(_Response):
+class Alive(ResponseModel):
     status: Literal["ok"] = Field(default="ok", description="Always ok: the process serves HTTP.")
 
 
-class ErrorBody(_Response):
+class ErrorBody(ResponseModel):
     detail: str = Field(description="What went wrong and what to change.")
 
 
@@ -211,7 +208,7 @@ class UnavailableBody(ErrorBody):
     retry_after_s: int = Field(description="Seconds to wait before retrying.")
 
 
-class SpotPriceOut(_Response):
+class SpotPriceOut(ResponseModel):
     """One market time unit's day-ahead price."""
 
     start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
@@ -227,7 +224,7 @@ class SpotPriceOut(_Response):
         return cls.model_validate(price, from_attributes=True)
 
 
-class ForecastSlotOut(_Response):
+class ForecastSlotOut(ResponseModel):
     start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
     end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
     p10_eur_per_mwh: float = Field(description="10 % quantile, EUR/MWh.")
@@ -235,7 +232,7 @@ class ForecastSlotOut(_Response):
     p90_eur_per_mwh: float = Field(description="90 % quantile, EUR/MWh.")
 
 
-class PriceForecastOut(_Response):
+class PriceForecastOut(ResponseModel):
     """A zone's price forecast as issued; its slots start after the prices known then."""
 
     zone: str = Field(description="The bidding zone, upper case.", examples=["NO3"])
@@ -260,7 +257,7 @@ class PriceForecastOut(_Response):
         )
 
 
-class PricesPage(_Response):
+class PricesPage(ResponseModel):
     """Spot prices of one zone for slots starting in ``[from, to)``, one price per instant."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -277,7 +274,7 @@ class PricesPage(_Response):
     )
 
 
-class PriceAnomalyOut(_Response):
+class PriceAnomalyOut(ResponseModel):
     kind: Literal["spike", "negative", "regime_shift"] = Field(
         description="spike: far above the recent median; negative: below zero; regime_shift: "
         "realised prices outside the forecast's p10-p90 band for several slots in a row."
@@ -292,7 +289,7 @@ class PriceAnomalyOut(_Response):
     detail: str = Field(description="Why it was flagged.")
 
 
-class PriceAnomaliesPage(_Response):
+class PriceAnomaliesPage(ResponseModel):
     """Anomalies of one zone that overlap ``[from, to)``."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -304,7 +301,7 @@ class PriceAnomaliesPage(_Response):
     anomalies: list[PriceAnomalyOut] = Field(description="The anomalies, oldest first.")
 
 
-class ExchangeRateOut(_Response):
+class ExchangeRateOut(ResponseModel):
     rate_date: date = Field(description="The business day of the rate.")
     currency: str = Field(description="ISO 4217 currency code.", examples=["NOK"])
     per_eur: float = Field(description="Units of the currency per 1 EUR.")
@@ -312,7 +309,7 @@ class ExchangeRateOut(_Response):
     fetched_at: AwareDatetime = Field(description="When it was fetched (UTC).")
 
 
-class ExchangeRatesPage(_Response):
+class ExchangeRatesPage(ResponseModel):
     """Rates for the days ``[from, to)``; business days only."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -323,7 +320,7 @@ class ExchangeRatesPage(_Response):
     rates: list[ExchangeRateOut] = Field(description="The rates, oldest day first.")
 
 
-class WeatherSlotOut(_Response):
+class WeatherSlotOut(ResponseModel):
     start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
     end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
     air_temperature_c: float | None = Field(description="Air temperature, °C.")
@@ -332,7 +329,7 @@ class WeatherSlotOut(_Response):
     precipitation_mm: float | None = Field(description="Precipitation over the slot, mm.")
 
 
-class WeatherForecastOut(_Response):
+class WeatherForecastOut(ResponseModel):
     """The newest weather model run stored for a place."""
 
     location_id: str = Field(
@@ -361,7 +358,7 @@ class WeatherForecastOut(_Response):
 # --- Drive and charge history, behaviour profiles and charge plans ----------------------------
 
 
-class DriveOut(_Response):
+class DriveOut(ResponseModel):
     """One finished drive, as Tessie recorded it (km, UTC)."""
 
     drive_id: int = Field(description="Tessie's drive id.")
@@ -383,7 +380,7 @@ class DriveOut(_Response):
         return cls.model_validate(event.model_dump(exclude={"schema_version", "vehicle_id"}))
 
 
-class ChargeOut(_Response):
+class ChargeOut(ResponseModel):
     """One charging session, as Tessie recorded it (km, UTC)."""
 
     charge_id: int = Field(description="Tessie's charge id.")
@@ -405,7 +402,7 @@ class ChargeOut(_Response):
         return cls.model_validate(event.model_dump(exclude={"schema_version", "vehicle_id"}))
 
 
-class DrivesPage(_Response):
+class DrivesPage(ResponseModel):
     """Drives of one vehicle that started in ``[from, to)``, oldest first."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -418,7 +415,7 @@ class DrivesPage(_Response):
     drives: list[DriveOut] = Field(description="The drives, oldest first.")
 
 
-class ChargesPage(_Response):
+class ChargesPage(ResponseModel):
     """Charging sessions of one vehicle that started in ``[from, to)``, oldest first."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True)
@@ -434,7 +431,7 @@ class ChargesPage(_Response):
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-class WeekdayRhythmOut(_Response):
+class WeekdayRhythmOut(ResponseModel):
     """One weekday of the learned rhythm; times are minutes after local midnight."""
 
     weekday: int = Field(description="Day of the week, 0 = Monday .. 6 = Sunday.")
@@ -470,7 +467,7 @@ class WeekdayRhythmOut(_Response):
         return cls.model_validate({**part.model_dump(), "name": _WEEKDAYS[part.weekday]})
 
 
-class ChargingLocationOut(_Response):
+class ChargingLocationOut(ResponseModel):
     """Where the vehicle is usually plugged in, and what it achieves there."""
 
     kind: Literal["home", "other"] = Field(
@@ -490,7 +487,7 @@ class ChargingLocationOut(_Response):
     )
 
 
-class BehaviourProfileOut(_Response):
+class BehaviourProfileOut(ResponseModel):
     """A vehicle's learned weekly rhythm and charging habits, and how far the learning is."""
 
     vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
@@ -522,7 +519,7 @@ class BehaviourProfileOut(_Response):
         )
 
 
-class PlanSlotOut(_Response):
+class PlanSlotOut(ResponseModel):
     start_at: AwareDatetime = Field(description="Start of the slot (UTC, inclusive).")
     end_at: AwareDatetime = Field(description="End of the slot (UTC, exclusive).")
     energy_kwh: float = Field(description="Energy into the pack in this slot, kWh.")
@@ -533,7 +530,7 @@ class PlanSlotOut(_Response):
     price_is_forecast: bool = Field(description="False when the price is published.")
 
 
-class ChargePlanOut(_Response):
+class ChargePlanOut(ResponseModel):
     """When to charge, how much, what it will cost (with a range) and why."""
 
     vehicle_id: str = Field(description="The vehicle's VIN.", examples=["5YJ3E7EB0KF000001"])
@@ -589,7 +586,7 @@ class ChargePlanOut(_Response):
         return cls.model_validate(event.model_dump(exclude={"schema_version"}))
 
 
-class ChargePlansPage(_Response):
+class ChargePlansPage(ResponseModel):
     """Plans of one vehicle issued in ``[from, to)``, newest first; when more remain,
     ``next_cursor`` pages on."""
 
@@ -602,114 +599,3 @@ class ChargePlansPage(_Response):
     count: int = Field(description="Number of plans in this page.")
     plans: list[ChargePlanOut] = Field(description="The plans, newest first.")
     next_cursor: str | None = Field(default=None, description=NEXT_CURSOR_DESCRIPTION)
-
-
-# --- The caller's account and its Tessie token --------------------------------------------------
-
-TESSIE_TOKEN_MIN_LENGTH = 16
-TESSIE_TOKEN_MAX_LENGTH = 512
-TESSIE_TOKEN_PATTERN = r"^[!-~]+$"
-_TESSIE_TOKEN = re.compile(TESSIE_TOKEN_PATTERN)
-
-
-class TessieTokenIn(BaseModel):
-    """The customer's Tessie access token (Tessie: Settings → API → access token)."""
-
-    # The token is a secret: never echoed in an error, never shown in the document's examples.
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    token: SecretStr = Field(
-        min_length=TESSIE_TOKEN_MIN_LENGTH,
-        max_length=TESSIE_TOKEN_MAX_LENGTH,
-        description="The Tessie access token: checked with Tessie, then stored only encrypted. "
-        "Never returned. Visible ASCII only (it travels in an HTTP header).",
-        json_schema_extra={"pattern": TESSIE_TOKEN_PATTERN},
-    )
-
-    @field_validator("token")
-    @classmethod
-    def _visible_ascii(cls, token: SecretStr) -> SecretStr:
-        # An HTTP header cannot carry anything else: checked here, not found out as a 500.
-        if not _TESSIE_TOKEN.fullmatch(token.get_secret_value()):
-            raise ValueError("a Tessie token is visible ASCII: letters, digits, punctuation")
-        return token
-
-
-class TessieTokenOut(_Response):
-    token_id: UUID = Field(
-        description="The id of this registration: a new one for every token registered."
-    )
-    vehicle_ids: tuple[str, ...] = Field(
-        description="The VINs Tessie lists for the token; they are now the account's."
-    )
-    registered_at: AwareDatetime = Field(description="When the token was registered (UTC).")
-
-
-class TessieTokenStateOut(_Response):
-    token_id: UUID = Field(description="The id of the account's latest token registration.")
-    registered: bool = Field(description="True while the token is in use; false once revoked.")
-    registered_at: AwareDatetime = Field(description="When it was registered (UTC).")
-    revoked_at: AwareDatetime | None = Field(
-        description="When it was revoked (UTC); null while it is registered."
-    )
-    vehicle_ids: tuple[str, ...] = Field(description="The VINs Tessie listed for it.")
-
-    @classmethod
-    def from_state(cls, token: TokenState) -> "TessieTokenStateOut":
-        return cls(
-            token_id=token.token_id,
-            registered=token.registered,
-            registered_at=token.registered_at,
-            revoked_at=token.revoked_at,
-            vehicle_ids=token.vehicle_ids,
-        )
-
-
-class AccountOut(_Response):
-    account_id: UUID = Field(description="The account's id.")
-    email: str = Field(description="Where the customer is reached.")
-    state: Literal["active", "suspended", "erasure_pending", "erased"] = Field(
-        description="What the account may do now."
-    )
-    vehicle_ids: tuple[str, ...] = Field(description="The VINs the account owns, sorted.")
-    created_at: AwareDatetime = Field(description="When the account was created (UTC).")
-    tessie_token: TessieTokenStateOut | None = Field(
-        description="The account's Tessie token (never the token itself); null if none was "
-        "ever registered."
-    )
-
-    @classmethod
-    def from_view(cls, view: AccountView) -> "AccountOut":
-        return cls(
-            account_id=view.account_id,
-            email=view.email,
-            state=view.state,
-            vehicle_ids=view.vehicle_ids,
-            created_at=view.created_at,
-            tessie_token=None if view.token is None else TessieTokenStateOut.from_state(view.token),
-        )
-
-
-class AccountPatch(BaseModel):
-    """What a customer may rectify of their account."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    email: str = Field(
-        min_length=3,
-        max_length=254,
-        pattern=EMAIL_PATTERN,
-        description="The new email address (one account per address): one @, no blanks or "
-        "control characters.",
-        examples=["ola.nordmann@example.com"],
-    )
-
-
-class ErasureAccepted(_Response):
-    """An erasure under way."""
-
-    account_id: UUID = Field(description="The account being erased.")
-    state: Literal["erasure_pending"] = Field(
-        description="erasure_pending until every service has erased its part; then erased."
-    )
-    requested_at: AwareDatetime = Field(description="When the erasure was requested (UTC).")

@@ -20,6 +20,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from tc_api import examples
+from tc_api.account_schemas import (
+    AccountOut,
+    AccountPatch,
+    ErasureAccepted,
+    TessieTokenIn,
+    TessieTokenOut,
+)
 from tc_api.body_limit import MAX_BODY_BYTES
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, PrincipalDep
 from tc_api.domain import Principal
@@ -30,15 +37,7 @@ from tc_api.ports import (
     TessieRefusedError,
     TessieUnavailableError,
 )
-from tc_api.schemas import (
-    AccountOut,
-    AccountPatch,
-    ErasureAccepted,
-    ErrorBody,
-    TessieTokenIn,
-    TessieTokenOut,
-    UnavailableBody,
-)
+from tc_api.schemas import ErrorBody, UnavailableBody
 from tc_common.events.base import Event
 from tc_common.logging import register_secret
 from tc_common.publishing import PublishFailedError
