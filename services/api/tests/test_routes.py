@@ -322,8 +322,17 @@ class TestTelemetry:
             # Pydantic alone would read a number as seconds since 1970.
             {"from": "1764000000"},
             {"to": "-9.99e-59"},
+            # Found by schemathesis: the default 'from' before year 1 overflowed (a 500).
+            {"to": "0001-01-01T00:00:00Z"},
         ],
-        ids=["order", "limit-not-a-number", "from-not-a-time", "from-a-number", "to-a-number"],
+        ids=[
+            "order",
+            "limit-not-a-number",
+            "from-not-a-time",
+            "from-a-number",
+            "to-a-number",
+            "to-at-the-calendars-start",
+        ],
     )
     async def test_a_malformed_parameter_is_422_naming_it(
         self, client: httpx.AsyncClient, params: dict[str, str]

@@ -169,6 +169,12 @@ class ServiceApp(AsgiFastStream):
                 return False
         return True
 
+    @property
+    def broker_started(self) -> bool:
+        """Whether the broker's start (producers, consumers, their groups) has finished: the
+        lifespan reports started before it has."""
+        return self._start_task is not None and self._start_task.done()
+
     async def broker_pings(self) -> bool:
         broker = self.broker
         return broker is not None and await broker.ping(timeout=5.0)

@@ -8,7 +8,7 @@ starts there never return the same sample twice.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 from uuid import UUID
 
 SortOrder = Literal["asc", "desc"]
@@ -98,6 +98,20 @@ class TelemetryQuery:
     order: SortOrder
 
 
+D = TypeVar("D", date, datetime)
+
+
+def _shifted(value: D, by: timedelta, parameter: str) -> D:
+    """``value + by`` for a default bound; a bound at the calendar's edge (year 1 or 9999) is
+    the caller's mistake to hear about (422), not an overflow (500)."""
+    try:
+        return value + by
+    except OverflowError:
+        raise InvalidQueryError(
+            parameter, f"'{parameter}' is too close to the calendar's limits: give both bounds"
+        ) from None
+
+
 def _require_aware(parameter: str, value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -128,7 +142,7 @@ def resolve_query(
     if end is None:
         end = now.astimezone(UTC)
     if start is None:
-        start = end - DEFAULT_WINDOW
+        start = _shifted(end, -DEFAULT_WINDOW, "to")
     if start >= end:
         raise InvalidQueryError("from", "'from' must be before 'to'")
     if end - start > MAX_WINDOW:
@@ -290,9 +304,9 @@ def resolve_price_window(
         start = hour - DEFAULT_PRICE_LOOKBACK
     if start is None:
         assert end is not None
-        start = end - DEFAULT_PRICE_WINDOW
+        start = _shifted(end, -DEFAULT_PRICE_WINDOW, "to")
     if end is None:
-        end = start + DEFAULT_PRICE_WINDOW
+        end = _shifted(start, DEFAULT_PRICE_WINDOW, "from")
     _check_window(start, end)
     return TimeWindow(from_at=start, to_at=end)
 
@@ -314,7 +328,7 @@ def resolve_date_window(
     """Days ``[from, to)``: ``to`` defaults to tomorrow (UTC, so today is included) and
     ``from`` to ``DEFAULT_RATE_DAYS`` before it; at most ``MAX_RATE_DAYS`` days."""
     end = to_date or now.astimezone(UTC).date() + timedelta(days=1)
-    start = from_date or end - timedelta(days=DEFAULT_RATE_DAYS)
+    start = from_date or _shifted(end, -timedelta(days=DEFAULT_RATE_DAYS), "to")
     if start >= end:
         raise InvalidQueryError("from", "'from' must be before 'to'")
     if (end - start).days > MAX_RATE_DAYS:
@@ -400,7 +414,7 @@ def resolve_history_window(
     if end is None:
         end = now.astimezone(UTC)
     if start is None:
-        start = end - default
+        start = _shifted(end, -default, "to")
     if start >= end:
         raise InvalidQueryError("from", "'from' must be before 'to'")
     if end - start > maximum:

@@ -15,6 +15,7 @@ from tc_ingest.main import create_app
 from tc_ingest.settings import IngestSettings, MarketSettings, TessieSettings, WeatherSettings
 from tc_market_fakes.server import running_market_fakes
 from tc_testkit.kafka import event_of, first
+from tc_testkit.service_app import until_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -52,9 +53,11 @@ async def test_the_market_poller_publishes_tomorrows_complete_dst_day_keyed_by_z
             ),
             weather=WeatherSettings(met_base_url=fakes.met_base_url),
         )
-        async with LifespanManager(
-            create_app(settings, clock=clock), startup_timeout=60, shutdown_timeout=30
-        ):
+        app = create_app(settings, clock=clock)
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+            # Started for real before the quick body ends: a shutdown during the broker's
+            # start waits for it (CI: the shutdown timed out once).
+            await until_ready(app)
             key, event = await first(
                 kafka.bootstrap_servers,
                 SPOT_PRICES_PUBLISHED_V1,
