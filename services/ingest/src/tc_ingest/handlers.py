@@ -35,6 +35,13 @@ async def _tombstone_as_none(
     return await default(msg)
 
 
+def _key_text(message: KafkaMessage) -> str:
+    """The record's key as text: all a tombstone carries."""
+    raw = message.raw_message
+    key = (raw[0] if isinstance(raw, tuple) else raw).key
+    return key.decode() if isinstance(key, bytes) else str(key or "")
+
+
 def build_router(
     set_home_area: SetHomeArea | None, accounts: AccountPollers | None = None
 ) -> KafkaRouter:
@@ -66,10 +73,8 @@ def build_router(
             set_home_area(event.vehicle_id, home_area(event.locations))
             return
         # A tombstone: the key (the VIN) is all it carries.
-        raw = message.raw_message
-        key = (raw[0] if isinstance(raw, tuple) else raw).key
-        if key:
-            set_home_area(key.decode() if isinstance(key, bytes) else str(key), None)
+        if key := _key_text(message):
+            set_home_area(key, None)
 
     # No consumer group, like the home areas: the sealed tokens live in memory only (never
     # written anywhere by ingest), so the whole compacted topic, one message per account, is
@@ -89,12 +94,10 @@ def build_router(
         # The key is the account id: a tombstone carries nothing else.
         if accounts is None:
             return
-        raw = message.raw_message
-        key = (raw[0] if isinstance(raw, tuple) else raw).key
         account_id = (
             event.account_id
             if event is not None
-            else _ACCOUNT_ID.validate_python(key.decode() if isinstance(key, bytes) else key)
+            else _ACCOUNT_ID.validate_python(_key_text(message))
         )
         accounts.on_token_changed(account_id, event)
 
