@@ -118,7 +118,9 @@ class SmtpServer:
 
     def _record(self, server: SMTP, session: Session, envelope: Envelope) -> None:
         raw = envelope.original_content or b""
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        # CRLF ends every line on the wire; parsed with local line ends, as a mail program shows
+        # it (base64 parts decode the same either way).
+        parsed = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         login = session.auth_data if session.authenticated else None
         with self._lock:
