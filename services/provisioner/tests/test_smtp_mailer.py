@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tc_common.logging import redact
 from tc_provisioner.adapters.smtp import (
     DeliveryError,
     MailerConfigurationError,
@@ -141,6 +142,15 @@ class TestDelivery:
                 await SmtpMailer(settings).send(profile_mail(profile))
             assert server.received() == ()
 
+    async def test_the_envelope_sender_is_the_configured_address_whatever_from_says(
+        self, starttls_server: SmtpServer, profile: bytes
+    ) -> None:
+        message = profile_mail(profile)
+        message.replace_header("From", "someone-else@example.org")
+        await SmtpMailer(settings_for(starttls_server, **with_login())).send(message)
+        [got] = starttls_server.received()
+        assert got.mail_from == FROM
+
     async def test_a_message_for_more_than_one_recipient_is_not_sent(
         self, starttls_server: SmtpServer, profile: bytes
     ) -> None:
@@ -198,6 +208,12 @@ class TestRefusedLogin:
             assert encoded not in text
             assert "PRIVATE KEY" not in text
             assert "This profile is personal" not in text  # the body
+
+    def test_the_password_is_registered_for_redaction_in_every_log_line(self) -> None:
+        password = "registered-only-by-the-mailer-93"
+        assert redact(f"x {password} y") == f"x {password} y"
+        SmtpMailer(SmtpSettings(host="smtp.example.net", from_address=FROM, **with_login(password)))
+        assert redact(f"x {password} y") == "x *** y"
 
 
 class TestRefusals:
@@ -299,6 +315,15 @@ class TestCertificates:
             await SmtpMailer(settings).send(profile_mail(profile))
             assert len(server.received()) == 1
 
+    async def test_implicit_tls_against_a_server_greeting_in_plain_text_is_a_configuration_error(
+        self, tmp_path: Path, profile: bytes
+    ) -> None:
+        with smtp_server(tmp_path, mode="plain") as server:
+            settings = settings_for(server, security="tls")
+            with pytest.raises(MailerConfigurationError, match="does not speak TLS"):
+                await SmtpMailer(settings).send(profile_mail(profile))
+            assert server.received() == ()
+
 
 class TestTimeouts:
     @pytest.mark.parametrize("security", ["none", "starttls", "tls"])
@@ -319,7 +344,7 @@ class TestTimeouts:
             with pytest.raises(TransientDeliveryError):
                 await SmtpMailer(settings).send(profile_mail(profile))
             elapsed = time.monotonic() - started
-        assert 0.4 < elapsed < 2.5
+        assert 0.4 < elapsed < 4
 
     async def test_a_reply_slower_than_the_step_timeout_fails_transiently(
         self, starttls_server: SmtpServer, profile: bytes
@@ -329,7 +354,7 @@ class TestTimeouts:
         started = time.monotonic()
         with pytest.raises(TransientDeliveryError):
             await SmtpMailer(settings).send(profile_mail(profile))
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 4
 
     async def test_the_whole_delivery_is_bounded_even_when_each_step_is_in_time(
         self, starttls_server: SmtpServer, profile: bytes
@@ -339,4 +364,4 @@ class TestTimeouts:
         started = time.monotonic()
         with pytest.raises(TransientDeliveryError, match=r"longer than 0\.5 s"):
             await SmtpMailer(settings).send(profile_mail(profile))
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 4

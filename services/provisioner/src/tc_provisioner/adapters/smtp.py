@@ -15,7 +15,9 @@ Every failure is one of two kinds, for the caller's outbox to decide what to do 
   not the message: authentication refused (535), the sender refused, a server whose
   certificate is not trusted or not for ``host``, a server offering no STARTTLS or no AUTH.
   Retrying fails until the deployment changes, so an outbox may keep such a message for
-  re-sending after the fix instead of giving it up.
+  re-sending after the fix instead of giving it up. Also here: ``security tls`` against a
+  server that greets in plain text. The reverse (``starttls`` or ``none`` against an implicit
+  TLS port) looks like a server that never greets: a transient timeout.
 
 ``reason`` (the exception's text) says what failed and quotes the server's reply; it never holds
 the password, the message's body or its attachment, and the exceptions keep no link to
@@ -27,6 +29,7 @@ import contextlib
 import ipaddress
 import re
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
@@ -236,7 +239,9 @@ class SmtpMailer:
                     )
                 await client.login(s.username, self._password)
             try:
-                await client.send_message(message)
+                # The envelope's sender is the configured one, whatever From says: it is the
+                # address the server lets this login send as.
+                await client.send_message(message, sender=s.from_address)
             except ValueError as exc:
                 # aiosmtplib's refusal of an address it cannot send safely (a line break in it).
                 raise PermanentDeliveryError(self._scrub(f"unsendable address: {exc}")) from None
@@ -248,9 +253,16 @@ class SmtpMailer:
     def _classify(self, exc: BaseException) -> DeliveryError:
         s = self._settings
         where = f"{s.host}:{s.effective_port}"
-        if _certificate_refused(exc):
+        if _in_chain(exc, lambda e: isinstance(e, ssl.SSLCertVerificationError)):
             return MailerConfigurationError(
                 self._scrub(f"the certificate of {where} is not trusted or not for {s.host}: {exc}")
+            )
+        if _in_chain(exc, _not_tls):
+            return MailerConfigurationError(
+                self._scrub(
+                    f"{where} does not speak TLS from the first byte (security tls against a "
+                    f"STARTTLS or plain port?): {exc}"
+                )
             )
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
             # One recipient per message, so one refusal (the list form is aiosmtplib's).
@@ -311,16 +323,22 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     return context
 
 
-def _certificate_refused(exc: BaseException) -> bool:
-    # aiosmtplib raises it bare from STARTTLS and wrapped in SMTPConnectError from implicit TLS.
+def _in_chain(exc: BaseException, test: Callable[[BaseException], bool]) -> bool:
+    # aiosmtplib raises TLS errors bare from STARTTLS and wrapped in SMTPConnectError from
+    # implicit TLS.
     seen: BaseException | None = exc
     for _ in range(5):
         if seen is None:
             return False
-        if isinstance(seen, ssl.SSLCertVerificationError):
+        if test(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _not_tls(exc: BaseException) -> bool:
+    # The server's plain "220 ..." greeting read as a TLS record.
+    return isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER"
 
 
 def _one_recipient(message: EmailMessage) -> None:
