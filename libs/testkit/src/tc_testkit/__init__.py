@@ -16,4 +16,7 @@ Pinned clocks are ``tc_common.clock``'s: ``FixedClock`` (set or advanced by the 
 ``ShiftedClock`` (a chosen moment, running at real speed), which the services use too.
 - ``waiting``: ``eventually``, for what happens in a background loop or service.
 - ``kafka``: producing to and reading from a real broker in integration tests.
+- ``tls``: a throwaway certificate authority, and a TLS-terminating TCP proxy.
+- ``smtp``: a real SMTP server (plain, STARTTLS, implicit TLS, AUTH) that keeps what it
+  receives and refuses or stalls on request; ports that never answer or refuse.
 """
