@@ -16,4 +16,6 @@ Pinned clocks are ``tc_common.clock``'s: ``FixedClock`` (set or advanced by the 
 ``ShiftedClock`` (a chosen moment, running at real speed), which the services use too.
 - ``waiting``: ``eventually``, for what happens in a background loop or service.
 - ``kafka``: producing to and reading from a real broker in integration tests.
+- ``vpn``: a real OpenVPN tunnel between two network namespaces (needs root and openvpn), the
+  VPN deployed in it with ``tc_vpn``, and sockets inside either namespace.
 """
