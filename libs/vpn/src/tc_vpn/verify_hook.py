@@ -15,14 +15,18 @@ spares a revoked device the handshake.
 
 This module imports nothing but the standard library, and nothing of ``tc_vpn``: it runs as
 ``python -I -S verify_hook.py DENY_LIST`` (``verify_hook_command``), or as the
-``tc-vpn-verify`` console script. Importing ``cryptography`` would add ~150 ms to every connect.
+``tc-vpn-verify`` console script, and must stay that way (figures below).
 
-Connect time (client spawn to ``Initialization Sequence Completed``, EC P-256, the test
-harness's namespaces on this 2-core VM, median of 10 connects each):
+Measured on the 2-core test VM (OpenVPN 2.6.14, EC P-256, tc_testkit.vpn's namespaces):
+connect time from client spawn to ``Initialization Sequence Completed``, 2 x 15 connects each
+(median, range):
 
-- no hook:                                           ~40 ms
-- ``python -I -S verify_hook.py`` (the default):     ~60 ms
-- the ``tc-vpn-verify`` console script (site, .pth): ~140 ms
+- no hook:                                             ~24 ms (21-44 ms)
+- ``python -I -S verify_hook.py`` (``verify_hook_command``): ~49 ms (42-64 ms)
+- the ``tc-vpn-verify`` console script (site, .pth files):  ~57 ms (48-69 ms)
+
+The hook process alone: 23 ms (``-I -S``), 27 ms (console script); a Python that imports
+``tc_vpn.pki`` takes 260 ms, which every connection attempt would pay if the hook imported it.
 """
 
 import os

@@ -19,12 +19,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tc_testkit.vpn import (
     CONNECTED,
     DATA_CHANNEL_AES_GCM,
+    NETNS_DIR,
     Device,
     OpenVpnProcess,
     VpnDeployment,
@@ -259,3 +261,21 @@ def test_restarted_server_keeps_refusing_revoked_devices_and_admits_others(
     finally:
         client.stop()
     assert datetime.now(UTC) < NOW + timedelta(hours=1)  # the certificates were fresh throughout
+
+
+def test_lab_removes_namespaces_of_dead_runs_and_its_own(tmp_path: Path) -> None:
+    _require_root_and_openvpn()
+    dead_pid = next(p for p in range(4_000_000, 4_100_000) if not Path(f"/proc/{p}").exists())
+    stale = f"tcvpn-s-{dead_pid}-1"
+    subprocess.run(["ip", "netns", "add", stale], check=True)
+    try:
+        with VpnLab.open(tmp_path) as lab:
+            assert not (NETNS_DIR / stale).exists()
+            assert (NETNS_DIR / lab.server_ns).exists()
+            assert (NETNS_DIR / lab.client_ns).exists()
+            assert str(os.getpid()) in lab.server_ns
+        assert not (NETNS_DIR / lab.server_ns).exists()
+        assert not (NETNS_DIR / lab.client_ns).exists()
+    finally:
+        if (NETNS_DIR / stale).exists():
+            subprocess.run(["ip", "netns", "delete", stale], check=False)
