@@ -16,8 +16,9 @@ client) inside a lab.
 
 Sockets inside a namespace: ``listening_socket_in_netns`` binds and listens in the server
 namespace (a socket stays in the namespace it was created in), so an in-process server can
-listen on the tunnel address; hand it to ``serve_http`` or to uvicorn
-(``uvicorn.Server(config).serve(sockets=[sock])``). ``http_get_in_netns`` makes a request from
+listen on the tunnel address; ``serve_asgi`` serves an ASGI app on it with uvicorn
+(``uvicorn.Server(config).serve(sockets=[sock])``), the real API app as well as the tiny
+``peer_echo_app``. ``http_get_in_netns`` makes a request from
 the client namespace. Python 3.11 has no ``os.setns``: a short-lived thread calls libc's.
 
 Example::
@@ -26,13 +27,15 @@ Example::
         vpn = VpnDeployment.create(lab, tmp_path / "vpn", now=NOW)
         vpn.start_server()
         sock = listening_socket_in_netns(lab.server_ns, str(vpn.tunnel_address), 8080)
-        with serve_http(sock, lambda peer: b"hello " + peer.encode()):
-            alice = vpn.issue_device("alice")
+        with serve_asgi(sock, peer_echo_app()):
+            alice = vpn.issue_device("alice", NOW)
             client = vpn.connect(alice)
             client.wait_for_log(CONNECTED)
             status, body = http_get_in_netns(lab.client_ns, str(vpn.tunnel_address), 8080)
+            client.stop()
 """
 
+import asyncio
 import contextlib
 import ctypes
 import errno
@@ -47,16 +50,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+import uvicorn
 from cryptography import x509
 
 from tc_vpn import config, pki, revocation, tls_crypt_v2
 from tc_vpn.management import ManagementClient
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGIApplication, ASGIReceiveCallable, ASGISendCallable, Scope
 
 T = TypeVar("T")
 
@@ -334,31 +340,57 @@ def http_get_in_netns(
 
 
 @contextlib.contextmanager
-def serve_http(sock: socket.socket, answer: Callable[[str], bytes]) -> Iterator[None]:
-    """Serve ``answer(peer_ip)`` with 200 to every GET on the listening ``sock`` (a thread)."""
+def serve_asgi(sock: socket.socket, app: "ASGIApplication") -> Iterator[uvicorn.Server]:
+    """Serve ``app`` with uvicorn on the listening ``sock`` (made by
+    ``listening_socket_in_netns``), in a thread with its own event loop, until the block ends.
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = answer(self.client_address[0])
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    The real API app goes here as it is: ``serve_asgi(sock, create_app(settings))``.
+    """
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
+    failure: list[BaseException] = []
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # keep the test output clean
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as error:  # handed to the test's thread
+            failure.append(error)
 
-    server = ThreadingHTTPServer(sock.getsockname(), Handler, bind_and_activate=False)
-    server.socket.close()
-    server.socket = sock  # the socket made in the namespace, instead of one made here
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread = threading.Thread(target=run, name="uvicorn-in-netns")
     thread.start()
+    deadline = time.monotonic() + 10.0
+    while not server.started:
+        if failure or not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join()
+            raise RuntimeError(f"uvicorn did not start on {sock.getsockname()}: {failure}")
+        time.sleep(0.01)
     try:
-        yield
+        yield server
     finally:
-        server.shutdown()
+        server.should_exit = True
         thread.join()
-        server.server_close()
+
+
+def peer_echo_app() -> "ASGIApplication":
+    """A tiny ASGI app answering ``hello peer=<client address>`` (what the API would see)."""
+
+    async def app(
+        scope: "Scope", _receive: "ASGIReceiveCallable", send: "ASGISendCallable"
+    ) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: nothing to start or stop
+        client = scope.get("client")
+        body = f"hello peer={client[0] if client else '?'}".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
 
 
 @dataclass(frozen=True)
