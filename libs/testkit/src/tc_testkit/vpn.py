@@ -18,8 +18,8 @@ Sockets inside a namespace: ``listening_socket_in_netns`` binds and listens in t
 namespace (a socket stays in the namespace it was created in), so an in-process server can
 listen on the tunnel address; ``serve_asgi`` serves an ASGI app on it with uvicorn
 (``uvicorn.Server(config).serve(sockets=[sock])``), the real API app as well as the tiny
-``peer_echo_app``. ``http_get_in_netns`` makes a request from
-the client namespace. Python 3.11 has no ``os.setns``: a short-lived thread calls libc's.
+``peer_echo_app``. ``http_get_in_netns`` makes a request from the client namespace. Python
+3.11 has no ``os.setns``: a short-lived thread calls libc's.
 
 Example::
 
@@ -38,7 +38,6 @@ Example::
 import asyncio
 import contextlib
 import ctypes
-import errno
 import itertools
 import os
 import re
@@ -539,8 +538,3 @@ class VpnDeployment:
 
     def management(self) -> ManagementClient:
         return ManagementClient(self.settings.management_socket)
-
-
-def errno_of(error: OSError) -> str:
-    """``ENETUNREACH`` etc. for an assertion message."""
-    return errno.errorcode.get(error.errno or 0, str(error.errno))
