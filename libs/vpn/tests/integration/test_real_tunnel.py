@@ -6,7 +6,8 @@ inside the server namespace; requests come from the client namespace. A refused 
 gives up when its hand-window (5 s) ends and then exits 0, so refusals are read in the server's
 log, and the client is killed as soon as the server has logged it.
 
-Needs root (namespaces, tun). ``openvpn`` is installed with apt-get if it is missing.
+Needs root (namespaces, tun). ``openvpn`` is installed with apt-get if it is missing
+(``conftest.openvpn``).
 """
 
 import asyncio
@@ -14,7 +15,6 @@ import base64
 import errno
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -47,26 +47,14 @@ REFUSAL_TIMEOUT_S = 10.0
 TIMINGS: dict[str, float] = {}
 
 
-def _require_root_and_openvpn() -> None:
+def _require_root() -> None:
     if os.geteuid() != 0:
         pytest.fail("the real-tunnel test needs root (network namespaces, tun devices)")
-    if shutil.which("openvpn"):
-        return
-    done = subprocess.run(
-        ["apt-get", "install", "-y", "openvpn"],
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    if done.returncode or not shutil.which("openvpn"):
-        pytest.fail(f"openvpn is missing and apt-get could not install it:\n{done.stderr[-2000:]}")
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VpnLab]:
-    _require_root_and_openvpn()
+def lab(tmp_path_factory: pytest.TempPathFactory, openvpn: str) -> Iterator[VpnLab]:
+    _require_root()
     with VpnLab.open(tmp_path_factory.mktemp("vpn-lab")) as lab:
         yield lab
     (lab.workdir / "timings.txt").write_text(
@@ -265,7 +253,7 @@ def test_restarted_server_keeps_refusing_revoked_devices_and_admits_others(
 
 
 def test_lab_removes_namespaces_of_dead_runs_and_its_own(tmp_path: Path) -> None:
-    _require_root_and_openvpn()
+    _require_root()
     dead_pid = next(p for p in range(4_000_000, 4_100_000) if not Path(f"/proc/{p}").exists())
     stale = f"tcvpn-s-{dead_pid}-1"
     subprocess.run(["ip", "netns", "add", stale], check=True)
