@@ -19,4 +19,6 @@ Pinned clocks are ``tc_common.clock``'s: ``FixedClock`` (set or advanced by the 
 - ``tls``: a throwaway certificate authority, and a TLS-terminating TCP proxy.
 - ``smtp``: a real SMTP server (plain, STARTTLS, implicit TLS, AUTH) that keeps what it
   receives and refuses or stalls on request; ports that never answer or refuse.
+- ``vpn``: a real OpenVPN tunnel between two network namespaces (needs root and openvpn), the
+  VPN deployed in it with ``tc_vpn``, and sockets inside either namespace.
 """
