@@ -4,7 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SERVICES := ingest store forecast api provisioner
-ASYNCAPI_SERVICES := ingest store forecast provisioner
+# <document>:<module whose create_app builds the app>
+ASYNCAPI_APPS := ingest:tc_ingest.main store:tc_store.main forecast:tc_forecast.main provisioner:tc_provisioner.main vpn-agent:tc_provisioner.vpn_agent.main
 
 .PHONY: help install run test test-moments lint fmt typecheck imports asyncapi asyncapi-check openapi openapi-check test-fast clean bench-prices bench-planner plots
 
@@ -42,18 +43,22 @@ imports: install
 
 # AsyncAPI documents are contracts under review: generated from the apps, committed, and
 # checked for drift in `make test`. Settings are dummies: generation connects to nothing.
-ASYNCAPI_ENV := INGEST_TESSIE__TOKEN=docs-only-token STORE_POSTGRES__URL=postgresql://docs@localhost/docs PROVISIONER_POSTGRES__URL=postgresql://docs@localhost/docs
+# The provisioner with its VPN part (a docs-only vault key, sealing nothing), and the agent.
+ASYNCAPI_ENV := INGEST_TESSIE__TOKEN=docs-only-token STORE_POSTGRES__URL=postgresql://docs@localhost/docs PROVISIONER_POSTGRES__URL=postgresql://docs@localhost/docs \
+	PROVISIONER_VPN__PUBLIC_HOST=vpn.example.com PROVISIONER_VAULT__KEYS='{"1":"CTBK+Vvhm3D+21FRXsUDZ3QaVEksGLkW9RTHXWG3erw="}' PROVISIONER_VAULT__CURRENT_VERSION=1 \
+	PROVISIONER_SMTP__HOST=localhost PROVISIONER_SMTP__SECURITY=none PROVISIONER_SMTP__FROM_ADDRESS=access@example.com \
+	VPN_AGENT_DIRECTORY=/etc/openvpn/server VPN_AGENT_MANAGEMENT_SOCKET=/run/openvpn/management.sock VPN_AGENT_AGENT_ID=docs
 asyncapi: install
 	@mkdir -p docs/asyncapi
-	@for s in $(ASYNCAPI_SERVICES); do \
-		$(ASYNCAPI_ENV) $(UV) run --no-sync faststream docs gen --yaml tc_$$s.main:create_app --factory --out docs/asyncapi/$$s.yaml >/dev/null || exit 1; \
+	@for a in $(ASYNCAPI_APPS); do s=$${a%%:*}; m=$${a#*:}; \
+		$(ASYNCAPI_ENV) $(UV) run --no-sync faststream docs gen --yaml $$m:create_app --factory --out docs/asyncapi/$$s.yaml >/dev/null || exit 1; \
 		$(UV) run --no-sync python -m tc_devstack.asyncapi_docs docs/asyncapi/$$s.yaml || exit 1; \
 		echo "docs/asyncapi/$$s.yaml"; \
 	done
 
 asyncapi-check: install
-	@tmp=$$(mktemp -d); for s in $(ASYNCAPI_SERVICES); do \
-		$(ASYNCAPI_ENV) $(UV) run --no-sync faststream docs gen --yaml tc_$$s.main:create_app --factory --out $$tmp/$$s.yaml >/dev/null || exit 1; \
+	@tmp=$$(mktemp -d); for a in $(ASYNCAPI_APPS); do s=$${a%%:*}; m=$${a#*:}; \
+		$(ASYNCAPI_ENV) $(UV) run --no-sync faststream docs gen --yaml $$m:create_app --factory --out $$tmp/$$s.yaml >/dev/null || exit 1; \
 		$(UV) run --no-sync python -m tc_devstack.asyncapi_docs $$tmp/$$s.yaml || exit 1; \
 		diff -u docs/asyncapi/$$s.yaml $$tmp/$$s.yaml || { echo "AsyncAPI of $$s drifted: run 'make asyncapi' and commit"; exit 1; }; \
 	done; rm -rf $$tmp; echo "AsyncAPI documents match the code"

@@ -37,6 +37,10 @@ API_KEY_CHANGED_V1: Final = "accounts.api_keys.v1"
 TESSIE_TOKEN_CHANGED_V1: Final = "accounts.tessie_tokens.v1"
 TESSIE_ACCESS_CHANGED_V1: Final = "accounts.tessie_access.v1"
 ERASURE_STEP_DONE_V1: Final = "accounts.erasure.v1"
+VPN_DEVICES_V1: Final = "vpn.devices.v1"
+VPN_DELIVERIES_V1: Final = "vpn.deliveries.v1"
+VPN_CRL_V1: Final = "vpn.crl.v1"
+VPN_REQUESTS_V1: Final = "vpn.requests.v1"
 # The forecast service's own memory: compacted changelogs of what it learns from, keyed by
 # entity (a drive, a charge, a zone's delivery day), so that it never depends on the raw
 # topics' retention.
@@ -66,6 +70,10 @@ ALL_TOPICS: Final = (
     TESSIE_TOKEN_CHANGED_V1,
     TESSIE_ACCESS_CHANGED_V1,
     ERASURE_STEP_DONE_V1,
+    VPN_DEVICES_V1,
+    VPN_DELIVERIES_V1,
+    VPN_CRL_V1,
+    VPN_REQUESTS_V1,
     FORECAST_DRIVES_CHANGELOG_V1,
     FORECAST_CHARGES_CHANGELOG_V1,
     FORECAST_PRICES_CHANGELOG_V1,
@@ -160,5 +168,25 @@ CONTRACT: Final[Mapping[str, TopicPolicy]] = {
         timedelta(days=30),
         "each service's part of an erasure done; counts only, no personal data (the store "
         "keeps the audit record)",
+    ),
+    VPN_DEVICES_V1: TopicPolicy(
+        None,
+        "every device certificate's newest state (key: serial); the provisioner's table is the "
+        "record; an erased account's devices are republished with their names blanked",
+        compacted=True,
+    ),
+    VPN_DELIVERIES_V1: TopicPolicy(
+        timedelta(days=30), "each profile email's outcome, for operators; kept in the table too"
+    ),
+    VPN_CRL_V1: TopicPolicy(
+        None,
+        "the newest signed CRL (one key): the agent beside the OpenVPN server reads it whole "
+        "at its start",
+        compacted=True,
+    ),
+    VPN_REQUESTS_V1: TopicPolicy(
+        WEEK,
+        "revocations and re-sends asked for; the provisioner acts at once and keeps the "
+        "outcome in its tables",
     ),
 }

@@ -13,8 +13,10 @@ from tc_common.topics import (
     PROVISIONING_ACKNOWLEDGED_V1,
     PROVISIONING_REQUESTED_V2,
 )
+from tc_provisioner.adapters.vpn_postgres import PostgresVpn
 from tc_provisioner.domain import Decision, Snapshot, decide, is_known_invitation
 from tc_provisioner.ports import ProvisioningDecisions
+from tc_provisioner.vpn_handlers import Tombstones, VpnPublisher, add_vpn_routes
 
 GROUP_ID = "provisioner"
 
@@ -27,8 +29,14 @@ def build_router(
     *,
     beta_cap: int,
     invitation_digests: Sequence[str],
-) -> KafkaRouter:
+    vpn: PostgresVpn | None = None,
+    tombstones: Tombstones,
+) -> tuple[KafkaRouter, VpnPublisher | None]:
+    """The provisioner's routes; with ``vpn``, an accepted device is issued its certificate
+    (its profile emailed by ``VpnBackground``) and access requests are served. Returns the
+    VPN publisher too, for the background work."""
     router = KafkaRouter()
+    vpn_out = VpnPublisher(router) if vpn is not None else None
     acknowledged = router.publisher(
         PROVISIONING_ACKNOWLEDGED_V1,
         schema=ProvisioningAcknowledged,
@@ -76,6 +84,13 @@ def build_router(
             # publishes its state again.
             account = await decisions.open_account(event.email, at=decision.answer.decided_at)
             await account_changed.publish(account, key=account.kafka_key())
+            if vpn is not None and vpn_out is not None:
+                # Issued once per request, with its email queued in the same transaction: a
+                # redelivered request finds the certificate and publishes it again.
+                device = await vpn.issue_for_request(
+                    event.request_id, account.account_id, event.device_name, clock.now()
+                )
+                await vpn_out.devices([device])
         await acknowledged.publish(decision.answer, key=decision.answer.kafka_key())
         log.info(
             "request %s %s (%s)%s",
@@ -85,4 +100,13 @@ def build_router(
             ", answered before" if decision.repeated else "",
         )
 
-    return router
+    add_vpn_routes(
+        router,
+        vpn,
+        vpn_out,
+        clock,
+        group_id=GROUP_ID,
+        forget_email=decisions.forget_email,
+        tombstones=tombstones,
+    )
+    return router, vpn_out

@@ -4,6 +4,7 @@ account's keys on the compacted topics end in tombstones. The other account is u
 
 The forecast's step is published here by hand (the forecast service's own test covers it)."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -141,8 +142,21 @@ async def test_erasing_one_of_two_accounts_leaves_nothing_of_it_and_all_of_the_o
             finished_at=AT + timedelta(days=1, seconds=5),
             removed={"forecast.changelog.drives.v1": 1},
         )
+        provisioner_step = ErasureStepDone(
+            account_id=gone.account_id,
+            step="provisioner",
+            requested_at=requested.requested_at,
+            finished_at=AT + timedelta(days=1, seconds=6),
+            removed={"vpn_devices": 0},
+        )
         # Twice: a redelivered step changes nothing.
         await produce(bootstrap, ERASURE_STEP_DONE_V1, [forecast_step, forecast_step])
+        await asyncio.sleep(2)  # the store has read them: still pending, one step is missing
+        ((state,),) = await query(
+            database_url, "SELECT state FROM accounts WHERE account_id = %s", (gone.account_id,)
+        )
+        assert state == "erasure_pending"
+        await produce(bootstrap, ERASURE_STEP_DONE_V1, [provisioner_step])
 
         async def erased() -> bool:
             rows = await query(
@@ -226,5 +240,5 @@ async def test_erasing_one_of_two_accounts_leaves_nothing_of_it_and_all_of_the_o
             "SELECT steps, finished_at FROM erasures WHERE account_id = %s",
             (gone.account_id,),
         )
-        assert set(steps) == {"store", "forecast"}
+        assert set(steps) == {"store", "forecast", "provisioner"}
         assert finished_at is not None

@@ -42,6 +42,12 @@ from tc_common.events.provisioning import (
 )
 from tc_common.events.soc import StateOfChargeChanged
 from tc_common.events.telemetry import TelemetrySampled
+from tc_common.events.vpn import (
+    DeviceAccessRequested,
+    DeviceCertificateChanged,
+    ProfileDeliveryChanged,
+    VpnCrlPublished,
+)
 from tc_common.events.weather import WeatherForecastPublished, WeatherSlot
 
 __all__ = [
@@ -53,6 +59,8 @@ __all__ = [
     "ChargePlanPublished",
     "ChargeRecorded",
     "ChargingLocation",
+    "DeviceAccessRequested",
+    "DeviceCertificateChanged",
     "DriveRecorded",
     "ErasureStep",
     "ErasureStepDone",
@@ -64,6 +72,7 @@ __all__ = [
     "PriceAnomalyDetected",
     "PriceForecastPublished",
     "PriceForecastSlot",
+    "ProfileDeliveryChanged",
     "ProvisioningAcknowledged",
     "ProvisioningRequested",
     "SealedTokenRecord",
@@ -75,6 +84,7 @@ __all__ = [
     "TessieTokenChanged",
     "VehicleActivity",
     "VehicleActivityObserved",
+    "VpnCrlPublished",
     "WeatherForecastPublished",
     "WeatherSlot",
     "WeekdayRhythm",

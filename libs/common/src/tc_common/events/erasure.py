@@ -17,8 +17,8 @@ from pydantic import AwareDatetime, Field
 
 from tc_common.events.base import Event
 
-ErasureStep = Literal["store", "forecast"]
-ERASURE_STEPS: tuple[ErasureStep, ...] = ("store", "forecast")
+ErasureStep = Literal["store", "forecast", "provisioner"]
+ERASURE_STEPS: tuple[ErasureStep, ...] = ("store", "forecast", "provisioner")
 """Every step an erasure waits for before it is finished."""
 
 

@@ -1,0 +1,3 @@
+from tc_provisioner.vpn_agent.main import run
+
+run()

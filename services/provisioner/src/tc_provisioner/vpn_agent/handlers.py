@@ -1,0 +1,61 @@
+"""Kafka wiring of the VPN agent: the CRL in, revocations in."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage, KafkaRouter
+
+from tc_common.events import DeviceCertificateChanged, VpnCrlPublished
+from tc_common.topics import VPN_CRL_V1, VPN_DEVICES_V1
+from tc_provisioner.vpn_agent.adapters import ServerFiles, ServerSessions
+
+log = logging.getLogger(__name__)
+
+
+async def _null_is_tombstone(
+    msg: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]
+) -> Any:
+    """A tombstone (an erased account's device) decodes as None."""
+    if getattr(msg.raw_message, "value", b"") is None:
+        return None
+    return await original(msg)
+
+
+def build_router(files: ServerFiles, sessions: ServerSessions, *, group_id: str) -> KafkaRouter:
+    router = KafkaRouter()
+
+    @router.subscriber(
+        VPN_CRL_V1,
+        group_id=f"{group_id}.crl",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        title=f"{VPN_CRL_V1}:vpn-agent",
+        description="The newest CRL and deny list, written atomically where the server reads "
+        "them (it re-reads the CRL at the next handshake).",
+    )
+    async def on_crl(crl: VpnCrlPublished) -> None:
+        if files.apply(crl):
+            log.info(
+                "CRL %d written (%d serials listed)", crl.crl_number, len(crl.revoked_serials_hex)
+            )
+
+    @router.subscriber(
+        VPN_DEVICES_V1,
+        group_id=f"{group_id}.devices",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        decoder=_null_is_tombstone,
+        title=f"{VPN_DEVICES_V1}:vpn-agent",
+        description="A device on hold or revoked: its sessions on this server are ended "
+        "(a revocation alone ends none).",
+    )
+    async def on_device(change: DeviceCertificateChanged | None) -> None:
+        if change is None or change.state not in ("on_hold", "revoked"):
+            return
+        ended = await sessions.disconnect(change.common_name)
+        if ended:
+            log.info("ended %d session(s) of a device %s (%s)", ended, change.state, change.reason)
+
+    return router
