@@ -239,20 +239,24 @@ async def listed(conn: AsyncConnection[Any], now: datetime) -> list[DeviceRow]:
     return [_device(r) for r in rows]
 
 
-async def due_for_renewal(conn: AsyncConnection[Any], before: datetime) -> list[DeviceRow]:
-    """Issued certificates expiring before ``before`` that no later certificate renews yet."""
+async def due_for_renewal(
+    conn: AsyncConnection[Any], now: datetime, before: datetime
+) -> list[DeviceRow]:
+    """Issued certificates still valid at ``now`` that expire before ``before`` and that no
+    later certificate renews yet. (One already expired is not renewed: its device has been cut
+    off for a while, and a re-issue is the customer's or the operator's call.)"""
     rows = await _rows(
         conn,
         f"""
         SELECT {_DEVICE_COLUMNS} FROM vpn_devices d
-        WHERE d.state = 'issued' AND d.not_after < %s
+        WHERE d.state = 'issued' AND d.not_after > %s AND d.not_after < %s
             AND NOT EXISTS (
                 SELECT 1 FROM vpn_devices r
                 WHERE r.replaces_serial_hex = d.serial_hex AND r.state <> 'revoked'
             )
         ORDER BY d.not_after
         """,
-        (before,),
+        (now, before),
     )
     return [_device(r) for r in rows]
 
@@ -260,7 +264,7 @@ async def due_for_renewal(conn: AsyncConnection[Any], before: datetime) -> list[
 async def unrenewed_count(conn: AsyncConnection[Any], now: datetime, before: datetime) -> int:
     """Issued certificates still valid at ``now`` that expire before ``before`` and that no
     later certificate renews."""
-    return len([d for d in await due_for_renewal(conn, before) if d.not_after > now])
+    return len(await due_for_renewal(conn, now, before))
 
 
 async def blank_account(conn: AsyncConnection[Any], account_id: UUID) -> list[DeviceRow]:

@@ -27,6 +27,7 @@ from tc_common.health import LIVEZ_PATH
 from tc_common.settings import KafkaSettings
 from tc_devstack.demo_account import open_demo_account_sync, register_demo_token
 from tc_devstack.kafka import LocalKafka
+from tc_devstack.mailbox import LocalMailbox
 from tc_devstack.net import free_port, wait_for_port
 from tc_devstack.postgres import LocalPostgres
 
@@ -112,6 +113,7 @@ class Stack:
         self.simulated = False
         self.market_fakes_url: str | None = None
         self._market_token = ""
+        self.mailbox: LocalMailbox | None = None
         # Computed once, here, and handed to every process: they then agree on the time.
         self.clock_offset_s = (
             ShiftedClock.starting_at(config.start_at).offset.total_seconds()
@@ -126,6 +128,8 @@ class Stack:
         self._claim_api_port()
         try:
             self._start_infrastructure()
+            # Where the provisioner emails device profiles: files in <run-dir>/mail.
+            self.mailbox = LocalMailbox(self.run_dir / "mail").start()
             self._start_tessie()
             self._start_market_feeds()
             self.api_key = self._api_key()
@@ -300,6 +304,32 @@ class Stack:
             f"{prefix}_VAULT__CURRENT_VERSION": "1",
         }
 
+    def _provisioner_vpn_env(self) -> dict[str, str]:
+        """The provisioner with its VPN part: a CA of this run directory (its keys sealed by a
+        keyring of its own, kept like the vault key), profiles for a server on this machine,
+        mailed to the local mailbox."""
+        path = self.run_dir / "provisioner-vault-key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+        env = {
+            # On the system clock whatever moment the rest plays: the certificates it signs are
+            # checked by OpenVPN, and the invitations it honours issued by tc-admin, on the
+            # system clock.
+            "PROVISIONER_CLOCK_OFFSET_S": "0",
+            "PROVISIONER_VPN__PUBLIC_HOST": "localhost",
+            "PROVISIONER_VAULT__KEYS": json.dumps({"1": path.read_text().strip()}),
+            "PROVISIONER_VAULT__CURRENT_VERSION": "1",
+        }
+        if self.mailbox is not None:
+            env |= {
+                "PROVISIONER_SMTP__HOST": self.mailbox.host,
+                "PROVISIONER_SMTP__PORT": str(self.mailbox.port),
+                "PROVISIONER_SMTP__SECURITY": "none",
+                "PROVISIONER_SMTP__FROM_ADDRESS": "access@teslaconnectivity.localhost",
+            }
+        return env
+
     def _port_for(self, service: str) -> int:
         if service not in self.ports:
             self.ports[service] = free_port()
@@ -317,6 +347,8 @@ class Stack:
         env[f"{prefix}_KAFKA__BOOTSTRAP_SERVERS"] = self.bootstrap_servers
         if service in ("store", "api", "provisioner"):
             env[f"{prefix}_POSTGRES__URL"] = self.database_url
+        if service == "provisioner":
+            env.update(self._provisioner_vpn_env())
         if service == "api":
             env["API_API_KEYS"] = json.dumps([self.operator_key])
             env["API_TESSIE_BASE_URL"] = self.tessie_base_url
@@ -418,6 +450,9 @@ class Stack:
                 self.stop_service(name)
         finally:
             try:
+                if self.mailbox is not None:
+                    self.mailbox.stop()
+                    self.mailbox = None
                 if self.postgres is not None:
                     self.postgres.stop()
                     self.postgres = None

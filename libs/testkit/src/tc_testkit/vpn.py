@@ -327,15 +327,33 @@ def http_get_in_netns(
 ) -> tuple[int, bytes]:
     """(status, body) of ``GET path`` from namespace ``ns``; connection errors propagate
     (``ConnectionRefusedError``, ``TimeoutError``, ``OSError`` ENETUNREACH)."""
+    return http_request_in_netns(ns, host, port, "GET", path, timeout_s=timeout_s)
+
+
+def http_request_in_netns(
+    ns: str,
+    host: str,
+    port: int,
+    method: str,
+    path: str = "/",
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    timeout_s: float = 3.0,
+) -> tuple[int, bytes]:
+    """(status, body) of one HTTP/1.0 request from namespace ``ns`` (the server closes the
+    connection after the response, so its end is the body's); connection errors propagate."""
+    lines = [f"{method} {path} HTTP/1.0", f"Host: {host}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     with socket_in_netns(ns) as sock:
         sock.settimeout(timeout_s)
         sock.connect((host, port))
-        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii"))
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body)
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
+    head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), payload
 
 
 @contextlib.contextmanager

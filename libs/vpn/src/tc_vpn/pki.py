@@ -36,9 +36,12 @@ PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPri
 
 CN_MAX_LENGTH = 64  # X.509 ub-common-name
 SERIAL_BITS = 128
-# A CRL made "now" is already valid on a host whose clock is a little behind; OpenSSL refuses
-# a CRL whose lastUpdate is in the future ("CRL is not yet valid") and with it every client.
-CRL_BACKDATE = timedelta(minutes=5)
+# A CRL or certificate made "now" must already be valid on a host whose clock is a little
+# behind: OpenSSL refuses a CRL whose lastUpdate is in the future ("CRL is not yet valid", and
+# with it every client) and a certificate before its notBefore ("certificate is not yet
+# valid"), which a device whose clock lags the provisioner's by a minute would meet.
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
+CRL_BACKDATE = CLOCK_SKEW_ALLOWANCE
 DEFAULT_CRL_LIFETIME = timedelta(days=30)
 DEFAULT_CA_LIFETIME = timedelta(days=3650)
 DEFAULT_SERVER_LIFETIME = timedelta(days=825)
@@ -138,7 +141,7 @@ def create_ca(
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(serial)
-        .not_valid_before(now)
+        .not_valid_before(now - CLOCK_SKEW_ALLOWANCE)
         .not_valid_after(now + lifetime)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
@@ -255,7 +258,7 @@ def _leaf_builder(
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(random_serial())
-        .not_valid_before(now)
+        .not_valid_before(now - CLOCK_SKEW_ALLOWANCE)
         .not_valid_after(min(now + lifetime, ca_cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(

@@ -10,18 +10,20 @@ import base64
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from faststream.asgi import AsgiFastStream
 
-from tc_common.clock import ShiftedClock
+from tc_common.clock import Clock, FixedClock, ShiftedClock
 from tc_common.events import (
     AccountChanged,
     DeviceAccessRequested,
@@ -86,11 +88,20 @@ def settings_for(
 
 
 @contextlib.asynccontextmanager
-async def provisioner(settings: ProvisionerSettings, clock: ShiftedClock) -> AsyncIterator[None]:
+async def provisioner(settings: ProvisionerSettings, clock: Clock) -> AsyncIterator[AsgiFastStream]:
     app = create_app(settings, clock=clock)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
         await until_ready(app)
-        yield
+        yield app
+
+
+async def metric(app: AsgiFastStream, line_start: str) -> float:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://provisioner"
+    ) as client:
+        text = (await client.get("/metrics")).text
+    (line,) = [line for line in text.splitlines() if line.startswith(line_start + " ")]
+    return float(line.split()[-1])
 
 
 def profile_of(message: EmailMessage) -> tuple[str, str]:
@@ -405,3 +416,109 @@ async def test_a_failed_email_is_retried_with_backoff_and_a_refused_one_is_given
     assert (refused.state, refused.attempts) == ("failed", 1)
     assert "550" in refused.reason
     assert [m for m in smtp.received() if permanent.email in m.rcpt_tos] == []
+
+
+async def test_a_reissue_supersedes_the_old_certificate_and_one_close_to_expiry_is_renewed(
+    kafka: LocalKafka, database_url: str, tmp_path: Path
+) -> None:
+    (code,) = [f"INVITE-{uuid.uuid4().hex}"]
+    clock = FixedClock(START)
+    bootstrap = kafka.bootstrap_servers
+
+    async def changed(
+        keep: "Callable[[DeviceCertificateChanged], bool]", what: str
+    ) -> DeviceCertificateChanged:
+        return await first(
+            bootstrap,
+            VPN_DEVICES_V1,
+            lambda r: (
+                e if (e := event_of(DeviceCertificateChanged, r)) is not None and keep(e) else None
+            ),
+            what=what,
+        )
+
+    def mails_to(email: str) -> list[str]:
+        return [
+            inline(profile_of(m.message)[1], "cert") for m in smtp.received() if email in m.rcpt_tos
+        ]
+
+    with smtp_server(tmp_path) as smtp:
+        settings = settings_for(
+            kafka, database_url, smtp, [code], device_lifetime_days=10, renew_before_days=3
+        )
+        async with provisioner(settings, clock) as app:
+            email = f"{uuid.uuid4().hex[:8]}@example.org"
+            request = support.request(code, email=email, device="watch", requested_at=START)
+            await produce(bootstrap, PROVISIONING_REQUESTED_V2, [request])
+            account = await first(
+                bootstrap,
+                ACCOUNT_CHANGED_V1,
+                lambda r: (
+                    e
+                    if (e := event_of(AccountChanged, r)) is not None and e.email == email
+                    else None
+                ),
+                what="the account",
+            )
+            first_cert = await changed(lambda e: e.account_id == account.account_id, "the first")
+            await eventually(lambda: len(mails_to(email)) == 1, timeout_s=30, what="its email")
+
+            # The operator re-issues the device: a new certificate, the old one superseded.
+            reissue = DeviceAccessRequested(
+                request_id=uuid.uuid4(),
+                account_id=account.account_id,
+                device_name="watch",
+                kind="reissue",
+                requested_by="operator",
+                requested_at=clock.now(),
+            )
+            await produce(bootstrap, VPN_REQUESTS_V1, [reissue, reissue])  # once, however asked
+            second = await changed(
+                lambda e: (
+                    e.account_id == account.account_id and e.serial_hex != first_cert.serial_hex
+                ),
+                "the re-issued certificate",
+            )
+            superseded = await changed(
+                lambda e: e.serial_hex == first_cert.serial_hex and e.state == "revoked",
+                "the old one revoked",
+            )
+            assert superseded.reason == "superseded"
+            await eventually(
+                lambda: len(mails_to(email)) == 2, timeout_s=30, what="the new profile"
+            )
+
+            # Eight days on, the new one expires within the renewal window: renewed and mailed.
+            assert await metric(app, "tc_vpn_certificates_expiring_unrenewed") == 0
+            clock.advance(timedelta(days=8))
+            renewed = await changed(
+                lambda e: e.replaces_serial_hex == second.serial_hex, "the renewal"
+            )
+            await eventually(lambda: len(mails_to(email)) == 3, timeout_s=30, what="the renewal")
+            assert await metric(app, "tc_vpn_certificates_expiring_unrenewed") == 0
+            # Signed for 30 days, to be signed again once it expires within 23: a week on, a
+            # fresh signature (OpenVPN refuses everyone once the CRL has expired).
+
+            async def crl_fresh() -> bool:
+                return await metric(app, "tc_vpn_crl_expires_in_seconds") > 29 * 86400
+
+            await eventually(crl_fresh, timeout_s=30, what="the CRL signed again")
+            resigned = await first(
+                bootstrap,
+                VPN_CRL_V1,
+                lambda r: (
+                    e
+                    if (e := event_of(VpnCrlPublished, r)) is not None
+                    and e.this_update > START + timedelta(days=7)
+                    else None
+                ),
+                what="the CRL signed again",
+            )
+            assert first_cert.serial_hex in resigned.revoked_serials_hex
+
+    certs = mails_to(email)
+    assert len(set(certs)) == 3, "each profile carries its own certificate"
+    serials = [f"{x509.load_pem_x509_certificate(c.encode()).serial_number:x}" for c in certs]
+    assert serials == [first_cert.serial_hex, second.serial_hex, renewed.serial_hex]
+    assert renewed.state == "issued"
+    assert renewed.not_after > second.not_after

@@ -154,7 +154,7 @@ class PostgresVpn:
         ones keep working until they expire."""
         renewed = []
         async with self._pool.connection() as conn:
-            for old in await tables.due_for_renewal(conn, now + renew_before):
+            for old in await tables.due_for_renewal(conn, now, now + renew_before):
                 async with conn.transaction():
                     renewed.append(
                         await self._issue(
