@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tc_db import accounts, apply_migrations, export
+from tc_db import accounts, apply_migrations, export, vpn
 
 from .cluster import connect
 
@@ -96,3 +96,60 @@ async def test_an_unknown_account_has_nothing_to_export(
 ) -> None:
     with pytest.raises(accounts.AccountNotFoundError):
         await export.export_account(conn, uuid.uuid4(), tmp_path / "x.zip", at=AT)
+
+
+async def test_an_export_lists_the_devices_certificates_and_emails_but_never_a_profile(
+    conn: psycopg.AsyncConnection, tmp_path: Path
+) -> None:
+    mine = await accounts.create_account(conn, "vpn-ada@example.org", at=AT)
+    authority = await vpn.insert_authority(
+        conn,
+        vpn.AuthorityRow(
+            authority_id=uuid.uuid4(),
+            ca_cert_pem="CA",
+            ca_key_sealed=b"sealed-ca",
+            server_common_name="vpn.test",
+            server_cert_pem="SERVER",
+            server_key_sealed=b"sealed-server",
+            tls_crypt_v2_server_key_sealed=b"sealed-tc",
+            crl_number=0,
+            crl_pem=None,
+            crl_this_update=None,
+            crl_next_update=None,
+            created_at=AT,
+        ),
+    )
+    profile = b"SEALED-PROFILE-WITH-A-PRIVATE-KEY"
+    await vpn.insert_device(
+        conn,
+        vpn.DeviceRow(
+            serial_hex="abc123",
+            authority_id=authority.authority_id,
+            account_id=mine.account_id,
+            request_id=uuid.uuid4(),
+            device_name="pixel-8",
+            common_name=f"{mine.account_id}.pixel-8",
+            issued_at=AT,
+            not_after=AT + timedelta(days=365),
+            state="issued",
+            state_changed_at=AT,
+            reason=None,
+            replaces_serial_hex=None,
+            profile_sealed=profile,
+        ),
+    )
+    await vpn.add_delivery(conn, delivery_id=uuid.uuid4(), serial_hex="abc123", at=AT)
+
+    manifest = await export.export_account(conn, mine.account_id, tmp_path / "x.zip", at=AT)
+
+    with zipfile.ZipFile(tmp_path / "x.zip") as archive:
+        devices = list(csv.DictReader(io.StringIO(archive.read("vpn_devices.csv").decode())))
+        emails = list(csv.DictReader(io.StringIO(archive.read("vpn_profile_emails.csv").decode())))
+        everything = b"".join(archive.read(n) for n in archive.namelist())
+    assert [(d["device_name"], d["serial_hex"], d["state"]) for d in devices] == [
+        ("pixel-8", "abc123", "issued")
+    ]
+    assert [e["serial_hex"] for e in emails] == ["abc123"]
+    assert profile not in everything
+    assert b"sealed-ca" not in everything
+    assert any("private keys" in line for line in manifest["not_included"])

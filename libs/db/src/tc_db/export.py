@@ -7,8 +7,9 @@ archive is whole. Rows are read through a server-side cursor and written straigh
 so an account with years of telemetry is exported in bounded memory; ``progress`` is told after
 every batch (table, rows written, rows in the table) so a caller can show it.
 
-What is left out, and why: API keys' digests and the Tessie token's ciphertext (secrets that
-are no data about the customer; the key and token metadata are in), other accounts' rows.
+What is left out, and why: API keys' digests, the Tessie token's ciphertext and the devices'
+sealed VPN profiles (secrets that are no data about the customer; their metadata are in),
+other accounts' rows.
 """
 
 import csv
@@ -82,6 +83,25 @@ PARTS: tuple[ExportPart, ...] = (
         "decided_at, request_id",
         "the devices the account was admitted with, and when",
         columns="request_id, decided_at, reason, device_casefold AS device",
+    ),
+    ExportPart(
+        "vpn_devices.csv",
+        "vpn_devices",
+        "account_id = %(account_id)s",
+        "issued_at, serial_hex",
+        "the devices' VPN certificates: name, serial, validity, state and why (never the "
+        "profile or its private key)",
+        columns="device_name, serial_hex, common_name, issued_at, not_after, state, "
+        "state_changed_at, reason, replaces_serial_hex",
+    ),
+    ExportPart(
+        "vpn_profile_emails.csv",
+        "vpn_deliveries",
+        "serial_hex IN (SELECT serial_hex FROM vpn_devices WHERE account_id = %(account_id)s)",
+        "requested_at, delivery_id",
+        "each emailing of a device's profile: when asked, attempts, delivered or failed",
+        columns="delivery_id, serial_hex, requested_at, attempts, last_attempt_at, "
+        "delivered_at, failed_at, last_error",
     ),
     ExportPart(
         "telemetry.csv",
@@ -252,6 +272,8 @@ class AccountArchive:
                         "API keys' digests and the Tessie token's ciphertext (secrets, not "
                         "data about you); the key and token metadata are in api_keys.csv and "
                         "tessie_token.csv",
+                        "the devices' VPN profiles and private keys (they were emailed to you; "
+                        "the certificates' details are in vpn_devices.csv)",
                     ],
                 }
                 archive.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
