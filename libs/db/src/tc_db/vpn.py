@@ -267,6 +267,26 @@ async def unrenewed_count(conn: AsyncConnection[Any], now: datetime, before: dat
     return len(await due_for_renewal(conn, now, before))
 
 
+async def sealed_profiles(conn: AsyncConnection[Any]) -> list[tuple[str, bytes]]:
+    """Every stored profile, sealed: (serial, ciphertext), for key rotation."""
+    cur = await conn.execute(
+        "SELECT serial_hex, profile_sealed FROM vpn_devices WHERE profile_sealed IS NOT NULL"
+    )
+    return [(str(serial), bytes(sealed)) for serial, sealed in await cur.fetchall()]
+
+
+async def replace_profile(
+    conn: AsyncConnection[Any], serial_hex: str, *, old: bytes, new: bytes
+) -> int:
+    """Replace a profile's ciphertext if it is still ``old`` (a concurrent revocation erased
+    it, or another process re-wrapped it first: nothing to do). Rows changed, 0 or 1."""
+    cur = await conn.execute(
+        "UPDATE vpn_devices SET profile_sealed = %s WHERE serial_hex = %s AND profile_sealed = %s",
+        (new, serial_hex, old),
+    )
+    return cur.rowcount
+
+
 async def blank_account(conn: AsyncConnection[Any], account_id: UUID) -> list[DeviceRow]:
     """An erased account's devices: names blanked, profiles erased. Returns them as they are."""
     rows = await _rows(

@@ -334,8 +334,9 @@ class VpnBackground:
         return attempted
 
     async def maintain(self) -> None:
-        """Renew what expires soon, sign the CRL again before it expires, publish the CRL if
-        this process has not yet, and update the gauges."""
+        """Renew what expires soon, re-wrap what an earlier key version sealed, sign the CRL
+        again before it expires, publish the CRL if this process has not yet, and update the
+        gauges."""
         now = self._clock.now()
         renewed = await self._vpn.renew_due(now, timedelta(days=self._settings.renew_before_days))
         if renewed:
@@ -343,6 +344,8 @@ class VpnBackground:
                 "renewed %d device certificate(s); their profiles are being emailed", len(renewed)
             )
             await self._out.devices(renewed)
+        if rewrapped := await self._vpn.rewrap_stale():
+            log.info("re-wrapped %d sealed key(s) and profile(s) under the current key", rewrapped)
         crl = await self._vpn.refresh_crl(
             now, timedelta(days=self._settings.crl_refresh_before_days)
         )

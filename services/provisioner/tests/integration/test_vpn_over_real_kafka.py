@@ -6,6 +6,7 @@ Whether the profiles and the CRL work with a real OpenVPN is the real-tunnel tes
 (``tests/e2e/test_vpn_tunnel.py``); here the certificates are read back with ``cryptography``.
 """
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -49,6 +50,7 @@ from tc_testkit.kafka import event_of, first, produce
 from tc_testkit.service_app import until_ready
 from tc_testkit.smtp import SmtpServer, smtp_server
 from tc_testkit.waiting import eventually
+from tc_vault import SealedToken, VaultSettings
 from tc_vpn import pki
 
 from .. import support  # noqa: TID252
@@ -522,3 +524,83 @@ async def test_a_reissue_supersedes_the_old_certificate_and_one_close_to_expiry_
     assert serials == [first_cert.serial_hex, second.serial_hex, renewed.serial_hex]
     assert renewed.state == "issued"
     assert renewed.not_after > second.not_after
+
+
+async def test_after_a_key_rotation_every_sealed_key_is_rewrapped_and_the_old_key_can_go(
+    kafka: LocalKafka, database_url: str, tmp_path: Path
+) -> None:
+    (code,) = [f"INVITE-{uuid.uuid4().hex}"]
+    clock = ShiftedClock.starting_at(START)
+    bootstrap = kafka.bootstrap_servers
+    old_key, new_key = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
+
+    def versions() -> list[int]:
+        with psycopg.connect(database_url) as conn:
+            authority = conn.execute(
+                "SELECT ca_key_sealed, server_key_sealed, tls_crypt_v2_server_key_sealed"
+                " FROM vpn_authority"
+            ).fetchone()
+            profiles = conn.execute(
+                "SELECT profile_sealed FROM vpn_devices WHERE profile_sealed IS NOT NULL"
+            ).fetchall()
+        assert authority is not None
+        sealed = [*authority, *(p for (p,) in profiles)]
+        return sorted({SealedToken.from_bytes(bytes(s)).kek_version for s in sealed})
+
+    with smtp_server(tmp_path) as smtp:
+        settings = settings_for(kafka, database_url, smtp, [code])
+        before = settings.model_copy(
+            update={"vault": VaultSettings(keys={1: old_key}, current_version=1)}
+        )
+        async with provisioner(before, clock):
+            email = f"{uuid.uuid4().hex[:8]}@example.org"
+            request = support.request(code, email=email, device="car-tablet", requested_at=START)
+            await produce(bootstrap, PROVISIONING_REQUESTED_V2, [request])
+            account = await first(
+                bootstrap,
+                ACCOUNT_CHANGED_V1,
+                lambda r: (
+                    e
+                    if (e := event_of(AccountChanged, r)) is not None and e.email == email
+                    else None
+                ),
+                what="the account",
+            )
+            await eventually(
+                lambda: any(email in m.rcpt_tos for m in smtp.received()),
+                timeout_s=30,
+                what="the profile",
+            )
+        assert versions() == [1]
+
+        rotated = settings.model_copy(
+            update={"vault": VaultSettings(keys={1: old_key, 2: new_key}, current_version=2)}
+        )
+        async with provisioner(rotated, clock):
+
+            async def all_rewrapped() -> bool:
+                return await asyncio.to_thread(versions) == [2]
+
+            await eventually(all_rewrapped, timeout_s=30, what="every record re-wrapped")
+
+        # The old key is gone: the authority still opens, the profile is still sent again.
+        after = settings.model_copy(
+            update={"vault": VaultSettings(keys={2: new_key}, current_version=2)}
+        )
+        async with provisioner(after, clock):
+            resend = DeviceAccessRequested(
+                request_id=uuid.uuid4(),
+                account_id=account.account_id,
+                device_name="car-tablet",
+                kind="resend_profile",
+                requested_by="operator",
+                requested_at=clock.now(),
+            )
+            await produce(bootstrap, VPN_REQUESTS_V1, [resend])
+            await eventually(
+                lambda: len([m for m in smtp.received() if email in m.rcpt_tos]) == 2,
+                timeout_s=30,
+                what="the profile sent again under the new key",
+            )
+    first_mail, second_mail = [m for m in smtp.received() if email in m.rcpt_tos]
+    assert profile_of(first_mail.message)[1] == profile_of(second_mail.message)[1]

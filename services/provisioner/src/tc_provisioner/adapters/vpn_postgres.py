@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from cryptography import x509
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from tc_common.events import AccountChanged
 from tc_common.events.vpn import CertificateState, RevocationReason, VpnCrlPublished
@@ -297,6 +297,40 @@ class PostgresVpn:
     async def expiring_unrenewed(self, now: datetime, within: timedelta) -> int:
         async with self._pool.connection() as conn:
             return await tables.unrenewed_count(conn, now, now + within)
+
+    async def rewrap_stale(self) -> int:
+        """Re-wrap every private key and profile sealed under another key version than the
+        current one (after a key rotation: PROVISIONER_VAULT__CURRENT_VERSION moved on); only
+        the data keys change. Conditional on the row being unchanged, idempotent. Returns how
+        many records were re-wrapped. Once it returns 0 the old version can be dropped."""
+        rewrapped = 0
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await tables.load_authority(conn)
+            if row is not None:
+                for column in (
+                    "ca_key_sealed",
+                    "server_key_sealed",
+                    "tls_crypt_v2_server_key_sealed",
+                ):
+                    old = getattr(row, column)
+                    sealed = SealedToken.from_bytes(old)
+                    if self._vault.needs_rewrap(sealed):
+                        await conn.execute(
+                            sql.SQL("UPDATE vpn_authority SET {0} = %s WHERE {0} = %s").format(
+                                sql.Identifier(column)
+                            ),
+                            (self._vault.rewrap(sealed).to_bytes(), old),
+                        )
+                        rewrapped += 1
+        async with self._pool.connection() as conn:
+            for serial_hex, old in await tables.sealed_profiles(conn):
+                sealed = SealedToken.from_bytes(old)
+                if not self._vault.needs_rewrap(sealed):
+                    continue
+                rewrapped += await tables.replace_profile(
+                    conn, serial_hex, old=old, new=self._vault.rewrap(sealed).to_bytes()
+                )
+        return rewrapped
 
     # -- inside -------------------------------------------------------------------------
 
