@@ -649,6 +649,18 @@ def test_each_deployment_runs_as_non_root_on_a_read_only_filesystem(service: str
         assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}, name
 
 
+def test_namespace_warns_at_restricted_and_enforces_only_what_openvpn_needs() -> None:
+    labels = find(RENDERED["base"], "Namespace", "teslaconnectivity")["metadata"]["labels"]
+    pod_security = {
+        k.removeprefix("pod-security.kubernetes.io/"): v
+        for k, v in labels.items()
+        if k.startswith("pod-security.kubernetes.io/") and not k.endswith("-version")
+    }
+
+    # NET_ADMIN and a hostPath are outside "baseline": the api pods need "privileged".
+    assert pod_security == {"enforce": "privileged", "warn": "restricted", "audit": "restricted"}
+
+
 def test_openvpn_is_the_one_container_with_a_capability() -> None:
     # The documented exception: a tun device needs NET_ADMIN, which the openvpn binary (uid
     # 10001, like every service) gains through its file capability; a file capability is only
