@@ -63,11 +63,10 @@ FROM ${PYTHON_IMAGE} AS openvpn
 ARG SERVICE
 RUN test "${SERVICE}" = provisioner \
     || { echo "build the openvpn target with --build-arg SERVICE=provisioner" >&2; exit 1; }
+# iproute2 (the healthcheck's `ip`) depends on libcap2-bin (setcap) anyway: nothing to purge.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openvpn iproute2 libcap2-bin \
     && setcap cap_net_admin+ep /usr/sbin/openvpn \
-    && apt-get purge -y libcap2-bin \
-    && apt-get autoremove -y \
     && rm -rf /var/lib/apt/lists/*
 # /run/openvpn: the server's files, CRL and management socket. Owned by the service uid, so a
 # fresh compose volume mounted there starts owned by it too.
