@@ -6,6 +6,7 @@
 # local Tessie simulator (uv normalises "tc-tessie_sim" to the package "tc-tessie-sim").
 # Each image holds only its own package and the dependencies `uv.lock` pins for it: the dev stack
 # (libs/devstack), the test tools and the other services are never installed.
+# The OpenVPN server's image is the stage "openvpn" (--target openvpn, SERVICE=provisioner).
 
 # Builder and runtime MUST use the same base: the venv's interpreter link points into it.
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -48,6 +49,45 @@ COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package "tc-${SERVICE}"
 
+# --- openvpn: the OpenVPN server beside the api (build with SERVICE=provisioner) ----------------
+#   docker build --build-arg SERVICE=provisioner --target openvpn -t teslaconnectivity/openvpn .
+# Debian's openvpn 2.6 on the same base, plus the provisioner's venv: `python -m
+# tc_provisioner.server_config` (and its optional tls-crypt-v2 verify hook) run from this image
+# too. It runs as the same non-root uid as every service. OpenVPN needs CAP_NET_ADMIN to create
+# and configure its tun device: the binary carries it as a file capability, so the container is
+# given NET_ADMIN in its bounding set (cap_add) and must allow the exec to gain it (no
+# no-new-privileges / allowPrivilegeEscalation: true): the one exception to the services'
+# hardening, documented in compose.yaml and k8s/README.md. Declared before runtime so that a
+# build without --target still yields a service image.
+FROM ${PYTHON_IMAGE} AS openvpn
+ARG SERVICE
+RUN test "${SERVICE}" = provisioner \
+    || { echo "build the openvpn target with --build-arg SERVICE=provisioner" >&2; exit 1; }
+# iproute2 (the healthcheck's `ip`) depends on libcap2-bin (setcap) anyway: nothing to purge.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends openvpn iproute2 libcap2-bin \
+    && setcap cap_net_admin+ep /usr/sbin/openvpn \
+    && rm -rf /var/lib/apt/lists/*
+# /run/openvpn: the server's files, CRL and management socket. Owned by the service uid, so a
+# fresh compose volume mounted there starts owned by it too.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin app \
+    && install -d -o 10001 -g 10001 -m 0700 /run/openvpn
+COPY --from=builder /app/.venv /app/.venv
+ENV SERVICE=${SERVICE} \
+    PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /run/openvpn
+USER 10001:10001
+EXPOSE 1194/udp
+# Healthy once the tunnel device is up with its address: from then on the api can bind the
+# tunnel address (10.8.0.1) in this network namespace.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["sh", "-c", "ip -o -4 addr show dev tun0 | grep -q inet"]
+CMD ["openvpn", "--config", "/run/openvpn/server.conf"]
+
 # --- runtime: the venv on a clean base, a fixed non-root uid -----------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
@@ -65,12 +105,14 @@ WORKDIR /app
 USER 10001:10001
 
 # Run with <SERVICE>_HTTP__HOST=0.0.0.0 and <SERVICE>_HTTP__PORT=8000, as compose.yaml and k8s/
-# do: the services' own defaults (127.0.0.1, 81xx) suit a laptop, not a container.
+# do: the services' own defaults (127.0.0.1, 81xx) suit a laptop, not a container. The api is the
+# exception: it listens on the tunnel address (API_HTTP__HOST=10.8.0.1) beside the OpenVPN server.
 EXPOSE 8000
 # /healthz answers 2xx only while the service's broker or database answers; urlopen raises on
-# any status >= 400, which marks the container unhealthy.
+# any status >= 400, which marks the container unhealthy. Asked where the service listens:
+# 127.0.0.1 for 0.0.0.0, else <SERVICE>_HTTP__HOST (the api listens on the tunnel address).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get(os.environ['SERVICE'].upper() + '_HTTP__PORT', '8000'); urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; p = os.environ['SERVICE'].upper(); port = os.environ.get(p + '_HTTP__PORT', '8000'); host = os.environ.get(p + '_HTTP__HOST', '0.0.0.0'); host = '127.0.0.1' if host in ('0.0.0.0', '') else host; urllib.request.urlopen(f'http://{host}:{port}/healthz', timeout=4)"]
 
 # A shell expands ${SERVICE} at run time; exec makes Python PID 1 so it receives SIGTERM.
 CMD ["sh", "-c", "exec python -m \"tc_${SERVICE}\""]

@@ -6,6 +6,7 @@ manifests use and fails on any other, so a new feature has to be taught here bef
 """
 
 import copy
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +17,31 @@ import yaml
 
 from tc_common.settings import PLACEHOLDER_SECRETS, KafkaSettings, ServiceSettings
 from tc_common.topics import ALL_TOPICS
+from tc_provisioner import server_config
+from tc_provisioner.settings import ProvisionerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "k8s"
 SERVICES = ("ingest", "store", "forecast", "api", "provisioner")
 KAFKA_SERVICES = ("ingest", "store", "forecast", "api", "provisioner")
 DATABASE_SERVICES = ("store", "api", "provisioner")
+# The VPN agent runs beside each OpenVPN server: in k8s a container of the api's pods, in compose
+# the service "vpn-agent". Its settings are prefixed VPN_AGENT_.
+COMPONENTS = (*SERVICES, "vpn_agent")
+KAFKA_CLIENTS = (*KAFKA_SERVICES, "vpn_agent")
+# Component -> (its Deployment, its container there).
+K8S_CONTAINERS = {**{s: (s, s) for s in SERVICES}, "vpn_agent": ("api", "vpn-agent")}
+# The OpenVPN server: its UDP port, its directory in the containers, and the api's address in
+# the tunnel (the server's own address, which the api listens on).
+VPN_PORT = 1194
+VPN_DIR = "/run/openvpn"
+TUNNEL_API = ("10.8.0.1", 8000)
+
+
+def compose_name(component: str) -> str:
+    """The compose service (and Kafka user suffix) of a component: vpn_agent -> vpn-agent."""
+    return component.replace("_", "-")
+
 
 # Secret settings -> (Kubernetes Secret, key). Compose reads them from .env.
 SECRET_SETTINGS = {
@@ -33,9 +53,12 @@ SECRET_SETTINGS = {
     "PROVISIONER_INVITATION_SHA256": ("tc-invitations", "sha256"),
     "API_VAULT__KEYS": ("tc-vault", "keys"),
     "INGEST_VAULT__KEYS": ("tc-vault", "keys"),
+    # The provisioner's own keyring (the VPN CA's and devices' private keys), and its mail.
+    "PROVISIONER_VAULT__KEYS": ("tc-vault", "provisioner-keys"),
+    "PROVISIONER_SMTP__PASSWORD": ("tc-smtp", "password"),
     **{
-        f"{service.upper()}_KAFKA__SASL_PASSWORD": ("tc-kafka", f"{service}-password")
-        for service in ("ingest", "store", "forecast", "api", "provisioner")
+        f"{service.upper()}_KAFKA__SASL_PASSWORD": ("tc-kafka", f"{compose_name(service)}-password")
+        for service in KAFKA_CLIENTS
     },
 }
 
@@ -44,6 +67,12 @@ Obj = dict[str, Any]
 
 def prefix(service: str) -> str:
     return f"{service.upper()}_"
+
+
+def owner(setting: str) -> str:
+    """The component a setting belongs to (VPN_AGENT_... is the agent's, not a "vpn" one's)."""
+    (component,) = [c for c in COMPONENTS if setting.startswith(prefix(c))]
+    return component
 
 
 def load_all(path: Path) -> list[Obj]:
@@ -82,9 +111,12 @@ def find(objects: list[Obj], kind: str, name: str) -> Obj:
 
 
 def containers(objects: list[Obj]) -> Iterator[Obj]:
+    """Every container of every Deployment, init containers (and native sidecars) included."""
     for obj in objects:
         if obj["kind"] == "Deployment":
-            yield from obj["spec"]["template"]["spec"]["containers"]
+            pod = obj["spec"]["template"]["spec"]
+            yield from pod.get("initContainers", [])
+            yield from pod["containers"]
 
 
 def render(directory: Path) -> list[Obj]:
@@ -140,9 +172,21 @@ def rendered_deployment(target: str, service: str) -> Obj:
     return find(RENDERED[target], "Deployment", service)
 
 
-def container_of(target: str, service: str) -> Obj:
-    (container,) = rendered_deployment(target, service)["spec"]["template"]["spec"]["containers"]
+def container_of(target: str, component: str) -> Obj:
+    deployment, name = K8S_CONTAINERS[component]
+    return named_container(target, deployment, name)
+
+
+def named_container(target: str, deployment: str, name: str) -> Obj:
+    pod = rendered_deployment(target, deployment)["spec"]["template"]["spec"]
+    (container,) = [
+        c for c in [*pod.get("initContainers", []), *pod["containers"]] if c["name"] == name
+    ]
     return container
+
+
+def env_of(container: Obj) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container["env"] if "value" in e}
 
 
 # --- compose.yaml ------------------------------------------------------------------------------
@@ -176,7 +220,7 @@ def test_compose_environment_names_start_with_the_service_prefix(service: str) -
 def test_compose_takes_each_secret_from_the_env_file_and_refuses_to_start_without_it(
     setting: str,
 ) -> None:
-    service = setting.split("_", 1)[0].lower()
+    service = compose_name(owner(setting))
     value = str(COMPOSE_SERVICES[service]["environment"][setting])
 
     variables = INTERPOLATION.findall(value)
@@ -184,11 +228,65 @@ def test_compose_takes_each_secret_from_the_env_file_and_refuses_to_start_withou
     assert all(operator == ":?" for _, operator in variables), f"{setting} has a default"
 
 
-def test_compose_publishes_only_the_api_and_only_on_loopback() -> None:
+def test_compose_publishes_only_the_vpn_port_and_the_api_only_listens_in_the_tunnel() -> None:
+    # The one way in is OpenVPN's UDP port. The api publishes nothing (not even on loopback):
+    # it lives in the server's network namespace and listens on the tunnel address only.
     published = {name: svc.get("ports", []) for name, svc in COMPOSE_SERVICES.items()}
+    api = COMPOSE_SERVICES["api"]
 
-    assert {name for name, ports in published.items() if ports} == {"api"}
-    assert all(str(port).startswith("127.0.0.1:") for port in published["api"])
+    assert {name: ports for name, ports in published.items() if ports} == {
+        "openvpn": [f"{VPN_PORT}:{VPN_PORT}/udp"]
+    }
+    assert api["network_mode"] == "service:openvpn"
+    assert api["depends_on"]["openvpn"] == {"condition": "service_healthy", "restart": True}
+    assert (api["environment"]["API_HTTP__HOST"], api["environment"]["API_HTTP__PORT"]) == (
+        TUNNEL_API
+    )
+
+
+def test_compose_openvpn_gets_only_the_tun_device_and_net_admin() -> None:
+    openvpn = COMPOSE_SERVICES["openvpn"]
+
+    assert openvpn["build"] == {
+        "context": ".",
+        "target": "openvpn",
+        "args": {"SERVICE": "provisioner"},
+    }
+    assert openvpn["cap_drop"] == ["ALL"]
+    assert openvpn["cap_add"] == ["NET_ADMIN"]
+    assert openvpn["devices"] == ["/dev/net/tun"]
+    assert openvpn["read_only"] is True
+    # The image runs it as uid 10001; the binary gains NET_ADMIN through its file capability,
+    # which no-new-privileges would withhold.
+    assert "user" not in openvpn
+    assert "security_opt" not in openvpn
+    assert "tun0" in " ".join(openvpn["healthcheck"]["test"])
+
+
+def test_compose_writes_the_server_files_before_the_server_starts_and_shares_them() -> None:
+    config, openvpn, agent = (COMPOSE_SERVICES[s] for s in ("vpn-config", "openvpn", "vpn-agent"))
+    shared = f"vpn-run:{VPN_DIR}"
+
+    assert config["command"] == [
+        "python",
+        "-m",
+        "tc_provisioner.server_config",
+        "--out",
+        VPN_DIR,
+    ]
+    assert config["build"] == openvpn["build"]
+    assert config["depends_on"]["provisioner"] == {"condition": "service_healthy"}
+    assert openvpn["depends_on"]["vpn-config"] == {"condition": "service_completed_successfully"}
+    assert agent["depends_on"]["openvpn"]["condition"] == "service_healthy"
+    for service in (config, openvpn, agent):
+        assert service["volumes"] == [shared]
+    assert "vpn-run" in COMPOSE["volumes"]
+    # The agent rewrites the CRL where the server reads it and talks to its management socket.
+    assert agent["command"] == ["python", "-m", "tc_provisioner.vpn_agent"]
+    assert agent["environment"]["VPN_AGENT_DIRECTORY"] == VPN_DIR
+    assert agent["environment"]["VPN_AGENT_MANAGEMENT_SOCKET"] == (
+        f"{VPN_DIR}/{server_config.MANAGEMENT_SOCKET}"
+    )
 
 
 def test_compose_starts_services_only_after_their_dependencies_are_healthy() -> None:
@@ -200,8 +298,8 @@ def test_compose_starts_services_only_after_their_dependencies_are_healthy() -> 
             if rule["condition"] == "service_healthy" and dependency not in SERVICES:
                 assert "test" in COMPOSE_SERVICES[dependency]["healthcheck"], dependency
 
-    for service in KAFKA_SERVICES:
-        assert "kafka-init" in COMPOSE_SERVICES[service]["depends_on"], service
+    for service in KAFKA_CLIENTS:
+        assert "kafka-init" in COMPOSE_SERVICES[compose_name(service)]["depends_on"], service
     for service in DATABASE_SERVICES:
         assert "postgres" in COMPOSE_SERVICES[service]["depends_on"], service
 
@@ -241,7 +339,7 @@ def test_compose_runs_the_tessie_simulator_only_in_the_sim_profile() -> None:
 def compose_kafka_settings(client: str) -> tuple[KafkaSettings, str]:
     """A Kafka client's settings in compose.yaml (the password from .env.example), and the
     ``${...}`` its password is taken from."""
-    env = COMPOSE_SERVICES[client]["environment"]
+    env = COMPOSE_SERVICES[compose_name(client)]["environment"]
     start = "KAFKA__" if client == "kafka-init" else f"{prefix(client)}KAFKA__"
     kafka = {k.removeprefix(start).lower(): str(v) for k, v in env.items() if k.startswith(start)}
     ((variable, _),) = INTERPOLATION.findall(kafka["sasl_password"])
@@ -256,7 +354,7 @@ LISTENER_PROTOCOLS = dict(
 )
 
 
-@pytest.mark.parametrize("client", [*KAFKA_SERVICES, "kafka-init"])
+@pytest.mark.parametrize("client", [*KAFKA_CLIENTS, "kafka-init"])
 def test_compose_kafka_clients_authenticate_with_scram_as_the_user_the_broker_is_given(
     client: str,
 ) -> None:
@@ -331,11 +429,52 @@ def test_env_example_secrets_are_fake_yet_pass_the_placeholder_check() -> None:
         "INGEST_TESSIE__TOKEN",
         "API_API_KEYS",
         "KAFKA_SASL_PASSWORD",
+        "PROVISIONER_SMTP__PASSWORD",
     ):
         value = ENV_EXAMPLE[name]
 
         assert re.search(r"dev-only|not-a", value), name
         assert value.lower() not in PLACEHOLDER_SECRETS, name
+
+
+COMPOSE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
+
+
+def with_env_example(value: object) -> str:
+    """A compose value as `cp .env.example .env && docker compose up` gives it."""
+
+    def variable(match: re.Match[str]) -> str:
+        name, operator, argument = match.groups()
+        if ENV_EXAMPLE.get(name):
+            return ENV_EXAMPLE[name]
+        assert operator in {"-", ":-"}, f"{name} is required and not in .env.example"
+        return str(argument)
+
+    return COMPOSE_VARIABLE.sub(variable, str(value))
+
+
+def provisioner_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name in [n for n in os.environ if n.startswith("PROVISIONER_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return ProvisionerSettings()
+
+
+@pytest.mark.parametrize("service", ["provisioner", "vpn-config"])
+def test_compose_provisioner_issues_profiles_with_the_env_example(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {k: with_env_example(v) for k, v in COMPOSE_SERVICES[service]["environment"].items()}
+
+    settings = provisioner_settings(env, monkeypatch)
+
+    # vpn needs vault and smtp (ProvisionerSettings refuses it otherwise).
+    assert settings.vpn is not None
+    assert settings.vault is not None
+    assert settings.smtp is not None
+    assert (settings.vpn.api_address, settings.vpn.api_port) == TUNNEL_API
+    assert settings.vpn.public_port == VPN_PORT
 
 
 def test_env_file_is_kept_out_of_git_and_out_of_images() -> None:
@@ -396,6 +535,24 @@ def test_dockerfile_runtime_runs_the_service_as_a_non_root_user_with_a_healthche
     ]
 
 
+def test_dockerfile_openvpn_stage_runs_debians_openvpn_as_the_service_user_with_net_admin() -> None:
+    openvpn = STAGES["openvpn"]
+    (user,) = [s.split()[1] for s in openvpn if s.startswith("USER ")]
+    (install,) = [s for s in openvpn if "apt-get install" in s]
+    (healthcheck,) = [s for s in openvpn if s.startswith("HEALTHCHECK ")]
+
+    assert openvpn[0] == "FROM ${PYTHON_IMAGE} AS openvpn"
+    assert " openvpn " in install
+    assert "setcap cap_net_admin+ep /usr/sbin/openvpn" in install
+    assert "rm -rf /var/lib/apt/lists/*" in install
+    assert user.split(":")[0] not in {"0", "root"}
+    assert "tun0" in healthcheck
+    # The provisioner's venv, for server_config (and the verify hook) in the same image.
+    assert "COPY --from=builder /app/.venv /app/.venv" in openvpn
+    # A build without --target still makes a service image.
+    assert list(STAGES)[-1] == "runtime"
+
+
 def test_dockerignore_keeps_local_state_and_the_dev_stack_out_of_the_build_context() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().splitlines())
 
@@ -431,16 +588,32 @@ def test_base_lists_every_manifest_file_it_contains() -> None:
 
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+EXEC_PROBE_URL = re.compile(r"urlopen\('http://([0-9.]+):([0-9]+)(/[a-z]+)'")
+
+
+def probed(container: Obj, probe: str) -> tuple[str, int | str]:
+    """(path, port) a probe asks. The kubelet cannot reach an api bound to the tunnel address,
+    so the api's probes are exec probes that ask it there from inside the container."""
+    if "httpGet" in container[probe]:
+        return container[probe]["httpGet"]["path"], container[probe]["httpGet"]["port"]
+    command = container[probe]["exec"]["command"]
+    assert command[:2] == ["python", "-c"], command
+    match = EXEC_PROBE_URL.search(command[2])
+    assert match, command
+    host, port, path = match.groups()
+    assert host == env_of(container)[f"{prefix(container['name'])}HTTP__HOST"], command
+    ports = {p["containerPort"]: p["name"] for p in container["ports"]}
+    return path, ports[int(port)]
 
 
 @pytest.mark.parametrize("target", ["base", "overlays/local"])
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", COMPONENTS)
 def test_each_service_has_a_deployment_probed_on_livez_and_healthz_with_resources(
     target: str, service: str
 ) -> None:
     container = container_of(target, service)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    paths = {probe: container[probe]["httpGet"]["path"] for probe in PROBES}
+    paths = {probe: probed(container, probe)[0] for probe in PROBES}
 
     # A failing liveness or startup probe restarts the pod: they ask /livez, which depends on
     # no broker or database, so an outage of those only takes the pod out of the Service
@@ -451,7 +624,7 @@ def test_each_service_has_a_deployment_probed_on_livez_and_healthz_with_resource
         "livenessProbe": "/livez",
     }
     for probe in PROBES:
-        assert container[probe]["httpGet"]["port"] in ports, probe
+        assert probed(container, probe)[1] in ports, probe
     assert set(container["resources"]["requests"]) == {"cpu", "memory"}
     assert "memory" in container["resources"]["limits"]
     assert {"name": f"{prefix(service)}HTTP__PORT", "value": str(ports["http"])} in container["env"]
@@ -460,13 +633,52 @@ def test_each_service_has_a_deployment_probed_on_livez_and_healthz_with_resource
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_deployment_runs_as_non_root_on_a_read_only_filesystem(service: str) -> None:
     pod = rendered_deployment("base", service)["spec"]["template"]["spec"]
-    container = container_of("base", service)
+    pod_containers = [*pod.get("initContainers", []), *pod["containers"]]
 
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
-    assert container["securityContext"]["allowPrivilegeEscalation"] is False
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    for container in pod_containers:
+        name = container["name"]
+        assert "runAsUser" not in container.get("securityContext", {}), name
+        assert "runAsNonRoot" not in container.get("securityContext", {}), name
+        assert "privileged" not in container["securityContext"], name
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+        if name == "openvpn":
+            continue  # test_openvpn_is_the_one_container_with_a_capability
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}, name
+
+
+def test_namespace_warns_at_restricted_and_enforces_only_what_openvpn_needs() -> None:
+    labels = find(RENDERED["base"], "Namespace", "teslaconnectivity")["metadata"]["labels"]
+    pod_security = {
+        k.removeprefix("pod-security.kubernetes.io/"): v
+        for k, v in labels.items()
+        if k.startswith("pod-security.kubernetes.io/") and not k.endswith("-version")
+    }
+
+    # NET_ADMIN and a hostPath are outside "baseline": the api pods need "privileged".
+    assert pod_security == {"enforce": "privileged", "warn": "restricted", "audit": "restricted"}
+
+
+def test_openvpn_is_the_one_container_with_a_capability() -> None:
+    # The documented exception: a tun device needs NET_ADMIN, which the openvpn binary (uid
+    # 10001, like every service) gains through its file capability; a file capability is only
+    # granted without no_new_privs, i.e. with allowPrivilegeEscalation.
+    privileged = [
+        c["name"]
+        for c in containers(RENDERED["base"])
+        if c["securityContext"].get("allowPrivilegeEscalation") is not False
+        or "add" in c["securityContext"]["capabilities"]
+    ]
+    openvpn = named_container("base", "api", "openvpn")
+
+    assert privileged == ["openvpn"]
+    assert openvpn["securityContext"] == {
+        "allowPrivilegeEscalation": True,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"], "add": ["NET_ADMIN"]},
+    }
 
 
 def test_no_secret_with_data_is_committed() -> None:
@@ -478,7 +690,7 @@ def test_no_secret_with_data_is_committed() -> None:
     assert set(config["data"]) & set(SECRET_SETTINGS) == set()
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", COMPONENTS)
 def test_each_secret_setting_comes_from_a_named_secret(service: str) -> None:
     from_secrets = {
         e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
@@ -490,7 +702,7 @@ def test_each_secret_setting_comes_from_a_named_secret(service: str) -> None:
     assert from_secrets == expected
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", COMPONENTS)
 def test_k8s_settings_names_start_with_the_service_prefix(service: str) -> None:
     container = container_of("base", service)
 
@@ -500,21 +712,112 @@ def test_k8s_settings_names_start_with_the_service_prefix(service: str) -> None:
 
 def test_config_map_keys_each_belong_to_one_service() -> None:
     config = find(RENDERED["base"], "ConfigMap", "tc-config")
-    prefixes = tuple(prefix(s) for s in SERVICES)
+    prefixes = tuple(prefix(s) for s in COMPONENTS)
 
     assert [k for k in config["data"] if not k.startswith(prefixes)] == []
-    for service in KAFKA_SERVICES:
+    for service in KAFKA_CLIENTS:
         assert f"{prefix(service)}KAFKA__BOOTSTRAP_SERVERS" in config["data"]
 
 
 @pytest.mark.parametrize("target", ["base", "overlays/local"])
-def test_every_service_is_cluster_internal(target: str) -> None:
+def test_only_the_vpn_is_exposed_and_only_on_its_udp_port(target: str) -> None:
     objects = RENDERED[target]
-    services = [o for o in objects if o["kind"] == "Service"]
+    services = {s["metadata"]["name"]: s for s in objects if s["kind"] == "Service"}
+    vpn = services.pop("vpn")
+    openvpn = named_container(target, "api", "openvpn")
+    (port,) = vpn["spec"]["ports"]
+    (container_port,) = [p for p in openvpn["ports"] if p["name"] == port["targetPort"]]
 
-    assert sorted(s["metadata"]["name"] for s in services) == sorted(SERVICES)
-    assert {s["spec"].get("type", "ClusterIP") for s in services} == {"ClusterIP"}
+    # The api has no Service: it listens on the tunnel address inside its pods.
+    assert sorted(services) == sorted(set(SERVICES) - {"api"})
+    assert {s["spec"].get("type", "ClusterIP") for s in services.values()} == {"ClusterIP"}
     assert [o for o in objects if o["kind"] == "Ingress"] == []
+    assert vpn["spec"]["type"] == "LoadBalancer"
+    assert vpn["spec"]["selector"] == {"app.kubernetes.io/name": "api"}
+    assert (port["protocol"], port["port"]) == ("UDP", VPN_PORT)
+    assert (container_port["protocol"], container_port["containerPort"]) == ("UDP", VPN_PORT)
+    assert [p for c in containers(objects) for p in c.get("ports", []) if "hostPort" in p] == []
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/local"])
+def test_network_policy_admits_to_the_api_pods_only_the_vpn_port(target: str) -> None:
+    policies = [o for o in RENDERED[target] if o["kind"] == "NetworkPolicy"]
+    (policy,) = [
+        p
+        for p in policies
+        if p["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "api"}
+    ]
+
+    assert "Ingress" in policy["spec"]["policyTypes"]
+    # One rule, from anywhere (no "from"), on one port.
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "UDP", "port": VPN_PORT}]}]
+
+
+@pytest.mark.parametrize("target", ["base", "overlays/local"])
+def test_k8s_api_listens_on_the_tunnel_address_the_profiles_route_to(target: str) -> None:
+    config = find(RENDERED[target], "ConfigMap", "tc-config")["data"]
+    api = env_of(container_of(target, "api"))
+
+    assert (api["API_HTTP__HOST"], int(api["API_HTTP__PORT"])) == TUNNEL_API
+    assert (
+        config["PROVISIONER_VPN__API_ADDRESS"],
+        int(config["PROVISIONER_VPN__API_PORT"]),
+    ) == TUNNEL_API
+    assert int(config["PROVISIONER_VPN__PUBLIC_PORT"]) == VPN_PORT
+
+
+def mounts(container: Obj) -> dict[str, str]:
+    return {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+
+
+def test_k8s_openvpn_and_its_agent_share_the_server_directory_and_management_socket() -> None:
+    pod = rendered_deployment("base", "api")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    files, openvpn = (named_container("base", "api", n) for n in ("vpn-files", "openvpn"))
+    agent = env_of(container_of("base", "vpn_agent"))
+
+    # The Secret made from `server_config --server-dir /run/openvpn` is copied into VPN_DIR
+    # first; openvpn is a native sidecar (started, and probed up, before the api binds 10.8.0.1).
+    assert [c["name"] for c in pod["initContainers"]] == ["vpn-files", "openvpn"]
+    assert "restartPolicy" not in files
+    assert openvpn["restartPolicy"] == "Always"
+    assert volumes[mounts(files)["/etc/tc/vpn-server"]]["secret"]["secretName"] == "tc-vpn-server"
+    assert files["command"][-1].endswith(f"-t {VPN_DIR} /etc/tc/vpn-server/*")
+    assert openvpn["command"] == ["openvpn", "--config", f"{VPN_DIR}/server.conf"]
+    assert volumes["vpn-run"]["emptyDir"]["medium"] == "Memory"
+    assert volumes[mounts(openvpn)["/dev/net/tun"]]["hostPath"] == {
+        "path": "/dev/net/tun",
+        "type": "CharDevice",
+    }
+    for container in (files, openvpn, container_of("base", "vpn_agent")):
+        assert mounts(container)[VPN_DIR] == "vpn-run", container["name"]
+    assert mounts(container_of("base", "api")).get(VPN_DIR) is None
+    assert agent["VPN_AGENT_DIRECTORY"] == VPN_DIR
+    assert agent["VPN_AGENT_MANAGEMENT_SOCKET"] == f"{VPN_DIR}/{server_config.MANAGEMENT_SOCKET}"
+
+
+def test_k8s_provisioner_has_every_production_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = find(RENDERED["base"], "ConfigMap", "tc-config")["data"]
+    container = container_of("base", "provisioner")
+    # Stand-ins for the Secrets' values, as the pod gets them.
+    secrets = {
+        "PROVISIONER_POSTGRES__URL": "postgresql://tc:from-the-secret@postgres/tc",
+        "PROVISIONER_INVITATION_SHA256": f'["{"0" * 64}"]',
+        "PROVISIONER_VAULT__KEYS": '{"1": "Qt7b0eC0kB8pS0pdY8vyyTXb9m9zpp+lNoqSg8K+d2A="}',
+        "PROVISIONER_SMTP__PASSWORD": "from-the-secret",
+        "PROVISIONER_KAFKA__SASL_PASSWORD": "from-the-secret",
+    }
+    assert {e["name"] for e in container["env"] if "valueFrom" in e} == set(secrets)
+    env = {k: v for k, v in config.items() if k.startswith(prefix("provisioner"))}
+
+    settings = provisioner_settings({**env, **env_of(container), **secrets}, monkeypatch)
+
+    # Production refuses to start without vpn, a keyring and mail over checked TLS.
+    assert settings.environment == "production"
+    assert settings.vpn is not None
+    assert settings.vault is not None
+    assert settings.smtp is not None
+    assert settings.smtp.security in {"starttls", "tls"}
 
 
 @pytest.mark.parametrize("target", ["base", "overlays/local"])
@@ -542,12 +845,22 @@ def test_ingest_never_runs_two_pollers() -> None:
 
 def test_local_overlay_pins_a_tag_for_every_service_image() -> None:
     images = {s: container_of("overlays/local", s)["image"] for s in SERVICES}
+    vpn_images = {
+        c["name"]: c["image"]
+        for c in containers([rendered_deployment("overlays/local", "api")])
+        if c["name"] != "api"
+    }
 
     assert images == {s: f"teslaconnectivity/{s}:dev" for s in SERVICES}
+    assert vpn_images == {
+        "vpn-files": "teslaconnectivity/openvpn:dev",
+        "openvpn": "teslaconnectivity/openvpn:dev",
+        "vpn-agent": "teslaconnectivity/provisioner:dev",
+    }
 
 
 @pytest.mark.parametrize("target", ["base", "overlays/local"])
-@pytest.mark.parametrize("service", KAFKA_SERVICES)
+@pytest.mark.parametrize("service", KAFKA_CLIENTS)
 def test_each_kafka_service_gets_the_topic_contracts_replication(target: str, service: str) -> None:
     data = find(RENDERED[target], "ConfigMap", "tc-config")["data"]
     kafka = {
@@ -567,7 +880,7 @@ def test_each_kafka_service_gets_the_topic_contracts_replication(target: str, se
 KAFKA_CA_DIR = "/etc/tc/kafka-ca"
 
 
-@pytest.mark.parametrize("service", KAFKA_SERVICES)
+@pytest.mark.parametrize("service", KAFKA_CLIENTS)
 def test_k8s_kafka_clients_use_sasl_ssl_with_their_own_user_and_the_mounted_ca(
     service: str,
 ) -> None:
@@ -575,7 +888,7 @@ def test_k8s_kafka_clients_use_sasl_ssl_with_their_own_user_and_the_mounted_ca(
     start = f"{prefix(service)}KAFKA__"
     kafka = {k.removeprefix(start).lower(): v for k, v in data.items() if k.startswith(start)}
     container = container_of("base", service)
-    pod = rendered_deployment("base", service)["spec"]["template"]["spec"]
+    pod = rendered_deployment("base", K8S_CONTAINERS[service][0])["spec"]["template"]["spec"]
     (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == KAFKA_CA_DIR]
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
 
@@ -585,7 +898,7 @@ def test_k8s_kafka_clients_use_sasl_ssl_with_their_own_user_and_the_mounted_ca(
         kafka={**kafka, "sasl_password": "from-the-secret"},
     ).kafka
     assert (settings.security_protocol, settings.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
-    assert settings.sasl_username == f"tc-{service}"
+    assert settings.sasl_username == f"tc-{compose_name(service)}"
     assert settings.ssl_check_hostname is True
     assert str(settings.ssl_cafile) == f"{KAFKA_CA_DIR}/ca.crt"
     assert mount.get("readOnly") is True
