@@ -100,7 +100,3 @@ class InMemoryDecisions:
                 reason="created by a provisioning request",
             )
         return self.accounts[key]
-
-    async def forget_email(self, account: AccountChanged) -> int:
-        forgotten = self.accounts.pop(account.email.strip().casefold(), None)
-        return 1 if forgotten is not None else 0

@@ -106,7 +106,6 @@ def build_router(
         vpn_out,
         clock,
         group_id=GROUP_ID,
-        forget_email=decisions.forget_email,
         tombstones=tombstones,
     )
     return router, vpn_out

@@ -34,11 +34,6 @@ class ProvisioningDecisions(Protocol):
         (idempotent: a repeated request finds the same account). An unreachable store raises."""
         ...
 
-    async def forget_email(self, account: AccountChanged) -> int:
-        """Take ``account``'s email off the decisions (its erasure); how many were changed.
-        The seats stay taken: the beta cap counts devices admitted, not devices left."""
-        ...
-
     async def ping(self) -> bool:
         """True when the store answers now (no retries)."""
         ...

@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 Mail = Callable[[str, DeviceRow, str], Awaitable[None]]
 """Emails ``profile`` of a device to an address; raises on failure (the reason, never a secret)."""
 
-ForgetEmail = Callable[[AccountChanged], Awaitable[int]]
 Tombstones = Callable[[list[tuple[str, bytes]]], Awaitable[int]]
 """Sends a tombstone for each (topic, key), acknowledged; how many were sent."""
 
@@ -127,7 +126,6 @@ def add_vpn_routes(
     clock: Clock,
     *,
     group_id: str,
-    forget_email: ForgetEmail,
     tombstones: Tombstones,
 ) -> None:
     """The subscribers of the VPN part: access requests (with ``vpn``) and account changes
@@ -137,21 +135,22 @@ def add_vpn_routes(
         schema=ErasureStepDone,
         title=f"{ERASURE_STEP_DONE_V1}:ErasureStepDone",
         description="The provisioner's step of an account's erasure is done (step "
-        '"provisioner"): every device revoked, names and profiles erased, the email taken off '
-        "its decisions. Keyed by account id.",
+        '"provisioner"): every device revoked, names and profiles erased, their keys '
+        "tombstoned on vpn.devices.v1. Keyed by account id.",
     )
 
     if vpn is not None and out is not None:
         _add_access_route(router, vpn, out, clock, group_id)
 
     async def report(change: AccountChanged, *, devices: int) -> None:
-        forgotten = await forget_email(change)
+        # The decisions' email and device are the store's to strip when it finishes the
+        # erasure (tc_db.erasure), with the rest of the account's rows.
         done = ErasureStepDone(
             account_id=change.account_id,
             step="provisioner",
             requested_at=change.changed_at,
             finished_at=clock.now(),
-            removed={"vpn_devices": devices, "provisioning_decisions": forgotten},
+            removed={"vpn_devices": devices},
         )
         await done_out.publish(done, key=done.kafka_key())
 

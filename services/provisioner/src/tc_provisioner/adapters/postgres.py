@@ -157,16 +157,6 @@ class PostgresProvisioningDecisions(PostgresPool):
         async with self.connection() as conn:
             return await accounts.create_account(conn, email, at=at)
 
-    async def forget_email(self, account: AccountChanged) -> int:
-        if not account.email:
-            return 0
-        async with self.connection() as conn:
-            cur = await conn.execute(
-                "UPDATE provisioning_decisions SET email_casefold = %s WHERE email_casefold = %s",
-                (f"erased:{account.account_id}", account.email.strip().casefold()),
-            )
-            return cur.rowcount
-
 
 def _answer(request_id: UUID, row: tuple[Any, ...]) -> ProvisioningAcknowledged:
     decided_at, outcome, reason, seats_taken, seats_total = row

@@ -209,8 +209,8 @@ class PostgresVpn:
         return Revocation(devices=[d for d in current if d is not None], crl=crl)
 
     async def erase_account(self, account: AccountChanged, now: datetime) -> Revocation:
-        """An erasure: every certificate revoked, device names blanked, profiles erased, and
-        (the email is taken off the decisions by ``forget_email``)."""
+        """An erasure: every certificate revoked, device names blanked, profiles erased. (The
+        decisions' email and device are stripped by the store when it finishes the erasure.)"""
         revocation = await self.change(
             account.account_id,
             device_name=None,
