@@ -35,7 +35,8 @@ class DeviceCertificateOut(ResponseModel):
 
     @classmethod
     def from_certificate(cls, c: DeviceCertificate, now: datetime) -> "DeviceCertificateOut":
-        # An expired certificate's state stays "issued" in the table; ``valid`` tells.
+        # The table never says "expired" (only the events' type allows it): an expired
+        # certificate stays "issued" there, and ``valid`` tells.
         state: Literal["issued", "on_hold", "revoked"] = (
             "issued" if c.state == "expired" else c.state
         )

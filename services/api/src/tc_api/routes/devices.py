@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 
 from tc_api import examples
+from tc_api.body_limit import MAX_BODY_BYTES
 from tc_api.deps import API_KEY_HEADER, Authenticated, ClockDep, PrincipalDep
 from tc_api.device_schemas import DeviceOut, DeviceRequestAccepted
 from tc_api.devices import DEVICE_NAME_MAX_LENGTH, Device, find_device, group_devices
@@ -32,6 +33,11 @@ router = APIRouter(
     dependencies=[Authenticated],
     responses={
         401: {"model": ErrorBody, "description": f"{API_KEY_HEADER} missing or wrong."},
+        413: {
+            "model": ErrorBody,
+            "description": f"The body is larger than {MAX_BODY_BYTES} bytes (any route; these "
+            "take none).",
+        },
         403: {
             "model": ErrorBody,
             "description": "An operator key (these routes are the customer's), or the key's "
