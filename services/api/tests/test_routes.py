@@ -396,6 +396,9 @@ class TestDocsAndMetrics:
             "/v1/account",
             "/v1/account/tessie-token",
             "/v1/account/export",
+            "/v1/account/devices",
+            "/v1/account/devices/{device_name}",
+            "/v1/account/devices/{device_name}/profile-email",
         }
         scheme = spec["components"]["securitySchemes"]["APIKeyHeader"]
         assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from tc_api.account_schemas import AccountOut, ErasureAccepted, TessieTokenOut
+from tc_api.device_schemas import DeviceOut, DeviceRequestAccepted
 from tc_api.schemas import (
     Alive,
     BehaviourProfileOut,
@@ -379,6 +380,66 @@ ERASURE = _checked(
     {
         "account_id": "3f2e1d0c-9b8a-4f6e-8d7c-6b5a4f3e2d1c",
         "state": "erasure_pending",
+        "requested_at": "2026-11-25T11:58:00Z",
+    },
+)
+# A laptop re-issued once (the first certificate superseded) and a phone reported lost.
+DEVICES = TypeAdapter(list[DeviceOut]).dump_python(
+    TypeAdapter(list[DeviceOut]).validate_python(
+        [
+            {
+                "device_name": "laptop",
+                "certificates": [
+                    {
+                        "serial_hex": "5c1f0a9e3b7d2c4e6f8a0b1c2d3e4f5a6b7c8d9e",
+                        "state": "issued",
+                        "reason": None,
+                        "valid": True,
+                        "issued_at": "2026-11-20T09:00:00Z",
+                        "not_after": "2027-11-20T09:00:00Z",
+                    },
+                    {
+                        "serial_hex": "1a2b3c4d5e6f708192a3b4c5d6e7f80912a3b4c5",
+                        "state": "revoked",
+                        "reason": "superseded",
+                        "valid": False,
+                        "issued_at": "2026-10-01T09:00:00Z",
+                        "not_after": "2027-10-01T09:00:00Z",
+                    },
+                ],
+            },
+            {
+                "device_name": "phone",
+                "certificates": [
+                    {
+                        "serial_hex": "7e6d5c4b3a2918f7e6d5c4b3a2918f7e6d5c4b3a",
+                        "state": "revoked",
+                        "reason": "customer_request",
+                        "valid": False,
+                        "issued_at": "2026-10-02T18:30:00Z",
+                        "not_after": "2027-10-02T18:30:00Z",
+                    }
+                ],
+            },
+        ]
+    ),
+    mode="json",
+)
+DEVICE_REVOKE = _checked(
+    DeviceRequestAccepted,
+    {
+        "request_id": "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a",
+        "device_name": "phone",
+        "kind": "revoke",
+        "requested_at": "2026-11-25T11:58:00Z",
+    },
+)
+DEVICE_RESEND = _checked(
+    DeviceRequestAccepted,
+    {
+        "request_id": "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b",
+        "device_name": "laptop",
+        "kind": "resend_profile",
         "requested_at": "2026-11-25T11:58:00Z",
     },
 )

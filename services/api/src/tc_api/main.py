@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from tc_api.adapters.postgres import PostgresTelemetryReader, open_pool
 from tc_api.adapters.postgres_accounts import PostgresAccountDirectory
+from tc_api.adapters.postgres_devices import PostgresDeviceDirectory
 from tc_api.adapters.postgres_history import PostgresHistoryReader
 from tc_api.adapters.postgres_market import PostgresMarketReader
 from tc_api.adapters.postgres_tokens import PostgresAccountRegistry
@@ -26,6 +27,7 @@ from tc_api.metrics import PrometheusMiddleware
 from tc_api.ports import (
     AccountDirectory,
     AccountRegistry,
+    DeviceDirectory,
     EventSink,
     HistoryReader,
     MarketReader,
@@ -34,13 +36,14 @@ from tc_api.ports import (
     TessieFleet,
 )
 from tc_api.routes import account, behaviour, health, market, vehicles
+from tc_api.routes import devices as device_routes
 from tc_api.routes.health import RETRY_AFTER_S
 from tc_api.schemas import UnavailableBody
 from tc_api.settings import ApiSettings
 from tc_common.clock import Clock
 from tc_common.logging import configure_logging, register_secret
 from tc_common.publishing import EventPublisher
-from tc_common.topics import ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
+from tc_common.topics import ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1, VPN_REQUESTS_V1
 from tc_vault import Vault
 from tc_vault_kms import keyring_from
 
@@ -93,12 +96,13 @@ def create_app(
     account_registry: AccountRegistry | None = None,
     events: EventSink | None = None,
     tessie: TessieFleet | None = None,
+    devices: DeviceDirectory | None = None,
     clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app; with ``reader`` given (tests), no database pool is opened, the market
     routes use ``market_reader``, the history, profile and plan routes ``history_reader``, and
     account keys are looked up in ``accounts`` (none: only operator keys), and the account routes
-    use ``account_registry``, ``events`` and ``tessie``."""
+    use ``account_registry``, ``events`` and ``tessie``, the device routes ``devices``."""
     settings = settings or ApiSettings()
     registry = CollectorRegistry()
 
@@ -120,9 +124,10 @@ def create_app(
         app.state.history = PostgresHistoryReader(pool)
         app.state.accounts = PostgresAccountDirectory(pool)
         app.state.account_registry = PostgresAccountRegistry(pool)
+        app.state.devices = PostgresDeviceDirectory(pool)
         events = EventPublisher(
             settings.kafka,
-            [ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1],
+            [ACCOUNT_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1, VPN_REQUESTS_V1],
             timeout_s=settings.publish_timeout_s,
         )
         app.state.events = events
@@ -140,7 +145,8 @@ def create_app(
         description="Private API serving stored vehicle telemetry, drive and charge "
         "history, learned driving rhythm, charge plans, spot prices, price forecasts, exchange "
         "rates and weather to the dashboard, and taking a customer's own Tessie token (stored only "
-        "encrypted) and account details.",
+        "encrypted) and account details, and the customer's VPN devices (listed, revoked, "
+        "profiles emailed again).",
         version="1",
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query_parameters)],
@@ -154,6 +160,7 @@ def create_app(
         app.state.account_registry = account_registry
         app.state.events = events
         app.state.tessie = tessie
+        app.state.devices = devices
     app.state.clock = clock or settings.clock()
     keyring = keyring_from(settings.vault, settings.vault_kms)
     app.state.vault = Vault(keyring) if keyring is not None else None
@@ -169,6 +176,7 @@ def create_app(
     app.include_router(behaviour.router)
     app.include_router(market.router)
     app.include_router(account.router)
+    app.include_router(device_routes.router)
     return app
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from tc_api.devices import DeviceCertificate
 from tc_api.domain import (
     AccountKey,
     AccountView,
@@ -223,3 +224,14 @@ class EventSink(Protocol):
     ``tc_common.publishing.PublishFailedError``."""
 
     async def publish(self, messages: Sequence[tuple[str, Event]]) -> None: ...
+
+
+class DeviceDirectory(Protocol):
+    """The account's VPN device certificates, as the provisioner recorded them (read only: the
+    provisioner alone changes them, on the requests the routes publish).
+
+    Raises ``TelemetryUnavailableError`` (the same database) when the store cannot be reached."""
+
+    async def certificates(self, account_id: UUID) -> list[DeviceCertificate]:
+        """Every certificate of the account's devices, in any order."""
+        ...

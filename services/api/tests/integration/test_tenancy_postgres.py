@@ -1,4 +1,5 @@
 """Each account key sees only its own account's vehicles; the operator key sees every account's.
+Each account key sees and acts on only its own VPN devices; the operator key has none (403).
 
 Against a real PostgreSQL migrated by tc_db. Accounts, keys and links are inserted with plain SQL,
 as the provisioner and tc-admin will write them.
@@ -20,7 +21,7 @@ from tc_common.events.accounts import api_key_sha256
 from tc_testkit.events import VIN
 
 from ..support import CHARGES, DRIVES, KEY, NOW, PLANS, PROFILE, client_of  # noqa: TID252
-from .support import insert_rows, seeding
+from .support import device_row, insert_devices, insert_rows, seeding
 from .test_api_postgres import _telemetry_row
 from .test_history_postgres import _episode, _plan_row
 
@@ -40,15 +41,31 @@ ACCOUNT_A, ACCOUNT_B, ACCOUNT_S = uuid4(), uuid4(), uuid4()
 A_KEY_ID = uuid4()
 
 VEHICLE_ROUTE_PREFIX = "/v1/vehicles"
+DEVICE_ROUTE_PREFIX = "/v1/account/devices"
 
 
-def _vehicle_paths() -> list[str]:
-    """Every path of the app under /v1/vehicles/, as the app declares them (its OpenAPI paths:
-    included routers are not flattened into ``app.routes`` in this FastAPI)."""
+def _paths() -> dict[str, Any]:
+    """Every path of the app, as the app declares them (its OpenAPI paths: included routers
+    are not flattened into ``app.routes`` in this FastAPI)."""
     app = create_app(
         ApiSettings(postgres={"url": "postgresql://unused@127.0.0.1:1/x"}, api_keys=[KEY])
     )
-    return sorted(p for p in app.openapi()["paths"] if p.startswith(VEHICLE_ROUTE_PREFIX + "/"))
+    paths: dict[str, Any] = app.openapi()["paths"]
+    return paths
+
+
+def _vehicle_paths() -> list[str]:
+    return sorted(p for p in _paths() if p.startswith(VEHICLE_ROUTE_PREFIX + "/"))
+
+
+def _device_operations() -> list[str]:
+    """Every operation on the account's devices, as "METHOD path"."""
+    return sorted(
+        f"{method.upper()} {path}"
+        for path, operations in _paths().items()
+        if path.startswith(DEVICE_ROUTE_PREFIX)
+        for method in operations
+    )
 
 
 # What the owner gets for its own vehicle on each route: every one serves the seeded data. A new
@@ -71,6 +88,26 @@ CASES: dict[str, tuple[str | None, str]] = {
     "revoked key": (A_REVOKED_KEY, OWN),
     "suspended account's key": (SUSPENDED_KEY, SUSPENDED_VIN),
     "operator key, any tenant's vehicle": (KEY, THEIRS),
+}
+
+
+# What the owner gets for its own device on each operation. A new device operation fails
+# test_every_device_operation_is_in_the_table until it is added here.
+OWN_DEVICE_STATUS = {
+    "GET /v1/account/devices": 200,
+    "DELETE /v1/account/devices/{device_name}": 202,
+    "POST /v1/account/devices/{device_name}/profile-email": 202,
+}
+THEIR_DEVICE = "router"  # account B's
+# case: (key sent, device asked for)
+DEVICE_CASES: dict[str, tuple[str | None, str]] = {
+    "own device": (A_KEY, "laptop"),
+    "other tenant's device": (A_KEY, THEIR_DEVICE),
+    "unknown device": (A_KEY, "nothing"),
+    "no key": (None, "laptop"),
+    "revoked key": (A_REVOKED_KEY, "laptop"),
+    "suspended account's key": (SUSPENDED_KEY, "tablet"),
+    "operator key, any tenant's device": (KEY, THEIR_DEVICE),
 }
 
 
@@ -182,6 +219,67 @@ async def client(tenants_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def _get(client: httpx.AsyncClient, path: str, key: str | None) -> httpx.Response:
     # client_of sends the operator key by default; an empty header is "no key".
     return await client.get(path, headers={"X-API-Key": key or ""})
+
+
+@pytest.fixture
+async def devices_url(tenants_url: str) -> str:
+    """Besides the vehicles: A's laptop, B's router, the suspended account's tablet (on hold)."""
+    await insert_devices(
+        tenants_url,
+        [
+            device_row(ACCOUNT_A, "laptop", "a1", NOW - timedelta(days=5)),
+            device_row(ACCOUNT_B, THEIR_DEVICE, "b1", NOW - timedelta(days=5)),
+            device_row(
+                ACCOUNT_S, "tablet", "c1", NOW - timedelta(days=5), "on_hold", "account_suspended"
+            ),
+        ],
+    )
+    return tenants_url
+
+
+@pytest.fixture
+async def device_client(devices_url: str, kafka: Any) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ApiSettings(
+        postgres={"url": devices_url},
+        api_keys=[KEY],
+        kafka={"bootstrap_servers": kafka.bootstrap_servers, "partitions": 1},
+    )
+    async with client_of(create_app(settings, clock=FixedClock(NOW))) as http:
+        yield http
+
+
+def test_every_device_operation_is_in_the_table() -> None:
+    assert _device_operations() == sorted(OWN_DEVICE_STATUS)
+
+
+@pytest.mark.parametrize("operation", _device_operations())
+async def test_a_device_route_acts_only_on_the_keys_own_devices(
+    device_client: httpx.AsyncClient, operation: str
+) -> None:
+    method, route = operation.split(" ")
+    answers = {
+        case: await device_client.request(
+            method, route.format(device_name=name), headers={"X-API-Key": key or ""}
+        )
+        for case, (key, name) in DEVICE_CASES.items()
+    }
+
+    # The list names no device, so it answers the caller's own list whatever is asked for.
+    hidden = 200 if "{device_name}" not in route else 404
+    assert {case: r.status_code for case, r in answers.items()} == {
+        "own device": OWN_DEVICE_STATUS[operation],
+        "other tenant's device": hidden,
+        "unknown device": hidden,
+        "no key": 401,
+        "revoked key": 401,
+        "suspended account's key": 403,
+        "operator key, any tenant's device": 403,
+    }
+    assert all(THEIR_DEVICE not in r.text for r in answers.values() if r.status_code != 404)
+    other = answers["other tenant's device"].text.replace(THEIR_DEVICE, "<name>")
+    unknown = answers["unknown device"].text.replace("nothing", "<name>")
+    assert other == unknown
+    assert "account suspended" in answers["suspended account's key"].json()["detail"]
 
 
 def test_every_vehicle_route_is_in_the_table() -> None:

@@ -10,6 +10,7 @@ ACCOUNT_ID``).
 import argparse
 import asyncio
 import contextlib
+import re
 import sys
 import uuid
 from collections.abc import Sequence
@@ -23,9 +24,15 @@ from pydantic import ValidationError
 from tc_admin.settings import AdminSettings
 from tc_common.events.accounts import AccountChanged, ApiKeyChanged, TessieTokenChanged
 from tc_common.events.base import Event
+from tc_common.events.vpn import DEVICE_NAME_PATTERN, AccessRequestKind, DeviceAccessRequested
 from tc_common.publishing import PublishFailedError, prepare, publish
-from tc_common.topics import ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1
-from tc_db import accounts, erasure, export, invitations, tokens
+from tc_common.topics import (
+    ACCOUNT_CHANGED_V1,
+    API_KEY_CHANGED_V1,
+    TESSIE_TOKEN_CHANGED_V1,
+    VPN_REQUESTS_V1,
+)
+from tc_db import accounts, erasure, export, invitations, tokens, vpn
 from tc_vault import Vault, VaultError
 from tc_vault_kms import keyring_from
 
@@ -40,11 +47,30 @@ def _uuid(text: str) -> uuid.UUID:
         raise argparse.ArgumentTypeError(f"not an id (a UUID): {text!r}") from None
 
 
+_DEVICE_NAME = re.compile(DEVICE_NAME_PATTERN)
+DEVICE_NAME_MAX_LENGTH = 64
+# The commands that ask the provisioner something about a device, and what they ask.
+DEVICE_REQUESTS: dict[str, AccessRequestKind] = {
+    "revoke-device": "revoke",
+    "resend-profile": "resend_profile",
+    "reissue-device": "reissue",
+}
+
+
+def _device_name(text: str) -> str:
+    if len(text) > DEVICE_NAME_MAX_LENGTH or not _DEVICE_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"not a device name: {text!r} (1 to {DEVICE_NAME_MAX_LENGTH} characters: a letter "
+            "or digit, then letters, digits, '.', '_' or '-')"
+        )
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tc-admin",
-        description="Accounts, their vehicles, API keys and Tessie tokens; invitations; "
-        "GDPR export and erasure. Settings: ADMIN_POSTGRES__URL, "
+        description="Accounts, their vehicles, API keys, Tessie tokens and VPN devices; "
+        "invitations; GDPR export and erasure. Settings: ADMIN_POSTGRES__URL, "
         "ADMIN_KAFKA__BOOTSTRAP_SERVERS (and ADMIN_KAFKA__* TLS/SASL); rotate-keys also "
         "ADMIN_VAULT__KEYS and ADMIN_VAULT__CURRENT_VERSION.",
     )
@@ -94,6 +120,21 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("invitations", help="list invitations: digest prefix, state, expiry")
     sub.add_parser("seats", help="list the beta's seats: each device admitted, its account")
     sub.add_parser(
+        "devices",
+        help="list an account's VPN device certificates: name, serial, state, reason, expiry",
+    ).add_argument("account_id", type=_uuid)
+    for name, what in (
+        ("revoke-device", "revoke every certificate of an account's device (it cannot connect)"),
+        ("resend-profile", "email a device's newest valid OpenVPN profile to the account again"),
+        (
+            "reissue-device",
+            "issue a device a new certificate and email its profile; the old ones are revoked",
+        ),
+    ):
+        c = sub.add_parser(name, help=f"{what}; the provisioner does it")
+        c.add_argument("account_id", type=_uuid)
+        c.add_argument("device", type=_device_name, help="the device's name, any case")
+    sub.add_parser(
         "withdraw-invitation", help="withdraw an unused invitation before it expires"
     ).add_argument("digest_prefix", help="8 or more hex digits of its digest (see invitations)")
     return p
@@ -120,7 +161,16 @@ def _invitation_line(row: invitations.InvitationRow, now: datetime) -> str:
 
 
 # Commands that change nothing on the bus: no broker needed.
-_LOCAL = ("accounts", "keys", "export", "invite", "invitations", "seats", "withdraw-invitation")
+_LOCAL = (
+    "accounts",
+    "keys",
+    "export",
+    "invite",
+    "invitations",
+    "seats",
+    "withdraw-invitation",
+    "devices",
+)
 
 
 def _token_line(event: TessieTokenChanged) -> str:
@@ -175,6 +225,47 @@ async def _rotate_keys(settings: AdminSettings, out: TextIO) -> None:
             "accounts.tessie_tokens.v1, older key versions may be removed",
             file=out,
         )
+
+
+def _certificate_line(row: vpn.DeviceRow, now: datetime) -> str:
+    expiry = "expired" if row.not_after <= now else "expires"
+    return (
+        f"{row.device_name or '(erased)':<24} serial {row.serial_hex[:12]:<12}  "
+        f"{row.state:<8} reason {row.reason or '-':<17} {expiry} {row.not_after.isoformat()}"
+    )
+
+
+async def _device_request(
+    conn: psycopg.AsyncConnection[Any], args: argparse.Namespace, at: datetime, out: TextIO
+) -> DeviceAccessRequested:
+    """The request for the provisioner, once the account is known to have had the device
+    (the provisioner would drop it without a word otherwise)."""
+    kind = DEVICE_REQUESTS[args.command]
+    rows = await vpn.devices_of(conn, args.account_id, device_name=args.device)
+    if not rows:
+        raise accounts.InvalidInputError(
+            f"account {args.account_id} has no device named {args.device!r} "
+            f"(tc-admin devices {args.account_id} lists them); nothing was requested"
+        )
+    if kind == "resend_profile" and not any(r.state == "issued" and r.not_after > at for r in rows):
+        raise accounts.InvalidInputError(
+            f"device {rows[0].device_name!r} has no valid certificate (revoked, on hold or "
+            "expired), so no profile to send; reissue-device issues a new one"
+        )
+    request = DeviceAccessRequested(
+        request_id=uuid.uuid4(),
+        account_id=args.account_id,
+        device_name=rows[0].device_name,  # the newest certificate's spelling
+        kind=kind,
+        requested_by="operator",
+        requested_at=at,
+    )
+    print(
+        f"request {request.request_id}: {kind} device {request.device_name!r} of account "
+        f"{args.account_id}; the provisioner acts on it (tc-admin devices shows the outcome)",
+        file=out,
+    )
+    return request
 
 
 def _account_line(event: AccountChanged) -> str:
@@ -262,6 +353,17 @@ async def _run(args: argparse.Namespace, settings: AdminSettings, out: TextIO) -
                 row = await invitations.withdraw_invitation(conn, args.digest_prefix, at=at)
                 print(_invitation_line(row, at), file=out)
                 return []
+            case "devices":
+                rows = sorted(
+                    await vpn.devices_of(conn, args.account_id),
+                    key=lambda r: (r.device_name.lower(), -r.issued_at.timestamp()),
+                )
+                for row in rows:
+                    print(_certificate_line(row, at), file=out)
+                print(f"{len(rows)} certificate(s)", file=out)
+                return []
+            case "revoke-device" | "resend-profile" | "reissue-device":
+                return [(VPN_REQUESTS_V1, await _device_request(conn, args, at, out))]
             case "erase":
                 requested = await erasure.request_erasure(conn, args.account_id, at=at)
                 print(_account_line(requested.account), file=out)
@@ -325,7 +427,8 @@ async def _main(args: argparse.Namespace, settings: AdminSettings, out: TextIO, 
         try:
             # Before the change: a broker that cannot be reached leaves the database untouched.
             await prepare(
-                settings.kafka, [ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1]
+                settings.kafka,
+                [ACCOUNT_CHANGED_V1, API_KEY_CHANGED_V1, TESSIE_TOKEN_CHANGED_V1, VPN_REQUESTS_V1],
             )
         except PublishFailedError as error:
             print(f"tc-admin: nothing changed: {error}", file=err)
@@ -356,6 +459,14 @@ async def _main(args: argparse.Namespace, settings: AdminSettings, out: TextIO, 
     try:
         await publish(settings.kafka, messages)
     except PublishFailedError as error:
+        if args.command in DEVICE_REQUESTS:
+            # Nothing was saved: the request exists only on the bus.
+            print(
+                f"tc-admin: the request was NOT published ({error}); nothing was requested, "
+                "run the same command again",
+                file=err,
+            )
+            return FAILED
         again = (
             f"tc-admin republish {args.account_id}"
             if args.command == "issue-key"

@@ -135,12 +135,16 @@ def _unavailable(detail: str, retry_after_s: int) -> RetryLaterError:
     return RetryLaterError(detail, retry_after_s)
 
 
-def _own_account(principal: Principal) -> UUID:
+def own_account(
+    principal: Principal,
+    operator_hint: str = "an operator revokes a token with tc-admin revoke-token",
+) -> UUID:
+    """The caller's account; 403 for the operator key, with what an operator uses instead."""
     if principal.account_id is None:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             "the operator key has no account: these routes act on the caller's own account, "
-            "with an account key (an operator revokes a token with tc-admin revoke-token)",
+            f"with an account key ({operator_hint})",
         )
     return principal.account_id
 
@@ -164,7 +168,7 @@ _TOKEN_EXAMPLE = examples.ok(examples.TESSIE_TOKEN)
 async def get_account(principal: PrincipalDep, registry: RegistryDep) -> AccountOut:
     """The caller's account: its email, state, vehicles and whether (and when) a Tessie token
     is registered. Never the token."""
-    return AccountOut.from_view(await registry.account(_own_account(principal)))
+    return AccountOut.from_view(await registry.account(own_account(principal)))
 
 
 @router.patch(
@@ -184,7 +188,7 @@ async def patch_account(
 ) -> AccountOut:
     """Rectify the account's email address; published on accounts.changes.v1 before the
     answer."""
-    account_id = _own_account(principal)
+    account_id = own_account(principal)
     try:
         event = await registry.change_email(account_id, body.email, clock.now())
     except InvalidInputError as error:
@@ -231,7 +235,7 @@ async def put_tessie_token(
     Tessie (``GET /vehicles``), sealed (only ciphertext is stored and published), the vehicles
     Tessie lists become the account's, and the change is acknowledged by the broker before
     this answers. A 503 after the token was saved asks to repeat the request."""
-    account_id = _own_account(principal)
+    account_id = own_account(principal)
     token = body.token.get_secret_value()
     register_secret(token)
     try:
@@ -301,7 +305,7 @@ async def delete_tessie_token(
 ) -> Response:
     """Revoke the account's Tessie token; published (status revoked) before the answer.
     Repeating it publishes the revocation again."""
-    account_id = _own_account(principal)
+    account_id = own_account(principal)
     try:
         event = await registry.revoke_token(account_id, clock.now())
     except TokenNotFoundError:
@@ -332,7 +336,7 @@ async def delete_account(
     """Erase the account and everything stored of its vehicles (GDPR art. 17). Cannot be
     undone; export first (GET /v1/account/export) to keep a copy. The request is published
     (accounts.changes.v1, the keys' revocation on accounts.api_keys.v1) before the answer."""
-    account_id = _own_account(principal)
+    account_id = own_account(principal)
     try:
         requested = await registry.request_erasure(account_id, clock.now())
     except AccountNotChangeableError as error:
@@ -375,7 +379,7 @@ async def export_account(
     principal: PrincipalDep, registry: RegistryDep, clock: ClockDep
 ) -> StreamingResponse:
     """Everything stored of the account, to download (GDPR art. 15 and 20)."""
-    account_id = _own_account(principal)
+    account_id = own_account(principal)
     now = clock.now()
     name = f"teslaconnectivity-export-{account_id}-{now:%Y%m%dT%H%M%SZ}.zip"
     return StreamingResponse(
