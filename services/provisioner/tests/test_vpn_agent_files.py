@@ -1,6 +1,7 @@
 """The VPN agent's files: the CRL and the deny list written where the server reads them, never
 replaced by an older CRL (a redelivered message after a newer one)."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,3 +55,20 @@ def test_a_crl_that_lists_nobody_empties_the_deny_list(tmp_path: Path) -> None:
     files.apply(crl(2, []))
     assert listed(tmp_path) == set()
     assert (tmp_path / DENY_LIST_FILE).read_text() == ""
+
+
+async def test_a_revocation_waits_for_the_crl_that_lists_it(tmp_path: Path) -> None:
+    files = ServerFiles(tmp_path)
+    waiting = asyncio.create_task(files.wait_listed("abc", timeout_s=5))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await files.applied(crl(1, [0xABC]))
+    assert await waiting
+
+
+async def test_a_crl_that_never_comes_lets_the_revocation_go_on_after_the_wait(
+    tmp_path: Path,
+) -> None:
+    files = ServerFiles(tmp_path)
+    await files.applied(crl(1, [0xDEF]))
+    assert not await files.wait_listed("abc", timeout_s=0.1)

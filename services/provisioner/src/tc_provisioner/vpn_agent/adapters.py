@@ -1,5 +1,6 @@
 """What the agent touches: the server's files and its management interface."""
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -19,6 +20,8 @@ class ServerFiles:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self.crl_number = 0
+        self._listed: frozenset[str] = frozenset()
+        self._changed = asyncio.Condition()
 
     def apply(self, crl: VpnCrlPublished) -> bool:
         """Write ``crl`` unless a newer one was written; whether it was written. The deny list
@@ -31,6 +34,26 @@ class ServerFiles:
         )
         write_crl(self._directory / CRL_FILE, crl.crl_pem.encode("ascii"))
         self.crl_number = crl.crl_number
+        self._listed = frozenset(crl.revoked_serials_hex)
+        return True
+
+    async def applied(self, crl: VpnCrlPublished) -> bool:
+        """``apply``, then wake whoever waits for a serial to be listed."""
+        written = self.apply(crl)
+        async with self._changed:
+            self._changed.notify_all()
+        return written
+
+    async def wait_listed(self, serial_hex: str, timeout_s: float) -> bool:
+        """Whether ``serial_hex`` is in the files written, waiting up to ``timeout_s`` for a
+        CRL that lists it: a session ended before the server refuses the device would be
+        reconnected at once (the CRL and the revocation come on two topics, in any order)."""
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self._changed.wait_for(lambda: serial_hex in self._listed)
+            except TimeoutError:
+                return False
         return True
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
 
+from tc_common.clock import Clock
 from tc_common.events import DeviceCertificateChanged, VpnCrlPublished
 from tc_common.topics import VPN_CRL_V1, VPN_DEVICES_V1
 from tc_provisioner.vpn_agent.adapters import ServerFiles, ServerSessions
@@ -23,7 +24,14 @@ async def _null_is_tombstone(
     return await original(msg)
 
 
-def build_router(files: ServerFiles, sessions: ServerSessions, *, group_id: str) -> KafkaRouter:
+def build_router(
+    files: ServerFiles,
+    sessions: ServerSessions,
+    clock: Clock,
+    *,
+    group_id: str,
+    crl_wait_s: float,
+) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -36,7 +44,7 @@ def build_router(files: ServerFiles, sessions: ServerSessions, *, group_id: str)
         "them (it re-reads the CRL at the next handshake).",
     )
     async def on_crl(crl: VpnCrlPublished) -> None:
-        if files.apply(crl):
+        if await files.applied(crl):
             log.info(
                 "CRL %d written (%d serials listed)", crl.crl_number, len(crl.revoked_serials_hex)
             )
@@ -54,6 +62,12 @@ def build_router(files: ServerFiles, sessions: ServerSessions, *, group_id: str)
     async def on_device(change: DeviceCertificateChanged | None) -> None:
         if change is None or change.state not in ("on_hold", "revoked"):
             return
+        if change.not_after <= clock.now():
+            return  # expired: it connects nowhere, and no CRL lists it any more
+        # The CRL first, so that the ended session cannot come straight back; should it not
+        # come in time, the session ends anyway (the CRL follows when it comes).
+        if not await files.wait_listed(change.serial_hex, crl_wait_s):
+            log.warning("no CRL lists a revoked device after %.0f s: ending it anyway", crl_wait_s)
         ended = await sessions.disconnect(change.common_name)
         if ended:
             log.info("ended %d session(s) of a device %s (%s)", ended, change.state, change.reason)

@@ -30,7 +30,15 @@ def create_app(settings: VpnAgentSettings | None = None) -> AsgiFastStream:
     )
     files = ServerFiles(settings.directory)
     sessions = ServerSessions(settings.management_socket, timeout_s=settings.management_timeout_s)
-    broker.include_router(build_router(files, sessions, group_id=f"vpn-agent.{settings.agent_id}"))
+    broker.include_router(
+        build_router(
+            files,
+            sessions,
+            settings.clock(),
+            group_id=f"vpn-agent.{settings.agent_id}",
+            crl_wait_s=settings.crl_wait_s,
+        )
+    )
 
     async def prepare() -> None:
         await ensure_topics(settings.kafka, [VPN_CRL_V1, VPN_DEVICES_V1, DEAD_LETTER_V1])

@@ -35,6 +35,13 @@ class VpnAgentSettings(ServiceSettings):
         description="This agent's consumer group suffix: every server's agent reads every "
         "revocation, so each needs its own group. The host name by default.",
     )
+    crl_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a revocation waits for the CRL that lists it before the "
+        "device's session is ended (ended earlier, it could reconnect before the CRL is in).",
+    )
     management_timeout_s: float = Field(
         default=5.0, gt=0, le=60, description="How long a management command may take."
     )
