@@ -7,9 +7,11 @@ is ``None``.
 """
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaMessage
 
 from tc_common.kafka_security import client_options
 from tc_common.settings import KafkaSettings
@@ -32,3 +34,14 @@ async def send_tombstones(kafka: KafkaSettings, tombstones: Iterable[tuple[str, 
         finally:
             await producer.stop()
     return len(wanted)
+
+
+async def null_is_tombstone(
+    msg: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]
+) -> Any:
+    """A subscriber's decoder (``decoder=null_is_tombstone``): a tombstone (a null value)
+    decodes as ``None``, anything else as FastStream decodes it; the handler's parameter is
+    then ``Event | None``. An empty value is not a tombstone: it stays a malformed message."""
+    if getattr(msg.raw_message, "value", b"") is None:
+        return None
+    return await original(msg)

@@ -15,11 +15,10 @@ An account's erasure (``accounts.changes.v1``, state ``erasure_pending``) forget
 and tombstones their keys (``erasure.py``). A tombstone is a record whose value is null:
 FastStream would hand it to a typed handler as an empty body, which fails validation and would
 be dead-lettered, so the subscribers of compacted topics decode a null value as ``None``
-(``_null_is_tombstone``) and drop the key's memory.
+(``tc_common.tombstones.null_is_tombstone``) and drop the key's memory.
 """
 
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage, KafkaRouter
@@ -39,6 +38,7 @@ from tc_common.events import (
     StateOfChargeChanged,
     TelemetrySampled,
 )
+from tc_common.tombstones import null_is_tombstone
 from tc_common.topics import (
     ACCOUNT_CHANGED_V1,
     BEHAVIOUR_PROFILE_UPDATED_V1,
@@ -75,16 +75,6 @@ GROUP_ID = "forecast"
   all three held a restart's joins past a minute on the test broker);
 - ``<group>.erasure``: account changes for erasures; its offset is committed only once the step
   is done, so a request is never lost to a stop half-way (redoing it is harmless)."""
-
-
-async def _null_is_tombstone(
-    msg: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]
-) -> Any:
-    """Decode a tombstone (a null value) as ``None``; anything else as FastStream does. An
-    empty value is not a tombstone: it stays a malformed message."""
-    if getattr(msg.raw_message, "value", b"") is None:
-        return None
-    return await original(msg)
 
 
 def _key_of(message: KafkaMessage) -> bytes | None:
@@ -139,7 +129,7 @@ def build_router(
         FORECAST_VEHICLES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{FORECAST_VEHICLES_CHANGELOG_V1}:forecast",
         description="Restores what the service knew of each vehicle before a restart; a "
         "tombstone (null value, key VIN: the vehicle was erased) forgets it.",
@@ -209,7 +199,7 @@ def _add_erasure_route(router: KafkaRouter, eraser: VehicleEraser, group_id: str
         group_id=f"{group_id}.erasure",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{ACCOUNT_CHANGED_V1}:forecast.erasure",
         description="An account whose erasure is pending: its vehicles are forgotten and their "
         "keys tombstoned on the service's compacted topics, then the step is reported. An "
@@ -274,7 +264,7 @@ def _add_price_routes(
         FORECAST_PRICES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{FORECAST_PRICES_CHANGELOG_V1}:forecast",
         description="Collects published prices; refits the zone's forecast, flags anomalies "
         "and re-plans the plugged-in vehicles of the zone. A tombstone (null value) is skipped.",
@@ -349,7 +339,7 @@ def _add_behaviour_routes(
         FORECAST_DRIVES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{FORECAST_DRIVES_CHANGELOG_V1}:forecast",
         description="Collects each vehicle's drives for its behaviour profile; a tombstone "
         "(null value) forgets the drive its key names.",
@@ -361,7 +351,7 @@ def _add_behaviour_routes(
         FORECAST_CHARGES_CHANGELOG_V1,
         group_id=None,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{FORECAST_CHARGES_CHANGELOG_V1}:forecast",
         description="Collects each vehicle's charges for its behaviour profile; a tombstone "
         "(null value) forgets the charge its key names.",

@@ -9,10 +9,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from tc_common.clock import Clock
@@ -25,6 +24,7 @@ from tc_common.events import (
     VpnCrlPublished,
 )
 from tc_common.events.vpn import RevocationReason
+from tc_common.tombstones import null_is_tombstone
 from tc_common.topics import (
     ACCOUNT_CHANGED_V1,
     ERASURE_STEP_DONE_V1,
@@ -46,15 +46,6 @@ Mail = Callable[[str, DeviceRow, str], Awaitable[None]]
 
 Tombstones = Callable[[list[tuple[str, bytes]]], Awaitable[int]]
 """Sends a tombstone for each (topic, key), acknowledged; how many were sent."""
-
-
-async def _null_is_tombstone(
-    msg: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]
-) -> Any:
-    """A tombstone (null value: an erased account's end) decodes as None."""
-    if getattr(msg.raw_message, "value", b"") is None:
-        return None
-    return await original(msg)
 
 
 class VpnPublisher:
@@ -159,7 +150,7 @@ def add_vpn_routes(
         group_id=f"{group_id}.accounts",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{ACCOUNT_CHANGED_V1}:provisioner.accounts",
         description="A suspended account's devices are put on hold (listed in the CRL, "
         "sessions ended) and released when it resumes; an erasure revokes them all and erases "

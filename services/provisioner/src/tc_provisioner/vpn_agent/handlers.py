@@ -1,27 +1,17 @@
 """Kafka wiring of the VPN agent: the CRL in, revocations in."""
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaMessage, KafkaRouter
+from faststream.kafka import KafkaRouter
 
 from tc_common.clock import Clock
 from tc_common.events import DeviceCertificateChanged, VpnCrlPublished
+from tc_common.tombstones import null_is_tombstone
 from tc_common.topics import VPN_CRL_V1, VPN_DEVICES_V1
 from tc_provisioner.vpn_agent.adapters import ServerFiles, ServerSessions
 
 log = logging.getLogger(__name__)
-
-
-async def _null_is_tombstone(
-    msg: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]
-) -> Any:
-    """A tombstone (an erased account's device) decodes as None."""
-    if getattr(msg.raw_message, "value", b"") is None:
-        return None
-    return await original(msg)
 
 
 def build_router(
@@ -54,7 +44,7 @@ def build_router(
         group_id=f"{group_id}.devices",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        decoder=_null_is_tombstone,
+        decoder=null_is_tombstone,
         title=f"{VPN_DEVICES_V1}:vpn-agent",
         description="A device on hold or revoked: its sessions on this server are ended "
         "(a revocation alone ends none).",
