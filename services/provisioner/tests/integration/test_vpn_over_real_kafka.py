@@ -106,6 +106,21 @@ async def metric(app: AsgiFastStream, line_start: str) -> float:
     return float(line.split()[-1])
 
 
+async def admitted(kafka: LocalKafka, code: str, *, device: str) -> AccountChanged:
+    """A new person asks for ``device`` with invitation ``code``: the account it opened."""
+    email = f"{uuid.uuid4().hex[:8]}@example.org"
+    request = support.request(code, email=email, device=device, requested_at=START)
+    await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [request])
+    return await first(
+        kafka.bootstrap_servers,
+        ACCOUNT_CHANGED_V1,
+        lambda r: (
+            e if (e := event_of(AccountChanged, r)) is not None and e.email == email else None
+        ),
+        what="the account",
+    )
+
+
 def profile_of(message: EmailMessage) -> tuple[str, str]:
     """The body and the attached profile of a profile email."""
     attachments = list(message.iter_attachments())
@@ -127,19 +142,8 @@ async def test_an_accepted_device_is_emailed_a_working_profile_and_no_key_is_sto
     clock = ShiftedClock.starting_at(START)
     with smtp_server(tmp_path) as smtp:
         async with provisioner(settings_for(kafka, database_url, smtp, [code]), clock):
-            email = f"{uuid.uuid4().hex[:8]}@example.org"
-            request = support.request(code, email=email, device="pixel-8", requested_at=START)
-            await produce(kafka.bootstrap_servers, PROVISIONING_REQUESTED_V2, [request])
-            account = await first(
-                kafka.bootstrap_servers,
-                ACCOUNT_CHANGED_V1,
-                lambda r: (
-                    e
-                    if (e := event_of(AccountChanged, r)) is not None and e.email == email
-                    else None
-                ),
-                what="the account",
-            )
+            account = await admitted(kafka, code, device="pixel-8")
+            email = account.email
             issued = await first(
                 kafka.bootstrap_servers,
                 VPN_DEVICES_V1,
@@ -233,19 +237,7 @@ async def test_revocation_hold_and_erasure_reach_the_crl_and_the_topics_and_surv
         async with provisioner(settings, clock):
             devices = []
             for code, name in zip(codes, ("phone", "laptop"), strict=True):
-                email = f"{uuid.uuid4().hex[:8]}@example.org"
-                request = support.request(code, email=email, device=name, requested_at=START)
-                await produce(bootstrap, PROVISIONING_REQUESTED_V2, [request])
-                account = await first(
-                    bootstrap,
-                    ACCOUNT_CHANGED_V1,
-                    lambda r, email=email: (
-                        e
-                        if (e := event_of(AccountChanged, r)) is not None and e.email == email
-                        else None
-                    ),
-                    what="the account",
-                )
+                account = await admitted(kafka, code, device=name)
                 issued = await first(
                     bootstrap,
                     VPN_DEVICES_V1,
@@ -387,19 +379,7 @@ async def test_a_failed_email_is_retried_with_backoff_and_a_refused_one_is_given
             accounts = []
             for code, refusal in zip(codes, (451, 550), strict=True):
                 smtp.refuse_next(1, code=refusal)
-                email = f"{uuid.uuid4().hex[:8]}@example.org"
-                request = support.request(code, email=email, device="tablet", requested_at=START)
-                await produce(bootstrap, PROVISIONING_REQUESTED_V2, [request])
-                account = await first(
-                    bootstrap,
-                    ACCOUNT_CHANGED_V1,
-                    lambda r, email=email: (
-                        e
-                        if (e := event_of(AccountChanged, r)) is not None and e.email == email
-                        else None
-                    ),
-                    what="the account",
-                )
+                account = await admitted(kafka, code, device="tablet")
                 accounts.append(account)
                 # One refusal at a time: the next request's email must not meet this one.
                 await delivery(account.account_id, "retrying" if refusal < 500 else "failed")
@@ -444,19 +424,8 @@ async def test_a_reissue_supersedes_the_old_certificate_and_one_close_to_expiry_
             kafka, database_url, smtp, [code], device_lifetime_days=10, renew_before_days=3
         )
         async with provisioner(settings, clock) as app:
-            email = f"{uuid.uuid4().hex[:8]}@example.org"
-            request = support.request(code, email=email, device="watch", requested_at=START)
-            await produce(bootstrap, PROVISIONING_REQUESTED_V2, [request])
-            account = await first(
-                bootstrap,
-                ACCOUNT_CHANGED_V1,
-                lambda r: (
-                    e
-                    if (e := event_of(AccountChanged, r)) is not None and e.email == email
-                    else None
-                ),
-                what="the account",
-            )
+            account = await admitted(kafka, code, device="watch")
+            email = account.email
             first_cert = await changed(lambda e: e.account_id == account.account_id, "the first")
             await eventually(lambda: len(mails_to(email)) == 1, timeout_s=30, what="its email")
 
@@ -548,19 +517,8 @@ async def test_after_a_key_rotation_every_sealed_key_is_rewrapped_and_the_old_ke
             update={"vault": VaultSettings(keys={1: old_key}, current_version=1)}
         )
         async with provisioner(before, clock):
-            email = f"{uuid.uuid4().hex[:8]}@example.org"
-            request = support.request(code, email=email, device="car-tablet", requested_at=START)
-            await produce(bootstrap, PROVISIONING_REQUESTED_V2, [request])
-            account = await first(
-                bootstrap,
-                ACCOUNT_CHANGED_V1,
-                lambda r: (
-                    e
-                    if (e := event_of(AccountChanged, r)) is not None and e.email == email
-                    else None
-                ),
-                what="the account",
-            )
+            account = await admitted(kafka, code, device="car-tablet")
+            email = account.email
             await eventually(
                 lambda: any(email in m.rcpt_tos for m in smtp.received()),
                 timeout_s=30,
